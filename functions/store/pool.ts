@@ -1,0 +1,57 @@
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+/**
+ * Opens the connection pool: plain `pg` for a DATABASE_URL, or the Cloud SQL connector with IAM
+ * authentication (no password) in production. `close` ends the pool and the connector.
+ */
+export async function createPool(config: DatabaseConfig): Promise<{ pool: pg.Pool; close: () => Promise<void> }> {
+  if (config.kind === 'url') {
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 10_000 });
+    // An idle client's network error must not crash the instance; the next query reconnects.
+    pool.on('error', () => {});
+    return { pool, close: () => pool.end() };
+  }
+  const { Connector, IpAddressTypes, AuthTypes } = await import('@google-cloud/cloud-sql-connector');
+  const connector = new Connector();
+  const clientOpts = await connector.getOptions({
+    instanceConnectionName: config.instanceConnectionName,
+    ipType: IpAddressTypes[config.ipType],
+    authType: AuthTypes.IAM,
+  });
+  const pool = new pg.Pool({
+    ...clientOpts,
+    user: config.iamUser,
+    database: config.database,
+    max: config.poolMax,
+    connectionTimeoutMillis: 10_000,
+  });
+  pool.on('error', () => {});
+  return {
+    pool,
+    close: async () => {
+      await pool.end();
+      connector.close();
+    },
+  };
+}
+
+/** Runs `fn` in one transaction on one client; rolls back on any error. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,127 @@
+import type { z } from 'zod';
+import {
+  VendorAuthError,
+  VendorContractError,
+  VendorRateLimitedError,
+  VendorRejectedError,
+  VendorTransientError,
+} from './errors.js';
+
+/** One HTTP call to a vendor. Credentials go in `headers` or `url` and never into errors or logs. */
+export interface VendorRequest {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+  url: string;
+  headers?: Record<string, string>;
+  /** Serialised as JSON when present. */
+  json?: unknown;
+  timeoutMs: number;
+}
+
+export interface VendorResponse<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+const SAMPLE_CHARS = 300;
+const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/** A short sample of a response body for logs and alerts, with anything token-like masked. */
+export function sampleBody(text: string): string {
+  const masked = text.replace(/(bearer\s+|basic\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]');
+  return masked.length > SAMPLE_CHARS ? `${masked.slice(0, SAMPLE_CHARS)}…` : masked;
+}
+
+/** Reads Retry-After (delta-seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number {
+  if (!value) return DEFAULT_RETRY_AFTER_MS;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - now);
+  return DEFAULT_RETRY_AFTER_MS;
+}
+
+/** Formats zod issues as `path: message; …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Calls a vendor and validates a 2xx body with `schema`. Maps every failure to the vendor error tree:
+ * network faults, timeouts and 5xx are transient; 429 is rate limiting (with Retry-After); 401/403 is a
+ * rejected credential; other 4xx are rejections; a 2xx body that is not JSON or does not match the schema
+ * is a contract violation. `schema` null means the vendor documents an empty body (e.g. 204).
+ */
+export async function callVendor<S extends z.ZodType>(
+  vendor: string,
+  request: VendorRequest,
+  schema: S | null,
+): Promise<VendorResponse<z.infer<S>>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  if (request.json !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers,
+      body: request.json === undefined ? undefined : JSON.stringify(request.json),
+      signal: AbortSignal.timeout(request.timeoutMs),
+      redirect: 'manual',
+    });
+    text = await response.text();
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'Error';
+    const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${request.timeoutMs} ms` : 'request failed';
+    throw new VendorTransientError(vendor, `${request.method} ${redactUrl(request.url)} ${what}`, { cause: err });
+  }
+  const status = response.status;
+  const where = `${request.method} ${redactUrl(request.url)}`;
+  if (status === 429) {
+    throw new VendorRateLimitedError(vendor, parseRetryAfter(response.headers.get('retry-after')), { status });
+  }
+  if (status >= 500) {
+    throw new VendorTransientError(vendor, `${where} answered ${status}: ${sampleBody(text)}`, { status });
+  }
+  if (status === 401 || status === 403) {
+    throw new VendorAuthError(vendor, `${where} rejected the credential (${status}): ${sampleBody(text)}`, { status });
+  }
+  if (status >= 400) {
+    throw new VendorRejectedError(vendor, `${where} answered ${status}: ${sampleBody(text)}`, { status });
+  }
+  if (status >= 300) {
+    throw new VendorContractError(vendor, `${where} answered an undocumented redirect ${status}`, sampleBody(text), {
+      status,
+    });
+  }
+  if (schema === null) {
+    return { status, body: undefined as z.infer<S>, headers: response.headers };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const type = response.headers.get('content-type') ?? 'no content-type';
+    throw new VendorContractError(vendor, `${where} answered a body that is not JSON (${type})`, sampleBody(text), {
+      cause: err,
+      status,
+    });
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    throw new VendorContractError(vendor, `${where} answered an unexpected shape: ${describeIssues(result.error)}`, sampleBody(text), {
+      cause: result.error,
+      status,
+    });
+  }
+  return { status, body: result.data, headers: response.headers };
+}
+
+/** Drops query strings (some vendors take tokens there) from URLs shown in errors. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : `${url.slice(0, q)}?…`;
+}

@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { migrate, migrationsDir } from '../../functions/store/migrate.js';
+
+/** The server tests run against; a database of its own is made per test file. */
+export const ADMIN_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Template name tied to the migrations' content, so an edited or added migration makes a new template. */
+function templateName(): string {
+  const dir = migrationsDir();
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  return `ce_template_${h.digest('hex').slice(0, 12)}`;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+let templateReady: Promise<string> | undefined;
+
+/** Creates (once per process, under an advisory lock across processes) the migrated template database. */
+function ensureTemplate(): Promise<string> {
+  templateReady ??= admin(async (c) => {
+    const name = templateName();
+    await c.query('select pg_advisory_lock(4242001)');
+    try {
+      const exists = await c.query('select 1 from pg_database where datname = $1', [name]);
+      if (exists.rowCount === 0) {
+        await c.query(`create database ${name}`);
+        try {
+          await migrate({ databaseUrl: withDatabase(ADMIN_URL, name) });
+        } catch (err) {
+          await c.query(`drop database if exists ${name}`);
+          throw err;
+        }
+      }
+      return name;
+    } finally {
+      await c.query('select pg_advisory_unlock(4242001)');
+    }
+  });
+  return templateReady;
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: pg.Pool;
+  /** Drops the database, unless `keep` (a failed test keeps its database for inspection). */
+  drop(keep?: boolean): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one test file, copied from a template (fast: no migrations per file).
+ * Use `createEmptyDatabase` for tests of the migrations themselves.
+ */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const template = await ensureTemplate();
+  return create(label, template);
+}
+
+/** A fresh database with no schema at all. */
+export async function createEmptyDatabase(label: string): Promise<TestDatabase> {
+  return create(label, undefined);
+}
+
+async function create(label: string, template: string | undefined): Promise<TestDatabase> {
+  const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
+  const name = `ce_test_${safe}_${randomBytes(3).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}${template ? ` template ${template}` : ''}`));
+  const url = withDatabase(ADMIN_URL, name);
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => {});
+  return {
+    name,
+    url,
+    pool,
+    async drop(keep = false) {
+      await pool.end();
+      if (keep) {
+        process.stderr.write(`kept database ${name} for inspection\n`);
+        return;
+      }
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+/**
+ * Mocha hooks for a file: `const db = useTestDatabase('poller')` then `db().pool` inside tests.
+ * The database is kept when any test in the file failed.
+ */
+export function useTestDatabase(label: string): () => TestDatabase {
+  let current: TestDatabase | undefined;
+  let failed = false;
+  before(async function () {
+    this.timeout(60_000);
+    current = await createTestDatabase(label);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+  after(async () => {
+    await current?.drop(failed);
+  });
+  return () => {
+    if (!current) throw new Error('test database not ready (use inside a test or hook)');
+    return current;
+  };
+}
