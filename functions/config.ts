@@ -54,6 +54,9 @@ const EnvSchema = z.object({
   ALERT_TO: z.string().optional(),
   ALERT_ESCALATION_HOURS: positive().default(24),
 
+  RETENTION_DAYS: int(1, 36_500).optional(),
+  RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -105,6 +108,8 @@ export interface Config {
     to: string[];
     escalationMs: number;
   };
+  /** How long finished requests keep the raw customer id; undefined keeps it. */
+  retention: { days: number; key: string } | undefined;
   logLevel: string;
 }
 
@@ -218,6 +223,10 @@ export function loadConfig(env: Env): Config {
     problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   }
 
+  if (e.RETENTION_DAYS !== undefined && !e.RETENTION_KEY) {
+    problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
+  }
+
   if (problems.length > 0 || !database) throw new ConfigError(problems);
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT,
@@ -240,6 +249,7 @@ export function loadConfig(env: Env): Config {
       to,
       escalationMs: e.ALERT_ESCALATION_HOURS! * HOUR,
     },
+    retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
     logLevel: e.LOG_LEVEL!,
   };
 }
@@ -260,5 +270,6 @@ export function redactConfig(config: Config): unknown {
       ),
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
+    retention: config.retention ? { ...config.retention, key: '[redacted]' } : undefined,
   };
 }

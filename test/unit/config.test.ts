@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     ['a vendor without its base URL', { DATABASE_URL: base.DATABASE_URL }, [/VENDOR_HTTP_BASE_URL/]],
     ['a bad consent field path', { ...base, CONSENT_FIELD: 'a..b' }, [/CONSENT_FIELD/]],
     ['a bad policy override', { ...base, VENDOR_HTTP_RATE_PER_SECOND: '-1' }, [/VENDOR_HTTP_RATE_PER_SECOND/]],
+    ['retention without its key', { ...base, RETENTION_DAYS: '365' }, [/RETENTION_KEY: required/]],
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
   ];
   for (const [name, env, patterns] of failures) {
@@ -79,9 +80,16 @@ describe('loadConfig', () => {
   });
 
   it('redacts credentials for the start-up log', () => {
-    const c = loadConfig({ ...base, VENDOR_HTTP_API_KEY: 'vendor-secret', SENDGRID_API_KEY: 'SG.secret' });
+    const c = loadConfig({
+      ...base,
+      VENDOR_HTTP_API_KEY: 'vendor-secret',
+      SENDGRID_API_KEY: 'SG.secret',
+      RETENTION_DAYS: '365',
+      RETENTION_KEY: 'retention-secret-retention-secret-0123',
+    });
+    assert.equal(c.retention?.days, 365);
     const text = JSON.stringify(redactConfig(c));
-    assert.doesNotMatch(text, /vendor-secret|SG\.secret|:pw@/);
+    assert.doesNotMatch(text, /vendor-secret|SG\.secret|:pw@|retention-secret/);
     assert.match(text, /\[redacted\]/);
   });
 });
