@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import type { Queryable } from './pool.js';
+import { mapDatabaseError } from './errors.js';
+
+/** One deletion a vendor accepted, as it is stored. */
+export interface SubmittedRow {
+  deletionId: string;
+  /** The state the create call reported ('submitted' when it reported none). */
+  state: string;
+  operationRef: Record<string, unknown>;
+  operationId: string;
+  rawStatus: string | null;
+  statusPayload: unknown;
+  expectedBy: Date;
+  /** Null once nothing more is due (a create call that already reported a terminal state). */
+  nextCheckAt: Date | null;
+  completedAt: Date | null;
+}
+
+/** One deletion whose submission failed, as it is stored. */
+export interface FailedRow {
+  deletionId: string;
+  error: string;
+  errorKind: string;
+  /** The wait before the first retry; doubled per attempt already made, up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+const StoredRow = z.object({
+  id: z.coerce.string(),
+  request_id: z.coerce.string(),
+  customer_id: z.string(),
+  submit_attempts: z.coerce.number().int(),
+  next_check_at: z.coerce.date().nullable(),
+});
+/** A row as a submission statement left it. */
+export interface StoredSubmission {
+  deletionId: string;
+  requestId: string;
+  customerId: string;
+  submitAttempts: number;
+  nextCheckAt: Date | null;
+}
+
+function toStored(rows: unknown[]): StoredSubmission[] {
+  return rows.map((r) => {
+    const row = StoredRow.parse(r);
+    return {
+      deletionId: row.id,
+      requestId: row.request_id,
+      customerId: row.customer_id,
+      submitAttempts: row.submit_attempts,
+      nextCheckAt: row.next_check_at,
+    };
+  });
+}
+
+// One statement: the update and the evidence rows commit together or not at all. Only rows still
+// queued are touched, so a result arriving after another process has moved the row on changes nothing.
+const SUBMITTED_SQL = `
+with input as (
+  select *
+    from unnest($1::bigint[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::jsonb[],
+                $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+         as t(id, state, operation_ref, operation_id, raw_status, status_payload, expected_by, next_check_at, completed_at)
+),
+updated as (
+  update vendor_deletion d
+     set state = i.state,
+         operation_ref = i.operation_ref,
+         operation_id = i.operation_id,
+         raw_status = i.raw_status,
+         status_payload = i.status_payload,
+         submitted_at = $10::timestamptz,
+         expected_by = i.expected_by,
+         next_check_at = i.next_check_at,
+         completed_at = i.completed_at,
+         status_changed_at = $10::timestamptz,
+         submit_attempts = d.submit_attempts + 1,
+         last_error = null,
+         last_error_kind = null,
+         lease_owner = null,
+         lease_expires_at = null,
+         updated_at = $10::timestamptz
+    from input i
+   where d.id = i.id
+     and d.state = 'queued'
+  returning d.id, d.request_id, d.customer_id, d.vendor, d.state, d.operation_id, d.raw_status, d.submit_attempts,
+            d.next_check_at
+),
+logged as (
+  insert into deletion_event (request_id, vendor_deletion_id, customer_id, vendor, kind, detail, occurred_at)
+  select u.request_id, u.id, u.customer_id, u.vendor, 'submitted',
+         jsonb_build_object('operationId', u.operation_id, 'state', u.state, 'rawStatus', u.raw_status,
+                            'attempt', u.submit_attempts),
+         $10::timestamptz
+    from updated u
+)
+select id, request_id, customer_id, submit_attempts, next_check_at from updated`;
+
+/**
+ * Stores what a vendor's create call returned, for a batch of deletions, with one `submitted` event each.
+ * Returns the rows actually changed (rows no longer queued are left alone).
+ */
+export async function recordSubmitted(db: Queryable, rows: SubmittedRow[], now: Date): Promise<StoredSubmission[]> {
+  if (rows.length === 0) return [];
+  try {
+    const result = await db.query(SUBMITTED_SQL, [
+      rows.map((r) => r.deletionId),
+      rows.map((r) => r.state),
+      rows.map((r) => JSON.stringify(r.operationRef)),
+      rows.map((r) => r.operationId),
+      rows.map((r) => r.rawStatus),
+      rows.map((r) => (r.statusPayload === undefined ? null : JSON.stringify(r.statusPayload))),
+      rows.map((r) => r.expectedBy),
+      rows.map((r) => r.nextCheckAt),
+      rows.map((r) => r.completedAt),
+      now,
+    ]);
+    return toStored(result.rows);
+  } catch (err) {
+    throw mapDatabaseError(err, 'recording vendor submissions');
+  }
+}
+
+const FAILED_SQL = `
+with input as (
+  select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[])
+         as t(id, error, error_kind, base_delay_ms, max_delay_ms)
+),
+updated as (
+  -- Exponential backoff on the attempts already made (capped so power() cannot overflow).
+  update vendor_deletion d
+     set last_error = i.error,
+         last_error_kind = i.error_kind,
+         submit_attempts = d.submit_attempts + 1,
+         next_check_at = $6::timestamptz + make_interval(
+           secs => least(i.base_delay_ms * power(2::float8, least(d.submit_attempts, 30)), i.max_delay_ms) / 1000.0),
+         lease_owner = null,
+         lease_expires_at = null,
+         updated_at = $6::timestamptz
+    from input i
+   where d.id = i.id
+     and d.state = 'queued'
+  returning d.id, d.request_id, d.customer_id, d.vendor, d.submit_attempts, d.next_check_at, i.error, i.error_kind
+),
+logged as (
+  insert into deletion_event (request_id, vendor_deletion_id, customer_id, vendor, kind, detail, occurred_at)
+  select u.request_id, u.id, u.customer_id, u.vendor, 'submit_failed',
+         jsonb_build_object('error', u.error, 'errorKind', u.error_kind, 'attempt', u.submit_attempts,
+                            'retryAt', u.next_check_at),
+         $6::timestamptz
+    from updated u
+)
+select id, request_id, customer_id, submit_attempts, next_check_at from updated`;
+
+/**
+ * Records a failed submission for a batch of deletions: they stay queued with the error, the attempt
+ * counted and the next try scheduled, with one `submit_failed` event each.
+ */
+export async function recordSubmitFailed(db: Queryable, rows: FailedRow[], now: Date): Promise<StoredSubmission[]> {
+  if (rows.length === 0) return [];
+  try {
+    const result = await db.query(FAILED_SQL, [
+      rows.map((r) => r.deletionId),
+      rows.map((r) => r.error),
+      rows.map((r) => r.errorKind),
+      rows.map((r) => r.baseDelayMs),
+      rows.map((r) => r.maxDelayMs),
+      now,
+    ]);
+    return toStored(result.rows);
+  } catch (err) {
+    throw mapDatabaseError(err, 'recording failed vendor submissions');
+  }
+}
