@@ -1,0 +1,258 @@
+import { SECRET_SETTINGS } from '../vendors/settings.js';
+import { isVendorKind } from '../vendors/DeletionVendor.js';
+import type { AlertItem, AlertKind, AlertMessage } from './AlertMessage.js';
+
+/** An alert as an email: subject, plain text and HTML carrying the same facts. */
+export interface RenderedAlert {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/** Escapes text for HTML element content and attribute values. Everything from outside goes through it. */
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** Quotes a value for a POSIX shell, so a suggested command stays one argument whatever the customer id holds. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Control characters (newlines included) would break a subject header or a table row. */
+function oneLine(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
+function formatTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** "3 days", "5 hours", "less than an hour". */
+function formatDuration(ms: number): string {
+  const abs = Math.abs(ms);
+  if (abs >= 2 * DAY_MS) return `${Math.floor(abs / DAY_MS)} days`;
+  if (abs >= DAY_MS) return '1 day';
+  if (abs >= 2 * HOUR_MS) return `${Math.floor(abs / HOUR_MS)} hours`;
+  if (abs >= HOUR_MS) return '1 hour';
+  return 'less than an hour';
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The environment variables that hold a vendor's credentials, e.g. VENDOR_HTTP_API_KEY. */
+export function secretVariables(vendor: string | null): string[] {
+  if (!vendor) return ['VENDOR_<NAME>_…'];
+  const prefix = `VENDOR_${vendor.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
+  if (!isVendorKind(vendor)) return [`${prefix}…`];
+  return SECRET_SETTINGS[vendor].map((k) => prefix + k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase());
+}
+
+interface KindText {
+  title: (vendor: string) => string;
+  what: (m: AlertMessage, vendor: string) => string;
+  actions: (m: AlertMessage, vendor: string) => string[];
+}
+
+const statusCommand = (m: AlertMessage) =>
+  m.vendor ? `consent-erasure status --vendor ${shellQuote(m.vendor)} --json` : 'consent-erasure status --json';
+
+function retryCommands(m: AlertMessage): string {
+  const first = m.items[0];
+  return first ? `consent-erasure retry ${shellQuote(first.customerId)}` : 'consent-erasure retry <customerId>';
+}
+
+const KINDS: Record<AlertKind, KindText> = {
+  stale: {
+    title: (v) => `Deletions overdue at ${v}`,
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')} at ${v} ${m.totalItems === 1 ? 'has' : 'have'} not completed within the time ${v} is expected to take.`,
+    actions: (m, v) => [
+      `Look up the operation ids below in ${v}'s dashboard or API and see whether the jobs are still queued, running or lost.`,
+      `If ${v} lost or rejected a job, submit it again: ${retryCommands(m)} (one command per customer).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  no_progress: {
+    title: (v) => `Deletions not progressing at ${v}`,
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')} at ${v} reported the same status for longer than ${v}'s no-progress limit.`,
+    actions: (m, v) => [
+      `Look up the operation ids below in ${v}'s dashboard or API; a job stuck in one status may need ${v}'s support.`,
+      `If ${v} lost the job, submit it again: ${retryCommands(m)} (one command per customer).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  failed: {
+    title: (v) => `Deletions failed at ${v}`,
+    what: (m, v) =>
+      `${v} reported ${plural(m.totalItems, 'deletion')} as failed, after the configured resubmissions, or refused ${m.totalItems === 1 ? 'it' : 'them'} outright.`,
+    actions: (m) => [
+      'Read the detail of each item below and the ERROR entries in Cloud Logging for these operations to find the cause.',
+      `Once the cause is fixed, submit again: ${retryCommands(m)} (one command per customer).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  deadline_warning: {
+    title: () => 'Legal deadline approaching',
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')}${m.vendor ? ` at ${v}` : ''} ${m.totalItems === 1 ? 'is' : 'are'} not complete and the legal deadline for erasure is close.`,
+    actions: (m) => [
+      'Escalate now to the data protection officer and the owner of the vendor relationship.',
+      'Chase the vendor with the operation ids below; where the vendor allows it, delete the data by hand and record how.',
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  deadline_missed: {
+    title: () => 'Legal deadline missed',
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')}${m.vendor ? ` at ${v}` : ''} ${m.totalItems === 1 ? 'is' : 'are'} still not complete after the legal deadline for erasure.`,
+    actions: (m) => [
+      'Escalate at once to the data protection officer: a missed erasure deadline may have to be documented or reported.',
+      'Chase the vendor with the operation ids below and record every step taken.',
+      `Export the evidence for the affected customers with: consent-erasure report --since ${new Date(m.since).toISOString().slice(0, 10)} --format csv`,
+    ],
+  },
+  contract_violation: {
+    title: (v) => `${v} answered outside its documented API`,
+    what: (_m, v) =>
+      `${v} returned a response that does not match its documented contract (a missing field, an unknown status or a body that is not JSON). ` +
+      'The affected operations keep their last good state, and polling goes on, so this recovers by itself once the vendor answers correctly again.',
+    actions: (_m, v) => [
+      `${v} has probably changed its API. Read the ERROR entries (event vendor_contract_violation) in Cloud Logging or Error Reporting for the full response.`,
+      'Compare the sample below with the vendor\'s current API documentation, and update the adapter if the change is permanent.',
+      'No deletion is lost meanwhile: the operations are checked again on their schedule.',
+    ],
+  },
+  credential_rejected: {
+    title: (v) => `${v} rejected our credentials`,
+    what: (_m, v) => `${v} answered 401 or 403: the credentials consent-erasure uses for ${v} are no longer accepted.`,
+    actions: (m, v) => [
+      `Create a new credential in ${v}'s console and store it in the Secret Manager secret behind ${secretVariables(m.vendor).join(' / ')}, then deploy a new revision so the functions read it.`,
+      'Deletions wait meanwhile and are submitted or checked again once the credential works.',
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+};
+
+function itemRows(items: AlertItem[]): string[][] {
+  return items.map((i) => [
+    oneLine(i.customerId),
+    oneLine(i.vendor),
+    oneLine(i.operationId ?? '(none yet)'),
+    oneLine(i.state),
+    formatTime(i.since),
+    i.deadlineAt ? formatTime(i.deadlineAt) : '',
+    oneLine(i.detail ?? ''),
+  ]);
+}
+
+const HEADERS = ['Customer', 'Vendor', 'Operation', 'State', 'Since', 'Deadline', 'Detail'];
+
+function earliestDeadline(m: AlertMessage): string | undefined {
+  const times = m.items.map((i) => i.deadlineAt).filter((d): d is string => d !== null);
+  return times.sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0];
+}
+
+/**
+ * Renders an alert as an email. Pure: the same message gives the same email. Every value that came from
+ * outside (customer ids, vendor names, operation ids, details) is escaped in the HTML part.
+ */
+export function renderAlert(message: AlertMessage): RenderedAlert {
+  const vendor = oneLine(message.vendor ?? 'all vendors');
+  const kind = KINDS[message.kind];
+  const title = kind.title(vendor);
+  const reminder = message.escalation > 0 ? ` (reminder ${message.escalation})` : '';
+  const subject = oneLine(`[consent-erasure] ${title}: ${plural(message.totalItems, 'deletion')}${reminder}`).slice(0, 250);
+
+  const raised = new Date(message.raisedAt).getTime();
+  const sinceText = `${formatTime(message.since)} (${formatDuration(raised - new Date(message.since).getTime())} before this alert)`;
+  const deadline = earliestDeadline(message);
+  const deadlineText = deadline
+    ? `${formatTime(deadline)} (${new Date(deadline).getTime() < raised ? `passed ${formatDuration(raised - new Date(deadline).getTime())} ago` : `in ${formatDuration(new Date(deadline).getTime() - raised)}`})`
+    : undefined;
+  const truncated =
+    message.totalItems > message.items.length
+      ? `Showing ${message.items.length} of ${message.totalItems} affected deletions. List them all with: ${statusCommand(message)}`
+      : undefined;
+  const what = kind.what(message, vendor);
+  const actions = kind.actions(message, vendor);
+  const facts: Array<[string, string]> = [
+    ['Vendor', vendor],
+    ['Since', sinceText],
+    ...(deadlineText ? ([['Earliest deadline', deadlineText]] as Array<[string, string]>) : []),
+    ['Affected deletions', String(message.totalItems)],
+    ['Alert', `${message.alertId} (incident ${message.incidentKey}${message.escalation > 0 ? `, reminder ${message.escalation}` : ''})`],
+    ['Raised at', formatTime(message.raisedAt)],
+  ];
+  const rows = itemRows(message.items);
+
+  const text = [
+    title,
+    '',
+    what,
+    message.summary,
+    '',
+    ...facts.map(([k, v]) => `${k}: ${v}`),
+    ...(message.detail ? ['', 'Detail:', message.detail] : []),
+    '',
+    'What to do:',
+    ...actions.map((a, n) => `${n + 1}. ${a}`),
+    '',
+    rows.length > 0 ? 'Affected deletions:' : 'No individual deletions are attached to this alert.',
+    ...rows.map(
+      (r) =>
+        `- customer ${r[0]} | vendor ${r[1]} | operation ${r[2]} | state ${r[3]} | since ${r[4]}${r[5] ? ` | deadline ${r[5]}` : ''}${r[6] ? ` | ${r[6]}` : ''}`,
+    ),
+    ...(truncated ? ['', truncated] : []),
+    '',
+    '-- consent-erasure',
+    '',
+  ].join('\n');
+
+  const e = escapeHtml;
+  const cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
+  const html = [
+    '<!doctype html>',
+    `<html><head><meta charset="utf-8"><title>${e(subject)}</title></head>`,
+    '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
+    `<h2 style="margin:0 0 12px">${e(title)}</h2>`,
+    `<p>${e(what)}</p>`,
+    `<p>${e(message.summary)}</p>`,
+    '<table style="border-collapse:collapse;margin:12px 0">',
+    ...facts.map(([k, v]) => `<tr><th ${cell}>${e(k)}</th><td ${cell}>${e(v)}</td></tr>`),
+    '</table>',
+    ...(message.detail ? ['<h3>Detail</h3>', `<pre style="white-space:pre-wrap;background:#f5f5f5;padding:8px">${e(message.detail)}</pre>`] : []),
+    '<h3>What to do</h3>',
+    '<ol>',
+    ...actions.map((a) => `<li>${e(a)}</li>`),
+    '</ol>',
+    ...(rows.length > 0
+      ? [
+          '<h3>Affected deletions</h3>',
+          '<table style="border-collapse:collapse">',
+          `<tr>${HEADERS.map((h) => `<th ${cell}>${e(h)}</th>`).join('')}</tr>`,
+          ...rows.map((r) => `<tr>${r.map((v) => `<td ${cell}>${e(v)}</td>`).join('')}</tr>`),
+          '</table>',
+        ]
+      : ['<p>No individual deletions are attached to this alert.</p>']),
+    ...(truncated ? [`<p><em>${e(truncated)}</em></p>`] : []),
+    '<p style="color:#777;font-size:12px">consent-erasure</p>',
+    '</body></html>',
+    '',
+  ].join('\n');
+
+  return { subject, text, html };
+}
