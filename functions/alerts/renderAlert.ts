@@ -29,7 +29,6 @@ export function shellQuote(value: string): string {
 
 /** Control characters (newlines included) would break a subject header or a table row. */
 function oneLine(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }
 
