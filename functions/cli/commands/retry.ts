@@ -1,0 +1,38 @@
+import { RETRYABLE_STATES, retryDeletions, type RetryTarget } from '../../store/retry.js';
+import { defineCommand, UsageError } from '../context.js';
+import { formatTable } from '../output.js';
+
+export default defineCommand({
+  order: 60,
+  register(program, ctx) {
+    program
+      .command('retry <target>')
+      .description(
+        `put ${RETRYABLE_STATES.join('/')} deletions back to queued, due now, with a "retried" event: <target> is a ` +
+          'deletion id (all digits, as shown by status --json) or a customer id (all of that customer\'s deletions)',
+      )
+      .option('--customer', 'read <target> as a customer id even if it is all digits')
+      .option('--json', 'print what was retried as JSON')
+      .action(async (target: string, opts: { customer?: boolean; json?: boolean }) => {
+        if (target.trim() === '') throw new UsageError('<target>: must not be empty');
+        const which: RetryTarget = !opts.customer && /^\d{1,18}$/.test(target) ? { deletionId: target } : { customerId: target };
+        const retried = await retryDeletions(await ctx.pool(), which, ctx.clock.now());
+        if (opts.json) return ctx.out(JSON.stringify(retried, null, 2));
+        const what = 'deletionId' in which ? `deletion ${which.deletionId}` : `customer ${which.customerId}`;
+        if (retried.length === 0) {
+          ctx.out(`nothing to retry: ${what} has no deletion in state ${RETRYABLE_STATES.join(' or ')}`);
+          return;
+        }
+        ctx.out(
+          formatTable(retried, [
+            { header: 'DELETION', value: (r) => r.deletion_id },
+            { header: 'CUSTOMER', value: (r) => r.customer_id },
+            { header: 'VENDOR', value: (r) => r.vendor },
+            { header: 'WAS', value: (r) => r.previous_state },
+            { header: 'OLD OPERATION', value: (r) => r.previous_operation_id ?? '-' },
+          ]),
+        );
+        ctx.out(`${retried.length} deletion(s) queued again; the next poll submits them (consent-erasure poll to run it now)`);
+      });
+  },
+});

@@ -1,0 +1,4 @@
+import { defineCommand } from '../context.js';
+import { registerConsentCommand } from '../consentCommand.js';
+
+export default defineCommand({ order: 20, register: (program, ctx) => registerConsentCommand(program, ctx, 'revoke') });

@@ -1,0 +1,98 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { Command } from 'commander';
+import type { Env } from '../config.js';
+import { systemClock, type Clock } from '../clock.js';
+import { createLogger, type Log } from '../log.js';
+import { createPool, type Pool } from '../store/pool.js';
+import { createPubsubPublisher, type Publisher } from '../services/publisher.js';
+import { createFirestore } from '../local/firestoreAdmin.js';
+import { resolveSettings, type CliSettings } from './settings.js';
+
+/** What the CLI reads and writes: injected, so tests run it in-process. */
+export interface CliIo {
+  argv: string[];
+  env: Env;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  clock?: Clock;
+}
+
+/** Bad arguments: the message names what was wrong; the CLI exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Lazily opened connections and settings, shared by the commands of one invocation and closed at its end. */
+export interface CliContext {
+  readonly io: CliIo;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Writes one line (or several) to stdout. */
+  out(text: string): void;
+  settings(): CliSettings;
+  pool(): Promise<Pool>;
+  firestore(): Firestore;
+  publisher(): Publisher;
+  close(): Promise<void>;
+}
+
+/** One `consent-erasure` command; each lives in its own file under commands/ and default-exports one of these. */
+export interface CliCommand {
+  /** Position in the help listing (lower first). */
+  order: number;
+  register(program: Command, ctx: CliContext): void;
+}
+
+/** Declares a command module (the identity function, for the type). */
+export function defineCommand(command: CliCommand): CliCommand {
+  return command;
+}
+
+/** Builds the context; `stackPath()` reads the global --stack option once the arguments are parsed. */
+export function createCliContext(io: CliIo, stackPath: () => string | undefined): CliContext {
+  const clock = io.clock ?? systemClock;
+  // Progress goes to stderr so stdout stays clean for --json and CSV; quiet unless LOG_LEVEL says otherwise.
+  const log = createLogger({ level: io.env['LOG_LEVEL'] || 'warn', service: 'consent-erasure-cli' }, {
+    write: (line: string) => io.stderr(line),
+  });
+  let settings: CliSettings | undefined;
+  let pool: Promise<{ pool: Pool; close: () => Promise<void> }> | undefined;
+  let firestore: Firestore | undefined;
+  let publisher: Publisher | undefined;
+  const ctx: CliContext = {
+    io,
+    clock,
+    log,
+    out: (text) => io.stdout(text.endsWith('\n') ? text : `${text}\n`),
+    settings() {
+      settings ??= resolveSettings(io.env, io.cwd, stackPath());
+      return settings;
+    },
+    async pool() {
+      pool ??= createPool(ctx.settings().config.database);
+      return (await pool).pool;
+    },
+    firestore() {
+      const s = ctx.settings();
+      firestore ??= createFirestore({ projectId: s.config.projectId, emulatorHost: s.firestoreEmulatorHost });
+      return firestore;
+    },
+    publisher() {
+      const s = ctx.settings();
+      publisher ??= createPubsubPublisher({
+        ...(s.config.projectId ? { projectId: s.config.projectId } : {}),
+        ...(s.pubsubEmulatorHost ? { apiEndpoint: s.pubsubEmulatorHost } : {}),
+      });
+      return publisher;
+    },
+    async close() {
+      const closing: Promise<unknown>[] = [];
+      if (pool) closing.push(pool.then((p) => p.close()));
+      if (firestore) closing.push(firestore.terminate());
+      if (publisher) closing.push(publisher.close());
+      await Promise.allSettled(closing);
+    },
+  };
+  return ctx;
+}
