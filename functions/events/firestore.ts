@@ -288,7 +288,8 @@ export function encodeDocumentEventProtobuf(data: DocumentEventData): Uint8Array
   const value = (v: FirestoreValue): Plain => {
     if ('nullValue' in v) return { nullValue: 0 };
     if ('timestampValue' in v) return { timestampValue: toTimestamp(v.timestampValue) };
-    if ('integerValue' in v) return { integerValue: protobuf.util.Long.fromString(v.integerValue) };
+    // fromObject reads an int64 given as a decimal string through Long, keeping every digit.
+    if ('integerValue' in v) return { integerValue: v.integerValue };
     if ('bytesValue' in v) return { bytesValue: Buffer.from(v.bytesValue, 'base64') };
     if ('arrayValue' in v) return { arrayValue: { values: v.arrayValue.values.map(value) } };
     if ('mapValue' in v) return { mapValue: { fields: fields(v.mapValue.fields) } };
