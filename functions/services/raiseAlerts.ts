@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Publisher } from './publisher.js';
+import { AlertMessageSchema, type AlertItem, type AlertKind, type AlertMessage } from '../alerts/AlertMessage.js';
+import { evaluateDeletionAlerts, type AlertPolicy } from '../store/evaluateDeletionAlerts.js';
+import { dueDeletionAlerts, type DueDeletionAlert } from '../store/dueDeletionAlerts.js';
+import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
+import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readVendorIncidents.js';
+import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
+import { mapDatabaseError } from '../store/errors.js';
+import { DAY } from '../clock.js';
+
+/** Items listed in one email; the rest are counted in totalItems. */
+const MAX_ITEMS = 500;
+/** Due alert rows read per cycle; more wait for the next cycle. */
+const MAX_DUE = 20_000;
+/** Serialises alert raising across pollers, so two cycles at once never digest the same rows twice. */
+const ALERT_LOCK = 4242301;
+
+export interface AlertRaiserDeps {
+  pool: pg.Pool;
+  publisher: Publisher;
+  log: Logger;
+  clock: Clock;
+  config: Pick<Config, 'topics' | 'alerts' | 'deadline'>;
+  /** Lateness limits per configured vendor. */
+  policies: AlertPolicy[];
+}
+
+export interface RaiseResult {
+  /** False when another poller held the alert lock (it raises them instead). */
+  ran: boolean;
+  published: AlertMessage[];
+  failed: number;
+}
+
+const SUMMARY: Record<AlertKind, (n: number, vendor: string) => string> = {
+  stale: (n, v) => `${n} deletion(s) at ${v} are past their expected completion time`,
+  no_progress: (n, v) => `${n} deletion(s) at ${v} have shown no status change for longer than the vendor's no-progress limit`,
+  failed: (n, v) => `${n} deletion(s) at ${v} failed and need a person`,
+  deadline_warning: (n, v) => `${n} deletion(s) at ${v} are close to their legal deadline and not complete`,
+  deadline_missed: (n, v) => `${n} deletion(s) at ${v} missed their legal deadline`,
+  contract_violation: (_n, v) => `${v} answered in a shape its API contract does not allow; affected operations keep their last good state`,
+  credential_rejected: (_n, v) => `${v} rejected our credential (401/403); no deletions can be submitted or checked there`,
+};
+
+/** A stable id for one digest: the same rows at the same escalation steps give the same id on a retried cycle. */
+export function digestAlertId(kind: string, vendor: string, items: Array<{ deletionId: string; escalation: number }>): string {
+  const h = createHash('sha256').update(`${kind}\u001f${vendor}`);
+  for (const i of [...items].sort((a, b) => a.deletionId.localeCompare(b.deletionId))) h.update(`\u001f${i.deletionId}@${i.escalation}`);
+  return `${kind}-${h.digest('hex').slice(0, 32)}`;
+}
+
+/** The id of one escalation step of a vendor-wide incident. */
+export function incidentAlertId(incident: Pick<OpenVendorIncident, 'vendor' | 'kind' | 'openedAt' | 'escalation'>): string {
+  return `${incident.kind}-${incident.vendor}-${incident.openedAt.getTime()}-${incident.escalation}`;
+}
+
+function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: Date): AlertMessage {
+  const sorted = [...rows].sort((a, b) => a.since.getTime() - b.since.getTime());
+  const items: AlertItem[] = sorted.slice(0, MAX_ITEMS).map((r) => ({
+    deletionId: r.deletionId,
+    customerId: r.customerId,
+    vendor: r.vendor,
+    operationId: r.operationId,
+    state: r.state,
+    since: r.since.toISOString(),
+    deadlineAt: r.deadlineAt ? r.deadlineAt.toISOString() : null,
+    ...(r.lastError ? { detail: r.lastError.slice(0, 500) } : {}),
+  }));
+  const escalation = Math.max(...rows.map((r) => r.escalation));
+  return AlertMessageSchema.parse({
+    alertId: digestAlertId(kind, vendor, rows),
+    kind,
+    vendor,
+    incidentKey: `${kind}:${vendor}`,
+    escalation,
+    raisedAt: now.toISOString(),
+    since: sorted[0]!.since.toISOString(),
+    summary: SUMMARY[kind](rows.length, vendor),
+    items,
+    totalItems: rows.length,
+  });
+}
+
+/**
+ * Raises what is due: per-deletion conditions (stale, no progress, failed, deadline warning and missed)
+ * as one digest per kind and vendor, and vendor incidents (contract violation, credential rejected) as
+ * one alert each. Each is raised once, then again every `config.alerts.escalationMs` while it lasts,
+ * and stops when resolved. Publishes to `config.topics.alerts` before recording, so a crash in between
+ * republishes the same alertId (deduped by sendAlert) rather than losing the alert.
+ */
+export function createAlertRaiser(deps: AlertRaiserDeps): { raise(): Promise<RaiseResult> } {
+  const { pool, publisher, log, clock, config } = deps;
+
+  async function publish(message: AlertMessage): Promise<boolean> {
+    try {
+      await publisher.publish(config.topics.alerts, message, { alertId: message.alertId, kind: message.kind });
+      log.warn(
+        {
+          event: 'alert_raised',
+          alertId: message.alertId,
+          kind: message.kind,
+          vendor: message.vendor,
+          escalation: message.escalation,
+          totalItems: message.totalItems,
+        },
+        message.summary,
+      );
+      return true;
+    } catch (err) {
+      // Left unrecorded, so the next cycle publishes it again.
+      log.error({ event: 'alert_publish_failed', err, alertId: message.alertId, kind: message.kind }, 'could not publish an alert; it stays due');
+      return false;
+    }
+  }
+
+  async function raiseDeletionAlerts(db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
+    await evaluateDeletionAlerts(db, {
+      now,
+      policies: deps.policies,
+      deadlineWarningMs: config.deadline.warningDays * DAY,
+    });
+    const due = await dueDeletionAlerts(db, { now, escalationMs: config.alerts.escalationMs, limit: MAX_DUE });
+    const groups = new Map<string, DueDeletionAlert[]>();
+    for (const row of due) {
+      const key = `${row.kind}\u001f${row.vendor}`;
+      const list = groups.get(key);
+      if (list) list.push(row);
+      else groups.set(key, [row]);
+    }
+    for (const rows of groups.values()) {
+      const first = rows[0]!;
+      const message = digest(first.kind, first.vendor, rows, now);
+      if (!(await publish(message))) {
+        result.failed += 1;
+        continue;
+      }
+      result.published.push(message);
+      await markDeletionAlertsRaised(db, {
+        now,
+        items: rows.map((r) => ({ deletionId: r.deletionId, kind: r.kind, escalation: r.escalation, alertId: message.alertId })),
+      });
+    }
+  }
+
+  async function raiseVendorIncidents(db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
+    const incidents = await readOpenVendorIncidents(db);
+    for (const incident of incidents) {
+      const due = incident.raisedAt === null || incident.raisedAt.getTime() + config.alerts.escalationMs <= now.getTime();
+      if (!due) continue;
+      const message = AlertMessageSchema.parse({
+        alertId: incidentAlertId(incident),
+        kind: incident.kind,
+        vendor: incident.vendor,
+        incidentKey: `${incident.kind}:${incident.vendor}:${incident.openedAt.toISOString()}`,
+        escalation: incident.escalation,
+        raisedAt: now.toISOString(),
+        since: incident.openedAt.toISOString(),
+        summary: SUMMARY[incident.kind](0, incident.vendor),
+        detail: `${incident.detail} (last seen ${incident.lastSeenAt.toISOString()})`,
+        items: [],
+        totalItems: 0,
+      } satisfies AlertMessage);
+      if (!(await publish(message))) {
+        result.failed += 1;
+        continue;
+      }
+      result.published.push(message);
+      await markVendorIncidentRaised(db, {
+        now,
+        vendor: incident.vendor,
+        kind: incident.kind,
+        escalation: incident.escalation,
+        alertId: message.alertId,
+      });
+    }
+  }
+
+  return {
+    async raise() {
+      const result: RaiseResult = { ran: false, published: [], failed: 0 };
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw mapDatabaseError(err, 'connecting to raise alerts');
+      }
+      let locked = false;
+      let broken = false;
+      try {
+        try {
+          const got = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [ALERT_LOCK]);
+          locked = got.rows[0]?.locked === true;
+        } catch (err) {
+          throw mapDatabaseError(err, 'taking the alert lock');
+        }
+        if (!locked) {
+          log.debug({ event: 'alerts_skipped' }, 'another poller is raising alerts');
+          return result;
+        }
+        result.ran = true;
+        const now = clock.now();
+        await raiseDeletionAlerts(client, now, result);
+        await raiseVendorIncidents(client, now, result);
+        return result;
+      } finally {
+        if (locked) {
+          // A session lock outlives a failed unlock; dropping the connection is what frees it then.
+          await client.query('select pg_advisory_unlock($1::bigint)', [ALERT_LOCK]).catch(() => {
+            broken = true;
+          });
+        }
+        client.release(broken);
+      }
+    },
+  };
+}

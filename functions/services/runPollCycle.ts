@@ -1,0 +1,556 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import pLimit from 'p-limit';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { InvalidInputError } from '../errors.js';
+import type { DeletionVendor, OperationToCheck, StatusReport } from '../vendors/DeletionVendor.js';
+import {
+  VendorAuthError,
+  VendorContractError,
+  VendorError,
+  VendorRateLimitedError,
+  VendorRejectedError,
+} from '../vendors/errors.js';
+import type { Publisher } from './publisher.js';
+import { allBudgets, createDailyQuota, createTokenBucket, realSleep, type RateBudget, type Sleep } from './rateLimiter.js';
+import { createAlertRaiser, type RaiseResult } from './raiseAlerts.js';
+import { nextCheckAt } from '../domain/backoff.js';
+import { expectedCompletion } from '../domain/staleness.js';
+import { forcedPollOf, type PollMessage } from '../domain/pollMessage.js';
+import { claimDue, type ClaimedDeletion } from '../store/claimDue.js';
+import { claimForced } from '../store/claimForced.js';
+import { hasDueWork } from '../store/hasDueWork.js';
+import { recordStatuses, type StatusEvent, type StatusUpdate } from '../store/recordStatuses.js';
+import { releaseClaims } from '../store/releaseClaims.js';
+import { readVendorPauses } from '../store/vendorPauses.js';
+import { pauseVendor } from '../store/pauseVendor.js';
+import { openVendorIncident, type VendorIncidentKind } from '../store/openVendorIncident.js';
+import { closeVendorIncidents } from '../store/closeVendorIncidents.js';
+import { readOpenVendorIncidents } from '../store/readVendorIncidents.js';
+
+/** The submission port (services/submitDeletions.ts): records results itself and returns vendor faults. */
+export interface SubmitPort {
+  submit(
+    vendor: DeletionVendor,
+    rows: Array<{ deletionId: string; customerId: string; idempotencyKey: string }>,
+  ): Promise<{
+    submitted: Array<{ deletionId: string }>;
+    failed: Array<{ deletionId: string }>;
+    error?: { kind: string; error: Error; retryAfterMs?: number };
+    skipped: string[];
+  }>;
+}
+
+export interface PollCycleDeps {
+  pool: pg.Pool;
+  vendors: DeletionVendor[];
+  publisher: Publisher;
+  log: Logger;
+  clock: Clock;
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'>;
+  /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
+  submitter?: SubmitPort;
+  /** Waiting for rate tokens; tests pass one that moves a fake clock. */
+  sleep?: Sleep;
+  /** Names this instance in leases (diagnostics only). */
+  instance?: string;
+}
+
+/** What one cycle did, for logs and tests. */
+export interface CycleReport {
+  claimed: number;
+  submitted: number;
+  checked: number;
+  completed: number;
+  verified: number;
+  resubmitted: number;
+  errors: number;
+  /** Rows handed back unworked (time budget, vendor pause, quota). */
+  released: number;
+  pausedVendors: string[];
+  stoppedByBudget: boolean;
+  continuationPublished: boolean;
+  alerts: RaiseResult | null;
+}
+
+/** Time kept back from the budget for the last writes, the continuation and alerts. */
+const BUDGET_MARGIN_FRACTION = 0.1;
+const TERMINAL_ROW_STATES = new Set(['completed', 'cancelled', 'error']);
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.slice(0, 1000) : String(err).slice(0, 1000);
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  const n = Math.max(1, Math.floor(size));
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  return out;
+}
+
+function toOperation(row: ClaimedDeletion): OperationToCheck {
+  return {
+    deletionId: row.deletionId,
+    customerId: row.customerId,
+    ref: row.operationRef ?? {},
+    operationId: row.operationId ?? '',
+    submittedAt: row.submittedAt ?? row.queuedAt,
+  };
+}
+
+/**
+ * The poller's cycle: claims due deletions (or those a forced poll names) under a lease, submits queued
+ * ones through the submitter, checks the status of submitted ones in batches with bounded concurrency and
+ * a per-vendor rate budget, records each batch in one statement, schedules the next check with backoff,
+ * stops before the time budget and hands the rest on with a continuation message, then raises alerts.
+ * Vendor faults are recorded on the rows and never thrown; database faults are thrown (the platform retries).
+ */
+export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage): Promise<CycleReport> } {
+  const { pool, vendors, publisher, log, clock, config } = deps;
+  const sleep = deps.sleep ?? realSleep;
+  const instance = deps.instance ?? `${hostname()}:${process.pid}`;
+  const byName = new Map(vendors.map((v) => [v.name, v]));
+  // Budgets live as long as the instance, so a warm instance keeps pacing across cycles.
+  const callBudget = new Map<string, RateBudget>();
+  const submitBudget = new Map<string, RateBudget>();
+  for (const v of vendors) {
+    const bucket = createTokenBucket({ perSecond: v.policy.requestsPerSecond, clock, sleep });
+    callBudget.set(v.name, bucket);
+    submitBudget.set(
+      v.name,
+      v.policy.dailySubmitQuota ? allBudgets(createDailyQuota({ perDay: v.policy.dailySubmitQuota, clock }), bucket) : bucket,
+    );
+  }
+  const alerts = createAlertRaiser({
+    pool,
+    publisher,
+    log,
+    clock,
+    config,
+    policies: vendors.map((v) => ({
+      vendor: v.name,
+      expectedDurationMs: v.policy.expectedDurationMs,
+      noProgressMs: v.policy.noProgressMs,
+    })),
+  });
+
+  async function run(message: PollMessage): Promise<CycleReport> {
+    const start = clock.now();
+    const budgetMs = config.poller.timeBudgetMs;
+    // Stop claiming once most of the budget is gone; calls already started still finish inside it.
+    const stopClaimingAt = new Date(start.getTime() + budgetMs * (1 - BUDGET_MARGIN_FRACTION));
+    const callDeadline = new Date(start.getTime() + budgetMs * (1 - BUDGET_MARGIN_FRACTION / 2));
+    const owner = `${instance}:${randomUUID()}`;
+    const report: CycleReport = {
+      claimed: 0,
+      submitted: 0,
+      checked: 0,
+      completed: 0,
+      verified: 0,
+      resubmitted: 0,
+      errors: 0,
+      released: 0,
+      pausedVendors: [],
+      stoppedByBudget: false,
+      continuationPublished: false,
+      alerts: null,
+    };
+
+    const forced = forcedPollOf(message);
+    if (forced?.vendors) {
+      const unknown = forced.vendors.filter((v) => !byName.has(v));
+      if (unknown.length) {
+        throw new InvalidInputError(`vendors: ${unknown.map((v) => JSON.stringify(v)).join(', ')} not configured (configured: ${[...byName.keys()].join(', ')})`);
+      }
+    }
+
+    const pauses = await readVendorPauses(pool, start);
+    const openIncidents = new Map<string, Set<string>>();
+    for (const i of await readOpenVendorIncidents(pool)) {
+      const set = openIncidents.get(i.vendor) ?? new Set<string>();
+      set.add(i.kind);
+      openIncidents.set(i.vendor, set);
+    }
+    /** Vendors not to call again this cycle, with when they may be called (pause end, or now). */
+    const stopped = new Map<string, Date>(pauses);
+    for (const [vendor, until] of pauses) log.info({ event: 'vendor_paused', vendor, until: until.toISOString() }, 'vendor is paused; its work waits');
+    const activeVendors = () => vendors.map((v) => v.name).filter((n) => !stopped.has(n));
+
+    let queuedWithoutSubmitter = 0;
+
+    // ---- writing results ----------------------------------------------------------------------------
+    async function write(updates: StatusUpdate[], events: StatusEvent[]): Promise<void> {
+      if (updates.length === 0) return;
+      const { written } = await recordStatuses(pool, { now: clock.now(), owner, updates, events });
+      if (written.size < updates.length) {
+        log.warn(
+          { event: 'lease_lost', lost: updates.filter((u) => !written.has(u.deletionId)).map((u) => u.deletionId) },
+          'some claimed deletions were taken over by another poller before their results were written; their results were dropped',
+        );
+      }
+    }
+
+    async function release(rows: ClaimedDeletion[], dueAt: Date): Promise<void> {
+      if (rows.length === 0) return;
+      report.released += await releaseClaims(pool, { now: clock.now(), owner, deletionIds: rows.map((r) => r.deletionId), dueAt });
+    }
+
+    async function incident(vendor: DeletionVendor, kind: VendorIncidentKind, detail: string): Promise<void> {
+      await openVendorIncident(pool, { vendor: vendor.name, kind, detail, now: clock.now() });
+      const set = openIncidents.get(vendor.name) ?? new Set<string>();
+      set.add(kind);
+      openIncidents.set(vendor.name, set);
+    }
+
+    /** The vendor answered in its contract: its incidents are over. */
+    async function answeredWell(vendor: DeletionVendor): Promise<void> {
+      const open = openIncidents.get(vendor.name);
+      if (!open || open.size === 0) return;
+      const kinds = [...open];
+      open.clear();
+      const closed = await closeVendorIncidents(pool, { vendor: vendor.name, kinds, now: clock.now() });
+      if (closed.length) log.info({ event: 'vendor_incident_closed', vendor: vendor.name, kinds: closed }, 'vendor answers well again');
+    }
+
+    function schedule(vendor: DeletionVendor, row: ClaimedDeletion, checks: number, expectedBy: Date | null): Date {
+      const now = clock.now();
+      const expected =
+        expectedBy ??
+        expectedCompletion(vendor.policy, {
+          queuedAt: row.queuedAt,
+          submittedAt: row.submittedAt,
+          expectedBy: row.expectedBy,
+          statusChangedAt: row.statusChangedAt,
+        });
+      return nextCheckAt(vendor.policy, { checkCount: checks, expectedBy: expected, now });
+    }
+
+    // ---- a vendor fault on a batch ------------------------------------------------------------------
+    async function vendorFault(vendor: DeletionVendor, rows: ClaimedDeletion[], err: unknown, what: 'check' | 'verify'): Promise<void> {
+      const now = clock.now();
+      const operations = rows.map((r) => r.operationId);
+      if (err instanceof VendorRateLimitedError) {
+        const until = new Date(now.getTime() + err.retryAfterMs);
+        await pauseVendor(pool, { vendor: vendor.name, until, reason: describe(err), now });
+        stopped.set(vendor.name, until);
+        log.warn({ event: 'vendor_rate_limited', vendor: vendor.name, retryAfterMs: err.retryAfterMs, until: until.toISOString() }, 'vendor answered 429; pausing it');
+        await release(rows, until);
+        return;
+      }
+      report.errors += rows.length;
+      let kind: string;
+      let state: StatusUpdate['state'] = null;
+      let eventKind: StatusEvent['kind'] = 'error';
+      let next: (r: ClaimedDeletion) => Date | null = (r) => schedule(vendor, r, r.checkCount + 1, null);
+      if (err instanceof VendorContractError) {
+        kind = 'contract_violation';
+        eventKind = 'contract_violation';
+        // Error Reporting picks the stack from `err`; the vendor and operations label the entry.
+        log.error(
+          { event: 'vendor_contract_violation', err, vendor: vendor.name, operation: what, operationIds: operations, sample: err.sample },
+          `${vendor.name} broke its API contract: ${err.problem}`,
+        );
+        await incident(vendor, 'contract_violation', `${err.problem}; sample: ${err.sample}`);
+      } else if (err instanceof VendorAuthError) {
+        kind = 'credential_rejected';
+        log.error({ event: 'vendor_credential_rejected', err, vendor: vendor.name, status: err.status }, `${vendor.name} rejected the credential`);
+        await incident(vendor, 'credential_rejected', describe(err));
+        // Every further call would be refused too: stop this vendor for the cycle.
+        stopped.set(vendor.name, now);
+      } else if (err instanceof VendorRejectedError && what === 'check') {
+        // The vendor will answer the same every time (unknown operation, 404 after its retention): a person decides.
+        kind = 'rejected';
+        state = 'error';
+        next = () => null;
+        log.error({ event: 'vendor_rejected', err, vendor: vendor.name, operationIds: operations }, `${vendor.name} rejected a status request`);
+      } else {
+        kind = 'transient';
+        next = (r) => new Date(now.getTime() + vendor.policy.minCheckIntervalMs * Math.min(2 ** Math.max(0, r.checkCount - 1), 8));
+        log.warn({ event: 'vendor_call_failed', err, vendor: vendor.name, operation: what, count: rows.length }, `${vendor.name} ${what} failed; will retry`);
+      }
+      const message = describe(err);
+      await write(
+        rows.map((r) => ({
+          deletionId: r.deletionId,
+          state,
+          rawStatus: null,
+          payload: null,
+          nextCheckAt: next(r),
+          completedAt: null,
+          verifiedAt: null,
+          expectedBy: null,
+          checked: false,
+          statusChanged: false,
+          lastError: message,
+          lastErrorKind: kind,
+          resubmit: false,
+        })),
+        rows.map((r) => ({
+          deletionId: r.deletionId,
+          kind: eventKind,
+          detail: {
+            errorKind: kind,
+            message,
+            operationId: r.operationId,
+            ...(err instanceof VendorContractError ? { sample: err.sample } : {}),
+            ...(err instanceof VendorError && err.status !== undefined ? { httpStatus: err.status } : {}),
+          },
+        })),
+      );
+    }
+
+    // ---- status checks --------------------------------------------------------------------------------
+    async function checkBatch(vendor: DeletionVendor, rows: ClaimedDeletion[]): Promise<void> {
+      if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
+      if (!(await callBudget.get(vendor.name)!.take(1, callDeadline))) {
+        report.stoppedByBudget = true;
+        return release(rows, clock.now());
+      }
+      let reports: Map<string, StatusReport>;
+      try {
+        reports = await vendor.checkStatus(rows.map(toOperation));
+      } catch (err) {
+        return vendorFault(vendor, rows, err, 'check');
+      }
+      await answeredWell(vendor);
+      const updates: StatusUpdate[] = [];
+      const events: StatusEvent[] = [];
+      const now = clock.now();
+      for (const row of rows) {
+        const status = reports.get(row.deletionId);
+        if (!status) {
+          // Not read this time: look again at the next step of the schedule, nothing changes.
+          updates.push(blank(row, { nextCheckAt: schedule(vendor, row, row.checkCount + 1, null) }));
+          continue;
+        }
+        report.checked += 1;
+        const changed = status.rawStatus !== row.rawStatus;
+        if (changed) {
+          events.push({
+            deletionId: row.deletionId,
+            kind: 'status_seen',
+            detail: { rawStatus: status.rawStatus, state: status.state, operationId: row.operationId, payload: status.payload ?? null },
+          });
+        }
+        const base: StatusUpdate = {
+          ...blank(row, {}),
+          rawStatus: status.rawStatus,
+          payload: status.payload ?? null,
+          checked: true,
+          statusChanged: changed,
+          expectedBy: status.expectedCompletionAt ?? null,
+        };
+        switch (status.state) {
+          case 'completed': {
+            report.completed += 1;
+            let verifiedAt: Date | null = null;
+            events.push({ deletionId: row.deletionId, kind: 'completed', detail: { rawStatus: status.rawStatus, operationId: row.operationId } });
+            if (vendor.verify && (await callBudget.get(vendor.name)!.take(1, callDeadline))) {
+              try {
+                if (await vendor.verify(toOperation(row))) {
+                  verifiedAt = clock.now();
+                  report.verified += 1;
+                  events.push({ deletionId: row.deletionId, kind: 'verified', detail: { operationId: row.operationId } });
+                }
+              } catch (err) {
+                // Completion stands on the vendor's word; a failed verification is recorded, not retried forever.
+                log.warn({ event: 'verify_failed', err, vendor: vendor.name, operationId: row.operationId }, 'verification failed');
+              }
+            }
+            updates.push({ ...base, state: 'completed', completedAt: now, verifiedAt, nextCheckAt: null });
+            break;
+          }
+          case 'failed': {
+            const again = row.submitAttempts < vendor.policy.maxSubmitAttempts;
+            events.push({
+              deletionId: row.deletionId,
+              kind: 'failed',
+              detail: { rawStatus: status.rawStatus, operationId: row.operationId, detail: status.detail ?? null, attempt: row.submitAttempts },
+            });
+            if (again) {
+              report.resubmitted += 1;
+              events.push({ deletionId: row.deletionId, kind: 'retried', detail: { attempt: row.submitAttempts + 1, previousOperationId: row.operationId } });
+              updates.push({ ...base, state: 'queued', nextCheckAt: now, resubmit: true, lastError: status.detail ?? `vendor reported ${status.rawStatus}`, lastErrorKind: 'failed' });
+            } else {
+              report.errors += 1;
+              events.push({ deletionId: row.deletionId, kind: 'error', detail: { reason: 'submission attempts exhausted', attempts: row.submitAttempts } });
+              updates.push({ ...base, state: 'error', nextCheckAt: null, lastError: status.detail ?? `vendor reported ${status.rawStatus}`, lastErrorKind: 'failed' });
+            }
+            break;
+          }
+          case 'cancelled':
+            events.push({ deletionId: row.deletionId, kind: 'cancelled', detail: { rawStatus: status.rawStatus, operationId: row.operationId } });
+            updates.push({ ...base, state: 'cancelled', nextCheckAt: null });
+            break;
+          case 'error':
+            report.errors += 1;
+            events.push({ deletionId: row.deletionId, kind: 'error', detail: { rawStatus: status.rawStatus, detail: status.detail ?? null } });
+            updates.push({ ...base, state: 'error', nextCheckAt: null, lastError: status.detail ?? `vendor reported ${status.rawStatus}`, lastErrorKind: 'vendor_error' });
+            break;
+          default:
+            updates.push({
+              ...base,
+              state: status.state,
+              nextCheckAt: schedule(vendor, row, row.checkCount + 1, status.expectedCompletionAt ?? null),
+            });
+        }
+      }
+      await write(updates, events);
+    }
+
+    function blank(row: ClaimedDeletion, over: Partial<StatusUpdate>): StatusUpdate {
+      return {
+        deletionId: row.deletionId,
+        state: null,
+        rawStatus: null,
+        payload: null,
+        nextCheckAt: null,
+        completedAt: null,
+        verifiedAt: null,
+        expectedBy: null,
+        checked: false,
+        statusChanged: false,
+        lastError: null,
+        lastErrorKind: null,
+        resubmit: false,
+        ...over,
+      };
+    }
+
+    // ---- submissions ----------------------------------------------------------------------------------
+    async function submitBatch(vendor: DeletionVendor, rows: ClaimedDeletion[]): Promise<void> {
+      if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
+      if (!deps.submitter) {
+        queuedWithoutSubmitter += rows.length;
+        return release(rows, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
+      }
+      if (!(await submitBudget.get(vendor.name)!.take(1, callDeadline))) {
+        report.stoppedByBudget = true;
+        return release(rows, clock.now());
+      }
+      const outcome = await deps.submitter.submit(
+        vendor,
+        rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
+      );
+      report.submitted += outcome.submitted.length;
+      const error = outcome.error;
+      if (!error) {
+        await answeredWell(vendor);
+      } else if (error.kind === 'rate_limited') {
+        const until = new Date(clock.now().getTime() + (error.retryAfterMs ?? vendor.policy.minCheckIntervalMs));
+        await pauseVendor(pool, { vendor: vendor.name, until, reason: describe(error.error), now: clock.now() });
+        stopped.set(vendor.name, until);
+        log.warn({ event: 'vendor_rate_limited', vendor: vendor.name, until: until.toISOString() }, 'vendor answered 429 to a submission; pausing it');
+      } else if (error.kind === 'auth') {
+        await incident(vendor, 'credential_rejected', describe(error.error));
+        stopped.set(vendor.name, clock.now());
+      } else if (error.kind === 'contract') {
+        log.error({ event: 'vendor_contract_violation', err: error.error, vendor: vendor.name, operation: 'submit', deletionIds: rows.map((r) => r.deletionId) }, `${vendor.name} broke its API contract on submit`);
+        await incident(vendor, 'contract_violation', describe(error.error));
+      }
+      // The submitter clears the leases it wrote; anything it did not touch goes back as it was.
+      await release(rows, clock.now());
+    }
+
+    // ---- one claimed batch across vendors -------------------------------------------------------------
+    async function work(claimed: ClaimedDeletion[]): Promise<void> {
+      const byVendor = new Map<string, ClaimedDeletion[]>();
+      for (const row of claimed) {
+        const list = byVendor.get(row.vendor) ?? [];
+        list.push(row);
+        byVendor.set(row.vendor, list);
+      }
+      const results = await Promise.allSettled(
+        [...byVendor].map(async ([name, rows]) => {
+          const vendor = byName.get(name);
+          if (!vendor) return release(rows, clock.now());
+          const queued = rows.filter((r) => r.state === 'queued');
+          const toCheck = rows.filter((r) => r.state === 'submitted' || r.state === 'in_progress' || r.state === 'failed');
+          const finished = rows.filter((r) => TERMINAL_ROW_STATES.has(r.state));
+          // A finished row with a check still scheduled is left over from elsewhere: nothing more is due.
+          if (finished.length) await write(finished.map((r) => blank(r, {})), []);
+          const limit = pLimit(Math.max(1, vendor.policy.concurrency));
+          const size = vendor.policy.maxBatchSize;
+          const tasks = [
+            ...chunks(queued, size).map((batch) => limit(() => submitBatch(vendor, batch))),
+            ...chunks(toCheck, size).map((batch) => limit(() => checkBatch(vendor, batch))),
+          ];
+          const settled = await Promise.allSettled(tasks);
+          const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+          if (failure) throw failure.reason;
+        }),
+      );
+      const failure = results.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure) throw failure.reason;
+    }
+
+    // ---- the cycle ------------------------------------------------------------------------------------
+    const batchSize = config.poller.batchSize;
+    let forcedLeft = forced !== null;
+    const worked = new Set<string>();
+    for (;;) {
+      if (clock.now().getTime() >= stopClaimingAt.getTime()) {
+        report.stoppedByBudget = true;
+        break;
+      }
+      const names = activeVendors();
+      if (names.length === 0) break;
+      let claimed: ClaimedDeletion[];
+      if (forcedLeft && forced) {
+        claimed = await claimForced(pool, {
+          now: clock.now(),
+          limit: batchSize,
+          owner,
+          vendors: forced.vendors ? names.filter((n) => forced.vendors!.includes(n)) : names,
+          leaseMs: config.poller.leaseMs,
+          customerIds: forced.customerIds,
+          operationIds: forced.operationIds,
+        });
+        // One forced pass: what it checked now has a later next check and must not be claimed again.
+        forcedLeft = false;
+        log.info({ event: 'forced_poll', ...forced, claimed: claimed.length }, 'forced poll');
+      } else {
+        claimed = await claimDue(pool, { now: clock.now(), limit: batchSize, owner, vendors: names, leaseMs: config.poller.leaseMs });
+        if (claimed.length === 0) break;
+        // Rows this cycle already worked and scheduled for "now" again (a resubmission) are left for
+        // the next cycle rather than looping on them.
+        if (claimed.every((r) => worked.has(r.deletionId))) {
+          await release(claimed, clock.now());
+          break;
+        }
+      }
+      for (const r of claimed) worked.add(r.deletionId);
+      report.claimed += claimed.length;
+      await work(claimed);
+      if (report.stoppedByBudget) break;
+    }
+
+    if (queuedWithoutSubmitter) log.warn({ event: 'queued_without_submitter', count: queuedWithoutSubmitter }, 'queued deletions were left: no submitter configured');
+    report.pausedVendors = [...stopped.keys()];
+
+    if (report.stoppedByBudget && (await hasDueWork(pool, { now: clock.now(), vendors: activeVendors() }))) {
+      const next = (message.continuation ?? 0) + 1;
+      await publisher.publish(config.topics.poll, { reason: 'continuation: due work remained when the time budget ran out', continuation: next });
+      report.continuationPublished = true;
+      log.info({ event: 'poll_continued', continuation: next }, 'due work remains; continuation published');
+    }
+
+    report.alerts = await alerts.raise();
+    log.info(
+      {
+        event: 'poll_cycle_done',
+        reason: message.reason,
+        ...report,
+        alerts: report.alerts ? { ran: report.alerts.ran, published: report.alerts.published.length, failed: report.alerts.failed } : null,
+        elapsedMs: clock.now().getTime() - start.getTime(),
+      },
+      'poll cycle done',
+    );
+    return report;
+  }
+
+  return { run };
+}

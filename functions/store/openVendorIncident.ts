@@ -1,0 +1,29 @@
+import type { Queryable } from './pool.js';
+import { mapDatabaseError } from './errors.js';
+
+/** Vendor-wide incident kinds: the vendor as a whole misbehaves, not one operation. */
+export type VendorIncidentKind = 'contract_violation' | 'credential_rejected';
+
+// A closed incident that happens again is a new incident: new start, escalation from 0.
+const SQL = `
+insert into vendor_incident as i (vendor, kind, opened_at, last_seen_at, detail)
+values ($1::text, $2::text, $3::timestamptz, $3::timestamptz, $4::text)
+on conflict (vendor, kind) do update
+   set opened_at = case when i.closed_at is null then i.opened_at else excluded.opened_at end,
+       raised_at = case when i.closed_at is null then i.raised_at else null end,
+       escalation = case when i.closed_at is null then i.escalation else 0 end,
+       closed_at = null,
+       last_seen_at = excluded.last_seen_at,
+       detail = excluded.detail`;
+
+/** Opens (or keeps open) a vendor incident, recording what was last seen. */
+export async function openVendorIncident(
+  db: Queryable,
+  args: { vendor: string; kind: VendorIncidentKind; detail: string; now: Date },
+): Promise<void> {
+  try {
+    await db.query(SQL, [args.vendor, args.kind, args.now, args.detail.slice(0, 2000)]);
+  } catch (err) {
+    throw mapDatabaseError(err, 'recording a vendor incident');
+  }
+}
