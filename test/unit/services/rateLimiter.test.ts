@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createFakeClock, DAY, SECOND } from '../../../functions/clock.js';
+import { allBudgets, createDailyQuota, createTokenBucket } from '../../../functions/services/rateLimiter.js';
+
+function fakeTime() {
+  const clock = createFakeClock('2026-03-01T12:00:00Z');
+  const slept: number[] = [];
+  const sleep = async (ms: number) => {
+    slept.push(ms);
+    clock.advance(ms);
+  };
+  return { clock, sleep, slept, far: () => new Date(clock.now().getTime() + DAY) };
+}
+
+describe('createTokenBucket', () => {
+  it('lets a burst through, then paces at the rate', async () => {
+    const t = fakeTime();
+    const bucket = createTokenBucket({ perSecond: 2, clock: t.clock, sleep: t.sleep });
+    const start = t.clock.now().getTime();
+    for (let i = 0; i < 10; i += 1) assert.equal(await bucket.take(1, t.far()), true);
+    // 2 at once (the burst), then 8 more at 2 per second: 4 seconds.
+    assert.equal(t.clock.now().getTime() - start, 4 * SECOND);
+  });
+
+  it('never grants more than rate × time + burst, even to concurrent callers', async () => {
+    const t = fakeTime();
+    const bucket = createTokenBucket({ perSecond: 5, burst: 5, clock: t.clock, sleep: t.sleep });
+    const start = t.clock.now().getTime();
+    const granted: number[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, () => bucket.take(1, t.far()).then((ok) => ok && granted.push(t.clock.now().getTime() - start))),
+    );
+    assert.equal(granted.length, 50);
+    for (const at of granted) {
+      const within = granted.filter((g) => g <= at).length;
+      assert.ok(within <= 5 + (at / SECOND) * 5 + 1e-9, `at ${at} ms: ${within} granted`);
+    }
+  });
+
+  it('refuses at once when the wait would pass the deadline', async () => {
+    const t = fakeTime();
+    const bucket = createTokenBucket({ perSecond: 1, clock: t.clock, sleep: t.sleep });
+    assert.equal(await bucket.take(1, t.far()), true);
+    assert.equal(await bucket.take(1, new Date(t.clock.now().getTime() + 500)), false);
+    assert.deepEqual(t.slept, []);
+    assert.equal(await bucket.take(1, new Date(t.clock.now().getTime() + 1000)), true);
+  });
+});
+
+describe('createDailyQuota', () => {
+  it('grants up to the quota per UTC day and starts again the next day', async () => {
+    const t = fakeTime();
+    const quota = createDailyQuota({ perDay: 3, clock: t.clock });
+    assert.equal(await quota.take(2, t.far()), true);
+    assert.equal(await quota.take(2, t.far()), false);
+    assert.equal(await quota.take(1, t.far()), true);
+    assert.equal(quota.remaining(), 0);
+    t.clock.advance(DAY);
+    assert.equal(await quota.take(3, t.far()), true);
+  });
+
+  it('combines with a token bucket: both must grant', async () => {
+    const t = fakeTime();
+    const budget = allBudgets(createDailyQuota({ perDay: 1, clock: t.clock }), createTokenBucket({ perSecond: 100, clock: t.clock, sleep: t.sleep }));
+    assert.equal(await budget.take(1, t.far()), true);
+    assert.equal(await budget.take(1, t.far()), false);
+  });
+});
