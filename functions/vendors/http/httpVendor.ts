@@ -12,7 +12,7 @@ import type {
 } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
-import { HTTP_STATUS_MAP, HttpStatusWordSchema } from './status.js';
+import { mapHttpStatus } from './status.js';
 
 /**
  * Policy of the generic vendor unless VENDOR_HTTP_* overrides it: one customer per call, submitted at ingest
@@ -33,13 +33,14 @@ export const HTTP_POLICY_DEFAULTS: Readonly<VendorPolicy> = {
 /** Create: 200/201/202 `{ operationId, status? }`. Extra fields are tolerated, missing or renamed ones are not. */
 const CreateResponse = z.object({
   operationId: z.string().min(1),
-  status: HttpStatusWordSchema.optional(),
+  // Read as text and mapped by mapHttpStatus, so an unknown word is reported as such.
+  status: z.string().optional(),
 });
 
 /** Status: 200 `{ operationId, status, error?, completedAt? }`. */
 const StatusResponse = z.object({
   operationId: z.string().min(1),
-  status: HttpStatusWordSchema,
+  status: z.string(),
   error: z.string().optional(),
   completedAt: z.iso.datetime({ offset: true }).optional(),
 });
@@ -99,7 +100,8 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
       operationId: body.operationId,
     };
     if (body.status !== undefined) {
-      submitted.status = { state: HTTP_STATUS_MAP[body.status], rawStatus: body.status, payload: body };
+      const state = mapHttpStatus(name, body.status, sampleBody(JSON.stringify(body)));
+      submitted.status = { state, rawStatus: body.status, payload: body };
     }
     return submitted;
   };
@@ -132,8 +134,9 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
         { status: 200 },
       );
     }
-    const report: StatusReport = { state: HTTP_STATUS_MAP[body.status], rawStatus: body.status, payload: body };
-    if (body.status === 'failed') report.detail = body.error ?? 'the vendor reported the deletion failed without a reason';
+    const state = mapHttpStatus(name, body.status, sampleBody(JSON.stringify(body)));
+    const report: StatusReport = { state, rawStatus: body.status, payload: body };
+    if (state === 'failed') report.detail = body.error ?? 'the vendor reported the deletion failed without a reason';
     return report;
   };
 

@@ -18,13 +18,13 @@ export const HttpStatusWordSchema = z.enum(HTTP_STATUS_WORDS);
 
 /**
  * Maps a status word strictly: anything the contract does not document is a VendorContractError, never
- * "still pending".
+ * "still pending". `sample` is the secret-free body to show with the violation (default: the word itself).
  */
-export function mapHttpStatus(vendor: string, raw: unknown): VendorState {
+export function mapHttpStatus(vendor: string, raw: unknown, sample?: string): VendorState {
   const word = HttpStatusWordSchema.safeParse(raw);
   if (!word.success) {
     const shown = typeof raw === 'string' ? `"${raw.slice(0, 60)}"` : typeof raw;
-    throw new VendorContractError(vendor, `unknown status ${shown} (documented: ${HTTP_STATUS_WORDS.join(', ')})`, JSON.stringify(raw ?? null).slice(0, 100));
+    throw new VendorContractError(vendor, `unknown status ${shown} (documented: ${HTTP_STATUS_WORDS.join(', ')})`, sample ?? JSON.stringify(raw ?? null).slice(0, 100));
   }
   return HTTP_STATUS_MAP[word.data];
 }
