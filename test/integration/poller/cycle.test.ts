@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createFakeClock, DAY, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
+import { silentLogger } from '../../../functions/log.js';
+import { createMemoryPublisher } from '../../../functions/services/publisher.js';
+import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
+import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
+import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { useTestDatabase } from '../../helpers/db.js';
+import { capturingLogger, pollerConfig, seedDeletions } from './fixtures.js';
+
+describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', function () {
+  this.timeout(60_000);
+  const db = useTestDatabase('poller_cycle');
+  const T0 = new Date('2026-03-02T00:00:00Z');
+  const clock = createFakeClock(T0);
+  let sandbox: RunningSandbox;
+
+  before(async () => {
+    sandbox = await startSandbox({ clock, vendors: { http: { lifecycle: { inProgressAfterMs: SECOND, completeAfterMs: 10 * MINUTE } } } });
+  });
+  after(async () => {
+    await sandbox?.stop();
+  });
+  beforeEach(async () => {
+    sandbox.control.reset('http');
+    clock.set(T0);
+    await db().pool.query("update vendor_deletion set state = 'cancelled', next_check_at = null");
+    await db().pool.query('truncate vendor_pause, vendor_incident, deletion_alert');
+  });
+
+  function vendor(policy: Partial<VendorPolicy> = {}): DeletionVendor {
+    return createHttpVendor(
+      { baseUrl: `${sandbox.url}/http`, createPath: '/deletions', statusPath: '/deletions/{operationId}' },
+      { requestsPerSecond: 10_000, concurrency: 8, ...policy },
+    );
+  }
+
+  /** Creates `n` operations at the sandbox and records them as submitted and due now. */
+  async function submitted(n: number, prefix: string): Promise<Array<{ id: string; operationId: string }>> {
+    const v = vendor();
+    const subjects = Array.from({ length: n }, (_, i) => ({ deletionId: String(i), customerId: `${prefix}-${i}`, idempotencyKey: randomUUID() }));
+    const ops = await v.submit(subjects);
+    const ids = await seedDeletions(
+      db().pool,
+      ops.map((op, i) => ({ customerId: subjects[i]!.customerId, vendor: 'http', operationId: op.operationId, revokedAt: clock.now(), nextCheckAt: clock.now() })),
+    );
+    return ids.map((id, i) => ({ id, operationId: ops[i]!.operationId }));
+  }
+
+  function statusCalls(since = 0) {
+    return sandbox.control.calls('http', since).filter((c) => c.method === 'GET');
+  }
+
+  it('two pollers at once over 1,000 due operations check each exactly once', async () => {
+    const ops = await submitted(1000, 'pair');
+    const before = sandbox.control.calls('http').at(-1)?.seq ?? 0;
+    const make = () =>
+      createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig({ batchSize: 50 }) });
+    const [a, b] = await Promise.all([make().run({}), make().run({})]);
+    assert.equal(a.claimed + b.claimed, 1000);
+    const calls = statusCalls(before);
+    assert.equal(calls.length, 1000);
+    const perOperation = new Map<string, number>();
+    for (const c of calls) perOperation.set(c.path, (perOperation.get(c.path) ?? 0) + 1);
+    assert.equal(perOperation.size, 1000);
+    assert.ok([...perOperation.values()].every((n) => n === 1));
+    const rows = await db().pool.query(
+      `select state, check_count, raw_status, next_check_at > $2 as later, lease_owner from vendor_deletion where id = any($1::bigint[])`,
+      [ops.map((o) => o.id), clock.now()],
+    );
+    assert.ok(rows.rows.every((r) => r.check_count === 1 && r.state === 'submitted' && r.raw_status === 'pending' && r.later && r.lease_owner === null));
+    const events = await db().pool.query("select count(*)::int as n from deletion_event where kind = 'status_seen' and vendor_deletion_id = any($1::bigint[])", [ops.map((o) => o.id)]);
+    assert.equal(events.rows[0].n, 1000);
+  });
+
+  it('follows an operation to completion with backoff, recording a status only when it changes', async () => {
+    const [op] = await submitted(1, 'life');
+    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const nextAt = async () => (await db().pool.query('select next_check_at from vendor_deletion where id = $1', [op!.id])).rows[0].next_check_at as Date | null;
+
+    clock.advance(2 * SECOND);
+    await cycle.run({});
+    const first = await nextAt();
+    assert.equal(first!.getTime() - clock.now().getTime(), 5 * MINUTE, 'first gap is the minimum interval');
+
+    clock.set(first!);
+    await cycle.run({});
+    assert.equal((await nextAt())!.getTime() - clock.now().getTime(), Math.min(10 * MINUTE, Math.ceil((3 * DAY - 2 * SECOND - 5 * MINUTE) / 2)), 'then doubles');
+
+    clock.set((await nextAt())!);
+    await cycle.run({});
+    const row = (await db().pool.query('select * from completed_deletion where deletion_id = $1', [op!.id])).rows[0];
+    assert.ok(row, 'moved to completed_deletion');
+    assert.equal(row.check_count, 3);
+    assert.equal(await nextAt(), null);
+    const kinds = (await db().pool.query('select kind, detail from deletion_event where vendor_deletion_id = $1 order by id', [op!.id])).rows;
+    assert.deepEqual(kinds.map((k) => k.kind), ['status_seen', 'status_seen', 'completed']);
+    assert.deepEqual(
+      kinds.filter((k) => k.kind === 'status_seen').map((k) => k.detail.rawStatus),
+      ['in_progress', 'complete'],
+      'in_progress seen twice, recorded once',
+    );
+    assert.equal(kinds.filter((k) => k.kind === 'completed').length, 1);
+    assert.equal((await db().pool.query('select 1 from pending_deletion where deletion_id = $1', [op!.id])).rowCount, 0);
+  });
+
+  it('5xx and timeouts lose nothing: the state stays, the fault is recorded, the next cycle recovers', async () => {
+    const ops = await submitted(4, 'flaky');
+    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor({ timeoutMs: 200 })], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    sandbox.control.configure('http', { failureShare: 1, failureStatus: 503 });
+    await cycle.run({});
+    sandbox.control.configure('http', { failureShare: 0, timeoutShare: 1, hangMs: 1000 });
+    clock.advance(HOUR);
+    await cycle.run({});
+    let rows = (await db().pool.query('select state, last_error_kind, next_check_at, check_count from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
+    assert.ok(rows.every((r) => r.state === 'submitted' && r.last_error_kind === 'transient' && r.next_check_at > clock.now() && r.check_count === 0));
+    const errors = await db().pool.query("select detail from deletion_event where kind = 'error' and vendor_deletion_id = any($1::bigint[])", [ops.map((o) => o.id)]);
+    assert.ok(errors.rowCount! >= 4);
+    assert.ok(errors.rows.some((e) => e.detail.httpStatus === 503));
+
+    sandbox.control.configure('http', { timeoutShare: 0 });
+    clock.advance(HOUR);
+    await cycle.run({});
+    rows = (await db().pool.query('select state, last_error_kind from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
+    assert.ok(rows.every((r) => r.state === 'completed' && r.last_error_kind === null));
+  });
+
+  it("a 429 pauses the vendor for its Retry-After, across cycles, and releases the rest untouched", async () => {
+    const ops = await submitted(6, 'limited');
+    sandbox.control.configure('http', { rateLimit: { requests: 2, perMs: 60_000 } });
+    const pollerA = createPollCycle({ pool: db().pool, vendors: [vendor({ concurrency: 1, maxBatchSize: 1 })], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const report = await pollerA.run({});
+    assert.deepEqual(report.pausedVendors, ['http']);
+    const pause = (await db().pool.query("select paused_until from vendor_pause where vendor = 'http'")).rows[0];
+    assert.equal(pause.paused_until.getTime(), clock.now().getTime() + 60 * SECOND);
+    const callsAfterFirst = sandbox.control.stats('http').requests;
+
+    // Another poller (a forced poll, say) honours the stored pause.
+    const pollerB = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    clock.advance(10 * SECOND);
+    assert.equal((await pollerB.run({})).claimed, 0);
+    assert.equal(sandbox.control.stats('http').requests, callsAfterFirst);
+
+    const rows = (await db().pool.query('select state, lease_owner, next_check_at from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
+    assert.ok(rows.every((r) => r.state === 'submitted' && r.lease_owner === null && r.next_check_at !== null), 'nothing lost or left leased');
+
+    clock.advance(60 * SECOND);
+    sandbox.control.configure('http', { rateLimit: null });
+    await pollerB.run({});
+    const seen = await db().pool.query('select count(*)::int as n from vendor_deletion where id = any($1::bigint[]) and check_count = 1', [ops.map((o) => o.id)]);
+    assert.equal(seen.rows[0].n, 6, 'each operation checked once in all');
+  });
+
+  it('drift alerts once per vendor incident, keeps the last good state, and recovers by itself', async () => {
+    const ops = await submitted(3, 'drift');
+    const publisher = createMemoryPublisher();
+    const { log, lines } = capturingLogger();
+    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher, log, clock, config: pollerConfig() });
+    clock.advance(2 * SECOND);
+    await cycle.run({});
+    sandbox.control.configure('http', { drift: 'unknown_status' });
+    for (let i = 0; i < 3; i += 1) {
+      clock.advance(HOUR);
+      await cycle.run({});
+    }
+    const alerts = () => publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+    assert.deepEqual(alerts().map((a) => [a.kind, a.vendor]), [['contract_violation', 'http']]);
+    assert.match(alerts()[0]!.detail ?? '', /status/);
+    const rows = (await db().pool.query('select state, raw_status, last_error_kind from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
+    assert.ok(rows.every((r) => r.state === 'in_progress' && r.raw_status === 'in_progress' && r.last_error_kind === 'contract_violation'));
+    const errorLine = lines.find((l) => l['event'] === 'vendor_contract_violation');
+    assert.equal(errorLine?.['severity'], 'ERROR');
+    assert.match(String(errorLine?.['stack_trace']), /VendorContractError/);
+    assert.equal(errorLine?.['vendor'], 'http');
+
+    sandbox.control.configure('http', { drift: null });
+    clock.advance(HOUR);
+    await cycle.run({});
+    const incident = (await db().pool.query("select closed_at from vendor_incident where vendor = 'http' and kind = 'contract_violation'")).rows[0];
+    assert.ok(incident.closed_at, 'incident closed once the vendor answered well');
+    assert.ok((await db().pool.query('select state from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows.every((r) => r.state === 'completed'));
+    assert.equal(alerts().length, 1, 'no further alert after recovery');
+  });
+
+  it('a rejected credential raises one credential alert and stops calling the vendor for the cycle', async () => {
+    const ops = await submitted(5, 'auth');
+    sandbox.control.configure('http', { rejectCredentials: true });
+    const publisher = createMemoryPublisher();
+    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor({ maxBatchSize: 1, concurrency: 1 })], publisher, log: silentLogger(), clock, config: pollerConfig() });
+    const before = sandbox.control.stats('http').requests;
+    await cycle.run({});
+    assert.equal(sandbox.control.stats('http').requests - before, 1);
+    clock.advance(HOUR);
+    await cycle.run({});
+    const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+    assert.deepEqual(alerts.map((a) => a.kind), ['credential_rejected']);
+    const rows = (await db().pool.query('select state, next_check_at from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
+    assert.ok(rows.every((r) => r.state === 'submitted' && r.next_check_at !== null));
+  });
+});
