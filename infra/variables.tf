@@ -1,0 +1,214 @@
+variable "project_id" {
+  description = "Google Cloud project that hosts the functions, the Firestore database and everything below."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id (6-30 lower-case letters, digits or hyphens, starting with a letter)."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the Cloud SQL instance, the Scheduler job and the Artifact Registry repository (cloudbuild.yaml _REGION)."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Cloud region such as us-central1 or europe-west1 (not a multi-region such as nam5)."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database holding customers/{customerId}; the Firestore trigger lives there (cloudbuild.yaml _DATABASE_LOCATION)."
+  type        = string
+  default     = "nam5"
+
+  validation {
+    condition     = can(regex("^([a-z]+[0-9]|[a-z]+-[a-z]+[0-9])$", var.firestore_location))
+    error_message = "firestore_location must be a Firestore multi-region (nam5, eur3) or a region (us-east1)."
+  }
+}
+
+variable "firestore_database" {
+  description = "Firestore database id whose customers collection is watched (cloudbuild.yaml _FIRESTORE_DATABASE)."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database == "(default)" || can(regex("^[a-z][a-z0-9-]{2,62}$", var.firestore_database))
+    error_message = "firestore_database must be (default) or a database id of 4-63 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "create_firestore_database" {
+  description = "Create the Firestore database (Native mode) too; leave false when the customers database already exists."
+  type        = bool
+  default     = false
+}
+
+variable "sql_instance_name" {
+  description = "Cloud SQL for PostgreSQL instance name (cloudbuild.yaml _INSTANCE)."
+  type        = string
+  default     = "consent-erasure"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,96}[a-z0-9]$", var.sql_instance_name))
+    error_message = "sql_instance_name must be lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "sql_database_version" {
+  description = "PostgreSQL major version of the instance."
+  type        = string
+  default     = "POSTGRES_16"
+
+  validation {
+    condition     = contains(["POSTGRES_15", "POSTGRES_16", "POSTGRES_17"], var.sql_database_version)
+    error_message = "sql_database_version must be POSTGRES_15, POSTGRES_16 or POSTGRES_17."
+  }
+}
+
+variable "sql_tier" {
+  description = "Machine tier of the Cloud SQL instance. Its max_connections must cover every function instance's pool (DB_POOL_MAX, 5) times the functions' max instances (16)."
+  type        = string
+  default     = "db-custom-1-3840"
+
+  validation {
+    condition     = can(regex("^db-", var.sql_tier))
+    error_message = "sql_tier must be a Cloud SQL tier such as db-custom-1-3840."
+  }
+}
+
+variable "database_name" {
+  description = "PostgreSQL database the functions use (cloudbuild.yaml _DB_NAME)."
+  type        = string
+  default     = "consent_erasure"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.database_name))
+    error_message = "database_name must be a lower-case PostgreSQL identifier."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse to destroy the Cloud SQL instance: it holds the evidence of every deletion."
+  type        = bool
+  default     = true
+}
+
+variable "runtime_service_account_id" {
+  description = "Account id of the functions' runtime identity (cloudbuild.yaml _RUNTIME_SA)."
+  type        = string
+  default     = "consent-erasure-runtime"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.runtime_service_account_id))
+    error_message = "runtime_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "trigger_service_account_id" {
+  description = "Account id Eventarc uses to invoke the functions (cloudbuild.yaml _TRIGGER_SA)."
+  type        = string
+  default     = "consent-erasure-trigger"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.trigger_service_account_id))
+    error_message = "trigger_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "build_service_account_id" {
+  description = "Account id Cloud Build runs as: tests, migrations, deploys and the functions' image builds (cloudbuild.yaml _BUILD_SA)."
+  type        = string
+  default     = "consent-erasure-build"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.build_service_account_id))
+    error_message = "build_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "artifact_repository_id" {
+  description = "Artifact Registry repository for the functions' images (cloudbuild.yaml _ARTIFACT_REPOSITORY)."
+  type        = string
+  default     = "consent-erasure-functions"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.artifact_repository_id))
+    error_message = "artifact_repository_id must be lower-case letters, digits and hyphens."
+  }
+}
+
+variable "poll_topic" {
+  description = "Pub/Sub topic that runs the poller (config POLL_TOPIC; cloudbuild.yaml --trigger-topic of poll-deletions)."
+  type        = string
+  default     = "deletion-poll"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.poll_topic))
+    error_message = "poll_topic must be a Pub/Sub topic id."
+  }
+}
+
+variable "alert_topic" {
+  description = "Pub/Sub topic that carries alerts to the mailer (config ALERT_TOPIC; cloudbuild.yaml --trigger-topic of send-alert)."
+  type        = string
+  default     = "deletion-alerts"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.alert_topic))
+    error_message = "alert_topic must be a Pub/Sub topic id."
+  }
+}
+
+variable "poll_schedule" {
+  description = "Cron schedule of the Scheduler job that publishes {} to the poll topic."
+  type        = string
+  default     = "*/10 * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.poll_schedule))) == 5
+    error_message = "poll_schedule must be a five-field cron expression."
+  }
+}
+
+variable "poll_time_zone" {
+  description = "Time zone of the poll schedule (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "vendors" {
+  description = "Vendor adapters enabled in production (cloudbuild.yaml _VENDORS); a Secret Manager secret is made for each of their credentials."
+  type        = list(string)
+  default     = ["http"]
+
+  validation {
+    condition     = length(var.vendors) > 0 && alltrue([for v in var.vendors : contains(["http", "segment", "mixpanel", "amplitude", "mparticle", "appsflyer"], v)])
+    error_message = "vendors must name at least one of: http, segment, mixpanel, amplitude, mparticle, appsflyer."
+  }
+}
+
+variable "alert_emails" {
+  description = "Email addresses Cloud Monitoring notifies when an alert policy fires (the application's own emails go to ALERT_TO)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alert_emails must be email addresses."
+  }
+}
+
+variable "dead_letter_retention" {
+  description = "How long a dead-lettered message waits in its drain subscription for a person (at most 31 days)."
+  type        = string
+  default     = "1209600s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 2678400
+    error_message = "dead_letter_retention must be a duration in seconds such as 604800s, at most 2678400s."
+  }
+}
