@@ -70,6 +70,13 @@ export interface ScannedCustomer {
   consent: unknown;
   createTime: Date;
   updateTime: Date;
+  /** The update time at full (nanosecond) precision, RFC 3339, as a trigger event would carry it. */
+  updateTimeText: string;
+}
+
+/** A Firestore timestamp as RFC 3339 with all nine fractional digits (a Date would drop the microseconds). */
+export function rfc3339(t: { seconds: number; nanoseconds: number }): string {
+  return `${new Date(t.seconds * 1000).toISOString().slice(0, 19)}.${String(t.nanoseconds).padStart(9, '0')}Z`;
 }
 
 /**
@@ -93,6 +100,7 @@ export async function* scanCustomers(
       consent: d.get(path) as unknown,
       createTime: d.createTime.toDate(),
       updateTime: d.updateTime.toDate(),
+      updateTimeText: rfc3339(d.updateTime),
     }));
     if (page.size < pageSize) return;
     after = page.docs[page.docs.length - 1]!.id;
