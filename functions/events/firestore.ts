@@ -107,7 +107,18 @@ function fail(path: string, message: string): never {
 
 function check<T>(schema: z.ZodType<T>, raw: unknown, path: string): T {
   const r = schema.safeParse(raw);
-  if (!r.success) fail(path, formatIssues(r.error));
+  if (!r.success) {
+    // Each issue under its full path (data.value.updateTime: …), the first one per path.
+    const seen = new Set<string>();
+    const parts: string[] = [];
+    for (const i of r.error.issues) {
+      const at = [path, ...i.path.map(String)].join('.');
+      if (seen.has(at)) continue;
+      seen.add(at);
+      parts.push(`${at}: ${i.message}`);
+    }
+    throw new InvalidInputError(parts.join('; '));
+  }
   return r.data;
 }
 
@@ -155,10 +166,8 @@ function parseValue(raw: unknown, path: string, depth: number): FirestoreValue {
 }
 
 function parseFields(raw: Record<string, unknown>, path: string, depth: number): Record<string, FirestoreValue> {
-  // A null-prototype object: a field named __proto__ or constructor is just a field.
-  const out: Record<string, FirestoreValue> = Object.create(null) as Record<string, FirestoreValue>;
-  for (const [name, v] of Object.entries(raw)) out[name] = parseValue(v, `${path}.${name}`, depth);
-  return out;
+  // fromEntries defines own properties, so a field named __proto__ is just a field.
+  return Object.fromEntries(Object.entries(raw).map(([name, v]) => [name, parseValue(v, `${path}.${name}`, depth)]));
 }
 
 const DocumentJson = z.object({
@@ -240,9 +249,7 @@ function valueToJson(v: Plain, path: string): unknown {
 }
 
 function fieldsToJson(fields: Record<string, Plain>, path: string): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const [name, v] of Object.entries(fields)) out[name] = valueToJson(v, `${path}.${name}`);
-  return out;
+  return Object.fromEntries(Object.entries(fields).map(([name, v]) => [name, valueToJson(v, `${path}.${name}`)]));
 }
 
 function documentToJson(d: Plain, path: string): unknown {
