@@ -18,6 +18,17 @@ import {
   type SandboxStats,
 } from './types.js';
 
+export type {
+  RecordedCall,
+  RunningSandbox,
+  SandboxConfig,
+  SandboxConfigInput,
+  SandboxControl,
+  SandboxModule,
+  SandboxOptions,
+  SandboxStats,
+} from './types.js';
+
 /** Bad sandbox configuration or control request; `problems` names every bad field. */
 export class SandboxConfigError extends Error {
   constructor(readonly problems: string[]) {
