@@ -305,7 +305,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     // ---- status checks --------------------------------------------------------------------------------
     async function checkBatch(vendor: DeletionVendor, rows: ClaimedDeletion[]): Promise<void> {
       if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
-      if (!(await callBudget.get(vendor.name)!.take(1, callDeadline))) {
+      if (clock.now() >= callDeadline || !(await callBudget.get(vendor.name)!.take(1, callDeadline))) {
         report.stoppedByBudget = true;
         return release(rows, clock.now());
       }
@@ -427,7 +427,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
         queuedWithoutSubmitter += rows.length;
         return release(rows, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
       }
-      if (!(await submitBudget.get(vendor.name)!.take(1, callDeadline))) {
+      if (clock.now() >= callDeadline || !(await submitBudget.get(vendor.name)!.take(1, callDeadline))) {
         report.stoppedByBudget = true;
         return release(rows, clock.now());
       }
