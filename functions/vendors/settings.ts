@@ -17,11 +17,73 @@ export const VENDOR_SETTINGS = {
     /** Path of the status call; `{operationId}` is replaced. */
     statusPath: z.string().startsWith('/').includes('{operationId}').default('/deletions/{operationId}'),
   }),
-  segment: z.object({}).passthrough(),
-  mixpanel: z.object({}).passthrough(),
-  amplitude: z.object({}).passthrough(),
-  mparticle: z.object({}).passthrough(),
-  appsflyer: z.object({}).passthrough(),
+  segment: z.object({
+    /** Segment Public API host (vendors.md A1; an EU host is not documented). */
+    baseUrl: z.url().default('https://api.segmentapis.com'),
+    /** Public API token (Bearer), with the Deletion and Suppression permission. */
+    token: z.string().min(1),
+    /** What a regulation does; suppression keeps the data from coming back (vendors.md §0.9). */
+    regulationType: z
+      .enum(['DELETE_INTERNAL', 'DELETE_ONLY', 'SUPPRESS_ONLY', 'SUPPRESS_WITH_DELETE', 'SUPPRESS_WITH_DELETE_INTERNAL'])
+      .default('SUPPRESS_WITH_DELETE'),
+    /** Scope regulations to one source (`POST /regulations/sources/{sourceId}`) instead of the workspace. */
+    sourceId: z.string().min(1).optional(),
+  }),
+  mixpanel: z.object({
+    /** Data residency of the project: US mixpanel.com, EU eu.mixpanel.com, IN in.mixpanel.com. */
+    region: z.enum(['US', 'EU', 'IN']).default('US'),
+    /** Replaces the region's host (the sandbox, a proxy). */
+    baseUrl: z.url().optional(),
+    /** GDPR API OAuth token (Bearer); it expires one year after it was made. */
+    token: z.string().min(1),
+    /** The project token, sent as the `token` query parameter. */
+    projectToken: z.string().min(1),
+    complianceType: z.enum(['GDPR', 'CCPA']).default('GDPR'),
+  }),
+  amplitude: z.object({
+    /** Data residency: US amplitude.com, EU analytics.eu.amplitude.com. */
+    region: z.enum(['US', 'EU']).default('US'),
+    /** Replaces the region's host (the sandbox, a proxy). */
+    baseUrl: z.url().optional(),
+    /** Project API key and secret key (HTTP Basic). */
+    apiKey: z.string().min(1),
+    secretKey: z.string().min(1),
+    /** A label for the project, kept in each operation's reference (Amplitude jobs have no id). */
+    project: z.string().min(1).default('default'),
+    /** Which Amplitude identifier the customer id is. */
+    idType: z.enum(['user_id', 'amplitude_id']).default('user_id'),
+    /** The audit string Amplitude records with each request. */
+    requester: z.string().min(1).default('consent-erasure'),
+    /**
+     * true: unknown users are skipped and reported (recorded as nothing to delete); false: one unknown user
+     * makes Amplitude reject the whole batch with 400.
+     */
+    ignoreInvalidIds: z.stringbool().default(true),
+  }),
+  mparticle: z.object({
+    /** OpenDSR host of the mParticle pod (US1 default; EU/AU pods have their own). */
+    baseUrl: z.url().default('https://opendsr.mparticle.com'),
+    /** Workspace key and secret (HTTP Basic). */
+    apiKey: z.string().min(1),
+    apiSecret: z.string().min(1),
+    regulation: z.enum(['gdpr', 'ccpa']).default('gdpr'),
+    /** The identity type the customer id is known as at mParticle. */
+    identityType: z.string().min(1).default('customer_id'),
+    /** Skip mParticle's 7-day cancellable waiting period (1–14 days instead of 7–21). */
+    skipWaitingPeriod: z.stringbool().default(false),
+  }),
+  appsflyer: z.object({
+    baseUrl: z.url().default('https://hq1.appsflyer.com'),
+    /** API V2 token (Bearer). */
+    token: z.string().min(1),
+    /** The app id the requests are about (`property_id`). */
+    propertyId: z.string().min(1),
+    /** The app's platform (`android`, `ios`, …). */
+    platform: z.string().min(1),
+    regulation: z.enum(['gdpr', 'ccpa']).default('gdpr'),
+    /** The identity type the customer id is known as at AppsFlyer (unconfirmed: check the app's set-up). */
+    identityType: z.string().min(1).default('customer_user_id'),
+  }),
 } satisfies Record<VendorKind, z.ZodObject>;
 
 export type VendorSettings<K extends VendorKind> = z.infer<(typeof VENDOR_SETTINGS)[K]>;

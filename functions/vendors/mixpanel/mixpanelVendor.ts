@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { DAY, HOUR, SECOND } from '../../clock.js';
+import { callVendor, sampleBody } from '../callVendor.js';
+import type { DeletionVendor, OperationToCheck, StatusReport, SubmittedOperation, VendorPolicy } from '../DeletionVendor.js';
+import { VendorContractError, VendorRejectedError } from '../errors.js';
+import type { VendorSettings } from '../settings.js';
+import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
+
+/**
+ * Mixpanel's documented limits (vendors.md A2): 1999 distinct_ids per task (the lower of the two figures
+ * the docs give), 1 request a second across the GDPR APIs, up to 30 days. Tasks may wait weeks before
+ * STARTED, so "no progress" waits 14 days.
+ */
+export const MIXPANEL_POLICY_DEFAULTS: Readonly<VendorPolicy> = {
+  maxBatchSize: 1999,
+  requestsPerSecond: 1,
+  concurrency: 1,
+  expectedDurationMs: 30 * DAY,
+  noProgressMs: 14 * DAY,
+  minCheckIntervalMs: 1 * HOUR,
+  maxCheckIntervalMs: 24 * HOUR,
+  maxSubmitAttempts: 5,
+  timeoutMs: 30 * SECOND,
+};
+
+export const MIXPANEL_MAX_DISTINCT_IDS = 1999;
+
+const REGION_HOSTS = { US: 'https://mixpanel.com', EU: 'https://eu.mixpanel.com', IN: 'https://in.mixpanel.com' } as const;
+const PATH = '/api/app/data-deletions/v3.0/';
+
+/**
+ * The create response. The OpenAPI file documents `201 { status: "ok", results: { task_id } }`; the prose
+ * example shows `{ status: "ok", results: [{ status, tracking_id, … }] }`. Both are accepted, nothing else.
+ */
+const CreateResponse = z.union([
+  z.object({ status: z.literal('ok'), results: z.object({ task_id: z.string().min(1) }) }),
+  z.object({
+    status: z.literal('ok'),
+    results: z
+      .array(z.object({ tracking_id: z.string().min(1), status: MixpanelStatusWordSchema }).loose())
+      .length(1, 'must hold exactly one task'),
+  }),
+]);
+
+/** `GET …/v3.0/{tracking_id}` → `{ results: { tracking_id, status, … } }`. */
+const StatusResponse = z.object({
+  results: z.object({ tracking_id: z.string().min(1), status: MixpanelStatusWordSchema }).loose(),
+});
+
+/** The stored reference: the task, and how many customers share it (cancel is only safe for one). */
+export const MixpanelRefSchema = z.object({ trackingId: z.string().min(1), subjects: z.number().int().min(1) });
+
+export function mixpanelPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
+  const policy: VendorPolicy = { ...MIXPANEL_POLICY_DEFAULTS };
+  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
+    if (value !== undefined) policy[key] = value;
+  }
+  return policy;
+}
+
+/**
+ * Mixpanel GDPR API v3 deletions (vendors.md A2) on the region's host: one task per batch of distinct_ids
+ * (the customer ids), the project token as the `token` query parameter, the OAuth token as Bearer (it
+ * expires after a year: the 401 is a VendorAuthError the poller raises as "credential rejected").
+ * checkStatus() reads each distinct task once. cancel() (DELETE) works until STARTED (405 after), and only
+ * for a task of one customer.
+ */
+export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, policy?: Partial<VendorPolicy>): DeletionVendor {
+  const name = 'mixpanel';
+  const merged = mixpanelPolicy(policy);
+  const base = (settings.baseUrl ?? REGION_HOSTS[settings.region]).replace(/\/+$/, '');
+  const headers = { authorization: `Bearer ${settings.token}` };
+  const query = `?token=${encodeURIComponent(settings.projectToken)}`;
+  const createUrl = `${base}${PATH}${query}`;
+  const taskUrl = (id: string) => `${base}${PATH}${encodeURIComponent(id)}${query}`;
+
+  const refOf = (op: OperationToCheck) => {
+    const ref = MixpanelRefSchema.safeParse(op.ref);
+    return ref.success ? ref.data : { trackingId: op.operationId, subjects: Number.MAX_SAFE_INTEGER };
+  };
+
+  const readTask = async (trackingId: string): Promise<StatusReport> => {
+    const { body } = await callVendor(name, { method: 'GET', url: taskUrl(trackingId), headers, timeoutMs: merged.timeoutMs }, StatusResponse);
+    if (body.results.tracking_id !== trackingId) {
+      throw new VendorContractError(
+        name,
+        `GET ${base}${PATH}${trackingId} answered for task "${body.results.tracking_id}"`,
+        sampleBody(JSON.stringify(body)),
+        { status: 200 },
+      );
+    }
+    const word = body.results.status;
+    const report: StatusReport = { state: MIXPANEL_STATUS_MAP[word], rawStatus: word, payload: redactTask(body.results) };
+    const detail = MIXPANEL_STATUS_DETAIL[word];
+    if (detail) report.detail = detail;
+    return report;
+  };
+
+  return {
+    name,
+    policy: merged,
+
+    async submit(subjects) {
+      if (subjects.length === 0) return [];
+      if (subjects.length > MIXPANEL_MAX_DISTINCT_IDS) {
+        throw new RangeError(`mixpanel: ${subjects.length} distinct_ids in one task; at most ${MIXPANEL_MAX_DISTINCT_IDS}`);
+      }
+      const { body } = await callVendor(
+        name,
+        {
+          method: 'POST',
+          url: createUrl,
+          headers,
+          json: { distinct_ids: subjects.map((s) => s.customerId), compliance_type: settings.complianceType },
+          timeoutMs: merged.timeoutMs,
+        },
+        CreateResponse,
+      );
+      const results = body.results;
+      const task = Array.isArray(results) ? results[0]! : undefined;
+      const trackingId = Array.isArray(results) ? task!.tracking_id : results.task_id;
+      return subjects.map((s): SubmittedOperation => {
+        const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length }, operationId: trackingId };
+        if (task) op.status = { state: MIXPANEL_STATUS_MAP[task.status], rawStatus: task.status, payload: redactTask(task) };
+        return op;
+      });
+    },
+
+    async checkStatus(operations) {
+      const byTask = new Map<string, StatusReport>();
+      const reports = new Map<string, StatusReport>();
+      for (const op of operations) {
+        const { trackingId } = refOf(op);
+        let report = byTask.get(trackingId);
+        if (!report) {
+          report = await readTask(trackingId);
+          byTask.set(trackingId, report);
+        }
+        reports.set(op.deletionId, report);
+      }
+      return reports;
+    },
+
+    async cancel(op) {
+      const { trackingId, subjects } = refOf(op);
+      if (subjects !== 1) return false;
+      try {
+        await callVendor(name, { method: 'DELETE', url: taskUrl(trackingId), headers, timeoutMs: merged.timeoutMs }, null);
+        return true;
+      } catch (err) {
+        if (err instanceof VendorRejectedError && err.status === 405) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+/** The task as evidence, without the list of every customer in the batch (kept per row already). */
+function redactTask(task: Record<string, unknown>): Record<string, unknown> {
+  const { distinct_ids: ids, ...rest } = task;
+  return Array.isArray(ids) ? { ...rest, distinct_id_count: ids.length } : rest;
+}
