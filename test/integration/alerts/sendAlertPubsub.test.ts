@@ -70,7 +70,7 @@ describe('sendAlert end to end: Pub/Sub emulator push â†’ Functions Framework â†
       log: createLogger({ level: 'silent' }),
       clock: systemClock,
     });
-    functions.cloudEvent(functionName, async (event) => {
+    functions.cloudEvent(functionName, async (event: functions.CloudEvent<unknown>) => {
       const alertId = (() => {
         try {
           const data = event.data as { message: { data: string } };
