@@ -10,6 +10,7 @@ import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import type { Publisher } from '../services/publisher.js';
 import { createPollCycle, type SubmitPort } from '../services/runPollCycle.js';
 import type { Sleep } from '../services/rateLimiter.js';
+import { createSubmitter } from '../services/submitDeletions.js';
 
 export interface PollDeletionsDeps {
   config: Config;
@@ -18,7 +19,7 @@ export interface PollDeletionsDeps {
   publisher: Publisher;
   log: Logger;
   clock: Clock;
-  /** Submits queued deletions (services/submitDeletions.ts createSubmitter). */
+  /** Submits queued deletions; defaults to services/submitDeletions.ts over the same pool. */
   submitter?: SubmitPort;
   sleep?: Sleep;
 }
@@ -36,7 +37,7 @@ export function createPollDeletions(deps: PollDeletionsDeps): (event: CloudEvent
     log: deps.log,
     clock: deps.clock,
     config: deps.config,
-    ...(deps.submitter ? { submitter: deps.submitter } : {}),
+    submitter: deps.submitter ?? createSubmitter({ pool: deps.pool, log: deps.log, clock: deps.clock }),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
   return async (event) => {
