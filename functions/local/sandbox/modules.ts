@@ -1,5 +1,9 @@
 import type { SandboxModule } from './types.js';
 import { createHttpSandbox } from './http.js';
+import { createAmplitudeSandbox } from './vendors/amplitude.js';
+import { createMixpanelSandbox } from './vendors/mixpanel.js';
+import { createOpenDsrSandbox } from './vendors/opendsr.js';
+import { createSegmentSandbox } from './vendors/segment.js';
 
 /**
  * The sandbox modules `startSandbox({ vendors: { name: config } })` can mount by name. Each entry builds a
@@ -7,4 +11,9 @@ import { createHttpSandbox } from './http.js';
  */
 export const BUILTIN_MODULES: Record<string, () => SandboxModule> = {
   http: createHttpSandbox,
+  segment: createSegmentSandbox,
+  mixpanel: createMixpanelSandbox,
+  amplitude: createAmplitudeSandbox,
+  mparticle: () => createOpenDsrSandbox('mparticle'),
+  appsflyer: () => createOpenDsrSandbox('appsflyer'),
 };
