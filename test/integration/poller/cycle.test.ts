@@ -8,6 +8,7 @@ import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js'
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
 import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { capturingLogger, pollerConfig, seedDeletions } from './fixtures.js';
 
@@ -199,5 +200,61 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     assert.deepEqual(alerts.map((a) => a.kind), ['credential_rejected']);
     const rows = (await db().pool.query('select state, next_check_at from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
     assert.ok(rows.every((r) => r.state === 'submitted' && r.next_check_at !== null));
+  });
+
+  it('submits queued deletions through the submitter, resubmits a failed one up to maxSubmitAttempts, then needs a person', async () => {
+    sandbox.control.configure('http', { lifecycle: { failureShare: 1 } });
+    const ids = await seedDeletions(
+      db().pool,
+      ['q1', 'q2', 'q3'].map((c) => ({ customerId: c, vendor: 'http', state: 'queued' as const, submittedAt: null, revokedAt: clock.now(), nextCheckAt: clock.now() })),
+    );
+    const publisher = createMemoryPublisher();
+    const log = silentLogger();
+    const cycle = createPollCycle({
+      pool: db().pool,
+      vendors: [vendor({ maxBatchSize: 2, maxSubmitAttempts: 2 })],
+      publisher,
+      log,
+      clock,
+      config: pollerConfig(),
+      submitter: createSubmitter({ pool: db().pool, log, clock }),
+    });
+    const rows = async () =>
+      (await db().pool.query('select state, submit_attempts, operation_id, idempotency_key::text as key from vendor_deletion where id = any($1::bigint[]) order by id', [ids])).rows;
+    const posts = () => sandbox.control.calls('http').filter((c) => c.method === 'POST').length;
+
+    const first = await cycle.run({});
+    assert.equal(first.submitted, 3);
+    assert.equal(posts(), 3);
+    const submittedRows = await rows();
+    assert.ok(submittedRows.every((r) => r.submit_attempts === 1 && r.operation_id));
+
+    clock.advance(11 * MINUTE);
+    const failedOnce = await cycle.run({});
+    assert.equal(failedOnce.resubmitted, 3);
+    const requeued = await rows();
+    assert.ok(requeued.every((r, i) => r.state === 'queued' && r.key !== submittedRows[i]!.key), 'back to queued with a fresh idempotency key');
+
+    await cycle.run({});
+    assert.equal(posts(), 6);
+    assert.ok((await rows()).every((r) => r.submit_attempts === 2));
+
+    clock.advance(11 * MINUTE);
+    const exhausted = await cycle.run({});
+    assert.equal(exhausted.resubmitted, 0);
+    assert.ok((await rows()).every((r) => r.state === 'error'));
+    const failedAlerts = publisher.messages.map((m) => AlertMessageSchema.parse(m.message)).filter((a) => a.kind === 'failed');
+    assert.equal(failedAlerts.length, 1, 'one digest');
+    assert.deepEqual(failedAlerts[0]!.items.map((i) => i.deletionId).sort(), [...ids].sort());
+    const kinds = await db().pool.query(
+      "select kind, count(*)::int as n from deletion_event where vendor_deletion_id = $1 and kind in ('submitted', 'failed', 'retried', 'error') group by kind order by kind",
+      [ids[0]],
+    );
+    assert.deepEqual(kinds.rows, [
+      { kind: 'error', n: 1 },
+      { kind: 'failed', n: 2 },
+      { kind: 'retried', n: 1 },
+      { kind: 'submitted', n: 2 },
+    ]);
   });
 });

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { createFakeClock } from '../../../functions/clock.js';
+import { createMemoryPublisher } from '../../../functions/services/publisher.js';
+import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { useTestDatabase } from '../../helpers/db.js';
+import { capturingLogger, pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
+
+describe('completion and verification (real PostgreSQL)', () => {
+  const db = useTestDatabase('poller_completion');
+  const T0 = new Date('2026-03-02T00:00:00Z');
+
+  it('records completion, then verification where the adapter offers it; a failed verification leaves completion standing', async () => {
+    const clock = createFakeClock(T0);
+    const { log, lines } = capturingLogger();
+    const vendor = Object.assign(
+      scriptedVendor('http', () => ({ state: 'completed', rawStatus: 'done', payload: { evidence: 'vendor receipt' } })),
+      {
+        async verify(op: { customerId: string }) {
+          if (op.customerId === 'v-broken') throw new Error('verification endpoint down');
+          return op.customerId === 'v-ok';
+        },
+      },
+    );
+    const [ok, no, broken] = await seedDeletions(
+      db().pool,
+      ['v-ok', 'v-no', 'v-broken'].map((c) => ({ customerId: c, vendor: 'http', operationId: `op-${c}`, revokedAt: T0, nextCheckAt: T0 })),
+    );
+    const report = await createPollCycle({ pool: db().pool, vendors: [vendor], publisher: createMemoryPublisher(), log, clock, config: pollerConfig() }).run({});
+    assert.equal(report.completed, 3);
+    assert.equal(report.verified, 1);
+    const rows = await db().pool.query(
+      'select deletion_id::text as id, completed_at, verified_at from completed_deletion where deletion_id = any($1::bigint[]) order by deletion_id',
+      [[ok, no, broken]],
+    );
+    assert.deepEqual(
+      rows.rows.map((r) => [r.id, r.completed_at?.getTime(), r.verified_at?.getTime() ?? null]),
+      [
+        [ok, T0.getTime(), T0.getTime()],
+        [no, T0.getTime(), null],
+        [broken, T0.getTime(), null],
+      ],
+    );
+    const payload = await db().pool.query('select status_payload from vendor_deletion where id = $1', [ok]);
+    assert.deepEqual(payload.rows[0].status_payload, { evidence: 'vendor receipt' });
+    const events = await db().pool.query("select kind from deletion_event where vendor_deletion_id = $1 order by id", [ok]);
+    assert.deepEqual(events.rows.map((e) => e.kind), ['status_seen', 'completed', 'verified']);
+    assert.ok(lines.some((l) => l['event'] === 'verify_failed' && l['severity'] === 'WARNING'));
+  });
+});
