@@ -271,6 +271,22 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     assert.equal(row?.attempts, 2);
   });
 
+  it('asks SendGrid for sandbox mode when configured, and returns the message id', async () => {
+    const sender = createSendgridSender({ apiKey: API_KEY, baseUrl: `${sink.url}/`, sandboxMode: true });
+    const result = await sender.send({
+      from: 'alerts@example.com',
+      to: ['ops@example.com'],
+      subject: 'sandbox',
+      text: 't',
+      html: '<p>h</p>',
+      categories: ['consent-erasure'],
+      customArgs: { alertId: 'sandbox-1' },
+    });
+    const [email] = sink.messages();
+    assert.equal(email?.sandboxMode, true);
+    assert.equal(result.messageId, email?.id);
+  });
+
   it('fails at start with a clear configuration error when the sender or recipients are missing', () => {
     const base = { DATABASE_URL: db().url, VENDOR_HTTP_BASE_URL: 'http://127.0.0.1:9/' };
     const noAddresses = loadConfig(base);
