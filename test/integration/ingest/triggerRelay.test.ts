@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTriggerRelay, type TriggerRelay } from '../../../functions/local/triggerRelay.js';
+import { EMULATOR_UPDATE_PAYLOAD_BASE64 } from '../../fixtures/firestoreEvent.js';
+
+describe('startTriggerRelay', () => {
+  let relay: TriggerRelay;
+  let target: Server;
+  let targetUrl: string;
+  let answer = 204;
+  const got: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+
+  before(async () => {
+    target = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(answer).end();
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
+    relay = await startTriggerRelay({ port: 0 });
+    relay.route('demo-proj', 'trig', targetUrl);
+  });
+  after(async () => {
+    await relay?.stop();
+    target?.closeAllConnections();
+    await new Promise<void>((r) => target?.close(() => r()));
+  });
+  beforeEach(() => {
+    got.length = 0;
+    answer = 204;
+  });
+
+  const emulatorHeaders = {
+    'content-type': 'application/protobuf',
+    'ce-specversion': '1.0',
+    'ce-type': 'google.cloud.firestore.document.v1.written',
+    'ce-source': '//firestore.googleapis.com/projects/projects/demo-proj/databases/(default)',
+    'ce-id': 'e-1',
+    'ce-subject': 'documents/customers/c1',
+    'ce-document': 'customers/c1',
+    'user-agent': 'Google-HTTP-Java-Client/1.0',
+  };
+
+  it('base64-decodes the emulator body, repairs ce-source and forwards the ce-* headers', async () => {
+    const res = await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, {
+      method: 'POST',
+      headers: emulatorHeaders,
+      body: EMULATOR_UPDATE_PAYLOAD_BASE64,
+    });
+    assert.equal(res.status, 204);
+    assert.equal(got.length, 1);
+    assert.deepEqual(got[0]!.body, Buffer.from(EMULATOR_UPDATE_PAYLOAD_BASE64, 'base64'));
+    assert.equal(got[0]!.headers['ce-source'], '//firestore.googleapis.com/projects/demo-proj/databases/(default)');
+    assert.equal(got[0]!.headers['ce-document'], 'customers/c1');
+    assert.equal(got[0]!.headers['ce-id'], 'e-1');
+    assert.equal(got[0]!.headers['content-type'], 'application/protobuf');
+    assert.equal(got[0]!.headers['user-agent']?.startsWith('Google-HTTP'), false, 'only ce-* and content headers pass');
+  });
+
+  it("answers with the target's status, so a failing function shows as a failed delivery", async () => {
+    answer = 500;
+    const res = await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, {
+      method: 'POST',
+      headers: emulatorHeaders,
+      body: EMULATOR_UPDATE_PAYLOAD_BASE64,
+    });
+    assert.equal(res.status, 500);
+  });
+
+  it('passes a JSON body through unchanged', async () => {
+    const body = JSON.stringify({ value: { fields: {} } });
+    await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, {
+      method: 'POST',
+      headers: { ...emulatorHeaders, 'content-type': 'application/json' },
+      body,
+    });
+    assert.equal(got[0]!.body.toString(), body);
+  });
+
+  it('answers 404 for a trigger nobody registered', async () => {
+    const res = await fetch(`${relay.url}/functions/projects/other/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: 'AA==' });
+    assert.equal(res.status, 404);
+    assert.equal(got.length, 0);
+  });
+});
