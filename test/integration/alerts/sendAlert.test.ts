@@ -287,6 +287,15 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     assert.equal(result.messageId, email?.id);
   });
 
+  it('lets the functions\' runtime role read, claim and mark deliveries', async () => {
+    const r = await db().pool.query<{ s: boolean; i: boolean; u: boolean }>(
+      `select has_table_privilege('consent_erasure_runtime', 'alert_delivery', 'select') as s,
+              has_table_privilege('consent_erasure_runtime', 'alert_delivery', 'insert') as i,
+              has_table_privilege('consent_erasure_runtime', 'alert_delivery', 'update') as u`,
+    );
+    assert.deepEqual(r.rows[0], { s: true, i: true, u: true });
+  });
+
   it('fails at start with a clear configuration error when the sender or recipients are missing', () => {
     const base = { DATABASE_URL: db().url, VENDOR_HTTP_BASE_URL: 'http://127.0.0.1:9/' };
     const noAddresses = loadConfig(base);
