@@ -250,7 +250,15 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
         eventKind = 'contract_violation';
         // Error Reporting picks the stack from `err`; the vendor and operations label the entry.
         log.error(
-          { event: 'vendor_contract_violation', err, vendor: vendor.name, operation: what, operationIds: operations, sample: err.sample },
+          {
+            event: 'vendor_contract_violation',
+            err,
+            vendor: vendor.name,
+            call: what,
+            operationId: operations[0] ?? null,
+            operationIds: operations,
+            sample: err.sample,
+          },
           `${vendor.name} broke its API contract: ${err.problem}`,
         );
         await incident(vendor, 'contract_violation', `${err.problem}; sample: ${err.sample}`);
@@ -269,7 +277,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       } else {
         kind = 'transient';
         next = (r) => new Date(now.getTime() + vendor.policy.minCheckIntervalMs * Math.min(2 ** Math.max(0, r.checkCount - 1), 8));
-        log.warn({ event: 'vendor_call_failed', err, vendor: vendor.name, operation: what, count: rows.length }, `${vendor.name} ${what} failed; will retry`);
+        log.warn({ event: 'vendor_call_failed', err, vendor: vendor.name, call: what, operationIds: operations }, `${vendor.name} ${what} failed; will retry`);
       }
       const message = describe(err);
       await write(
@@ -448,7 +456,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
         await incident(vendor, 'credential_rejected', describe(error.error));
         stopped.set(vendor.name, clock.now());
       } else if (error.kind === 'contract') {
-        log.error({ event: 'vendor_contract_violation', err: error.error, vendor: vendor.name, operation: 'submit', deletionIds: rows.map((r) => r.deletionId) }, `${vendor.name} broke its API contract on submit`);
+        log.error({ event: 'vendor_contract_violation', err: error.error, vendor: vendor.name, call: 'submit', deletionIds: rows.map((r) => r.deletionId) }, `${vendor.name} broke its API contract on submit`);
         await incident(vendor, 'contract_violation', describe(error.error));
       }
       // The submitter clears the leases it wrote; anything it did not touch goes back as it was.
