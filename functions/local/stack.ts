@@ -68,6 +68,9 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
+/** How the local vendor sandbox's `http` module behaves: a deletion completes about six seconds after it is created. */
+export const SANDBOX_HTTP_CONFIG = { lifecycle: { inProgressAfterMs: 2_000, completeAfterMs: 6_000 } };
+
 /** Variables passed through from the caller's environment to the functions when set. */
 const PASSED_THROUGH = /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
 
@@ -276,7 +279,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     stops.push({ what: 'mail sink', stop: () => sink.stop() });
     const sandbox = await startSandbox({
       port: await choosePort(env, 'LOCAL_SANDBOX_PORT'),
-      vendors: { http: { lifecycle: { inProgressAfterMs: 2_000, completeAfterMs: 6_000 } } },
+      vendors: { http: SANDBOX_HTTP_CONFIG },
     });
     stops.push({ what: 'vendor sandbox', stop: () => sandbox.stop() });
 
