@@ -2,7 +2,7 @@
 import type { INamespace } from 'protobufjs';
 
 /** pbjs JSON descriptor of google.events.cloud.firestore.v1.DocumentEventData and its imports. */
-export const descriptor: INamespace = {
+export const descriptor = {
   "nested": {
     "google": {
       "nested": {
@@ -279,4 +279,4 @@ export const descriptor: INamespace = {
       }
     }
   }
-};
+} as INamespace;

@@ -18,7 +18,8 @@ pbjs.main(args, (err, output) => {
     "import type { INamespace } from 'protobufjs';",
     '',
     '/** pbjs JSON descriptor of google.events.cloud.firestore.v1.DocumentEventData and its imports. */',
-    `export const descriptor: INamespace = ${output.trim()};`,
+    // An assertion, not an annotation: pbjs writes fields (keyType, protoName) protobufjs's types omit.
+    `export const descriptor = ${output.trim()} as INamespace;`,
     '',
   ].join('\n');
   writeFileSync(join(here, 'descriptor.ts'), body);
