@@ -41,13 +41,17 @@ export function createOnCustomerWritten(deps: OnCustomerWrittenDeps): (event: Cl
       if (outcome.kind === 'regranted') return;
       // Each vendor's deletion is leased to this call; submitting them side by side keeps one slow vendor
       // from delaying the others. Faults come back in the outcome and stay recorded on the row.
-      await Promise.all(
+      // allSettled: every write has finished before the function returns or throws (an instance may be
+      // frozen right after), and a database fault on one vendor's row still lets the others be stored.
+      const settled = await Promise.allSettled(
         outcome.result.toSubmit.map(async (d) => {
           const vendor = byName.get(d.vendor);
           if (!vendor) return;
           await submitter.submit(vendor, [{ deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey }]);
         }),
       );
+      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure) throw failure.reason;
     } catch (err) {
       if (err instanceof InvalidInputError) {
         log.warn({ event: 'invalid_firestore_event', ceId, reason: err.reason }, 'Firestore event rejected; acknowledged, nothing written');
