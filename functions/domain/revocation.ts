@@ -20,6 +20,16 @@ export type RevocationDecision =
   | { kind: 'regranted'; before: ConsentReading; after: ConsentReading; reason: string }
   | { kind: 'none'; before: ConsentReading; after: ConsentReading; reason: string };
 
+/** The reading in the words of the rule, for reasons operators and auditors read. */
+const WORDS: Record<ConsentReading, string> = {
+  granted: 'true',
+  denied: 'false',
+  null: 'null',
+  absent: 'removed',
+  other: 'a non-boolean value',
+  no_document: 'no document',
+};
+
 /** Reads a dotted field path (`analyticsConsent`, `privacy.analytics`) through nested maps. */
 export function readField(fields: Record<string, FirestoreValue>, fieldPath: string): FirestoreValue | undefined {
   let current: Record<string, FirestoreValue> | undefined = fields;
@@ -58,18 +68,18 @@ export function decideRevocation(
     return { kind: 'revoked', cause: 'document_deleted', before: b, after: a, reason: `document deleted while ${fieldPath} was true` };
   }
   if (b === 'granted' && a !== 'granted') {
-    return { kind: 'revoked', cause: 'withdrawn', before: b, after: a, reason: `${fieldPath} changed from true to ${a}` };
+    return { kind: 'revoked', cause: 'withdrawn', before: b, after: a, reason: `${fieldPath} changed from true to ${WORDS[a]}` };
   }
   if (b !== 'granted' && a === 'granted') {
     return {
       kind: 'regranted',
       before: b,
       after: a,
-      reason: b === 'no_document' ? `document created with ${fieldPath} true` : `${fieldPath} changed from ${b} to true`,
+      reason: b === 'no_document' ? `document created with ${fieldPath} true` : `${fieldPath} changed from ${WORDS[b]} to true`,
     };
   }
   if (b === 'granted') return { kind: 'none', before: b, after: a, reason: `${fieldPath} stayed true` };
-  if (b === 'no_document') return { kind: 'none', before: b, after: a, reason: `document created without ${fieldPath} true (${a})` };
-  if (a === 'no_document') return { kind: 'none', before: b, after: a, reason: `document deleted while ${fieldPath} was ${b}` };
-  return { kind: 'none', before: b, after: a, reason: `${fieldPath} was not true before the write (${b} → ${a})` };
+  if (b === 'no_document') return { kind: 'none', before: b, after: a, reason: `document created without ${fieldPath} true (${WORDS[a]})` };
+  if (a === 'no_document') return { kind: 'none', before: b, after: a, reason: `document deleted while ${fieldPath} was ${WORDS[b]}` };
+  return { kind: 'none', before: b, after: a, reason: `${fieldPath} was not true before the write (${WORDS[b]} → ${WORDS[a]})` };
 }

@@ -130,7 +130,7 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     assert.deepEqual(kinds, ['revoked', 'queued:http', 'queued:segment', 'submitted:http']);
     const revoked = (await events(c))[0]!;
     assert.equal(revoked.detail['eventId'], 'ev-1');
-    assert.equal(revoked.detail['reason'], 'analyticsConsent changed from true to denied');
+    assert.equal(revoked.detail['reason'], 'analyticsConsent changed from true to false');
 
     const pending = await q('select * from pending_deletion where customer_id = $1 and vendor = $2', [c, 'http']);
     assert.equal(pending[0]!['operation_id'], http!['operation_id']);
