@@ -23,6 +23,17 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The command ran and found a failure (e.g. a broken event log): the message goes to stderr, the CLI exits `exitCode`. */
+export class CommandFailedError extends Error {
+  override name = 'CommandFailedError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Lazily opened connections and settings, shared by the commands of one invocation and closed at its end. */
 export interface CliContext {
   readonly io: CliIo;

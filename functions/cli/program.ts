@@ -51,6 +51,10 @@ export async function runCli(io: CliIo): Promise<number> {
       io.stderr(`error: ${(err as Error).message}\n(run with --help for usage)\n`);
       return EXIT.usage;
     }
+    if (isNamed(err, 'CommandFailedError')) {
+      io.stderr(`${(err as Error).message}\n`);
+      return (err as { exitCode: number }).exitCode;
+    }
     if (isNamed(err, ConfigError.name)) {
       io.stderr(`consent-erasure: ${(err as Error).message}\n`);
       return EXIT.failed;

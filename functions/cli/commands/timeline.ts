@@ -1,0 +1,61 @@
+import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
+import { loadTimelineRows } from '../../store/timeline.js';
+import { defineCommand, UsageError } from '../context.js';
+
+function describeDeadline(t: RequestTimeline): string {
+  switch (t.deadline.status) {
+    case 'met':
+      return `deadline ${t.deadlineAt}: met (all vendors finished ${t.deadline.finishedAt})`;
+    case 'missed':
+      return `deadline ${t.deadlineAt}: MISSED${t.deadline.finishedAt ? ` (finished ${t.deadline.finishedAt})` : ' (still open)'}`;
+    case 'open':
+      return `deadline ${t.deadlineAt}: open, ${t.deadline.daysLeft} day(s) left`;
+  }
+}
+
+function detailText(detail: unknown): string {
+  if (!detail || typeof detail !== 'object' || Object.keys(detail).length === 0) return '';
+  return ` ${JSON.stringify(detail)}`;
+}
+
+/** Renders the timeline for a terminal: one block per request, then per vendor, events in order. */
+export function formatTimeline(customerId: string, timelines: RequestTimeline[]): string {
+  if (timelines.length === 0) return `no deletion requests for customer ${JSON.stringify(customerId)}`;
+  const lines: string[] = [];
+  for (const t of timelines) {
+    lines.push(`request ${t.requestId} for customer ${t.customerId}`);
+    lines.push(`  consent withdrawn ${t.revokedAt} (event ${t.sourceEventId} from ${t.source})`);
+    if (t.regrantedAt) lines.push(`  consent granted again ${t.regrantedAt} (deletions already submitted are not undone)`);
+    lines.push(`  ${describeDeadline(t)}`);
+    for (const e of t.events) lines.push(`  ${e.at}  ${e.kind}${detailText(e.detail)}`);
+    for (const v of t.vendors) {
+      lines.push(`  vendor ${v.vendor}: ${v.state}, operation ${v.operationId ?? '-'}, ${v.checks} check(s)`);
+      if (v.statuses.length > 0) {
+        lines.push(`    statuses seen: ${v.statuses.map((s) => `${s.status} (first ${s.firstSeenAt})`).join(', ')}`);
+      }
+      for (const e of v.events) lines.push(`    ${e.at}  ${e.kind}${detailText(e.detail)}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n').trimEnd();
+}
+
+export default defineCommand({
+  order: 55,
+  register(program, ctx) {
+    program
+      .command('timeline')
+      .description(
+        "every request for a customer and, per vendor, each event in order: withdrawal, submission, each status " +
+          'the vendor reported (first seen), completion, verification, alerts, retries; the deadline and whether it was met',
+      )
+      .argument('<customerId>', 'the customer (document id in the customers collection)')
+      .option('--json', 'print JSON instead of text')
+      .action(async (customerId: string, opts: { json?: boolean }) => {
+        if (customerId.trim() === '') throw new UsageError('<customerId>: must not be empty');
+        const rows = await loadTimelineRows(await ctx.pool(), [customerId]);
+        const timelines = buildTimeline(rows, ctx.clock.now());
+        ctx.out(opts.json ? JSON.stringify({ customerId, requests: timelines }, null, 2) : formatTimeline(customerId, timelines));
+      });
+  },
+});

@@ -1,0 +1,42 @@
+import { verifyEventLog } from '../../store/verifyEventLog.js';
+import { CommandFailedError, defineCommand, UsageError } from '../context.js';
+import { parsePositiveInt } from '../output.js';
+
+/** Exit code when the chain is broken: the command ran, and what it found is a failure. */
+export const BROKEN_CHAIN_EXIT = 3;
+
+export default defineCommand({
+  order: 56,
+  register(program, ctx) {
+    program
+      .command('verify-log')
+      .description(
+        'check the event log\'s hash chain and name the first entry that was changed, deleted or reordered ' +
+          `(exit ${BROKEN_CHAIN_EXIT} when it is broken)`,
+      )
+      .option('--from <seq>', 'start at this entry (chain sequence number)')
+      .option('--to <seq>', 'stop at this entry')
+      .option('--json', 'print JSON')
+      .action(async (opts: { from?: string; to?: string; json?: boolean }) => {
+        const fromSeq = opts.from === undefined ? undefined : parsePositiveInt('--from', opts.from, Number.MAX_SAFE_INTEGER);
+        const toSeq = opts.to === undefined ? undefined : parsePositiveInt('--to', opts.to, Number.MAX_SAFE_INTEGER);
+        if (fromSeq !== undefined && toSeq !== undefined && toSeq < fromSeq) throw new UsageError('--to: must not be before --from');
+        const result = await verifyEventLog(await ctx.pool(), { ...(fromSeq ? { fromSeq } : {}), ...(toSeq ? { toSeq } : {}) });
+        if (opts.json) ctx.out(JSON.stringify(result, null, 2));
+        else if (result.ok) {
+          ctx.out(
+            result.checked === 0
+              ? 'event log: no entries in that range'
+              : `event log intact: ${result.checked} entries checked (${result.firstSeq}–${result.lastSeq})`,
+          );
+        } else {
+          const b = result.broken!;
+          ctx.out(
+            `event log BROKEN at entry ${b.seq}${b.id !== null ? ` (deletion_event id ${b.id})` : ''}: ${b.reason}: ${b.detail}\n` +
+              `${result.checked} entries before it verified`,
+          );
+        }
+        if (!result.ok) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
+      });
+  },
+});
