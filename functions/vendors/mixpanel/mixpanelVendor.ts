@@ -5,6 +5,7 @@ import type { DeletionVendor, OperationToCheck, StatusReport, SubmittedOperation
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
+import { checkSharedJobs } from '../sharedJobs.js';
 
 /**
  * Mixpanel's documented limits (vendors.md A2): 1999 distinct_ids per task (the lower of the two figures
@@ -127,18 +128,7 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
     },
 
     async checkStatus(operations) {
-      const byTask = new Map<string, StatusReport>();
-      const reports = new Map<string, StatusReport>();
-      for (const op of operations) {
-        const { trackingId } = refOf(op);
-        let report = byTask.get(trackingId);
-        if (!report) {
-          report = await readTask(trackingId);
-          byTask.set(trackingId, report);
-        }
-        reports.set(op.deletionId, report);
-      }
-      return reports;
+      return checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask);
     },
 
     async cancel(op) {

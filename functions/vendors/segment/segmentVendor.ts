@@ -5,6 +5,7 @@ import type { DeletionVendor, OperationToCheck, StatusReport, VendorPolicy } fro
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { classifySegmentRegulation, SegmentStatusWordSchema } from './status.js';
+import { checkSharedJobs } from '../sharedJobs.js';
 
 /**
  * Segment's documented limits (vendors.md A1): 5000 subjectIds per regulation, 600 create calls a minute,
@@ -139,18 +140,7 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
     },
 
     async checkStatus(operations) {
-      const byRegulation = new Map<string, StatusReport>();
-      const reports = new Map<string, StatusReport>();
-      for (const op of operations) {
-        const { regulateId } = refOf(op);
-        let report = byRegulation.get(regulateId);
-        if (!report) {
-          report = await readRegulation(regulateId);
-          byRegulation.set(regulateId, report);
-        }
-        reports.set(op.deletionId, report);
-      }
-      return reports;
+      return checkSharedJobs(operations, (op) => refOf(op).regulateId, readRegulation);
     },
 
     async cancel(op) {
