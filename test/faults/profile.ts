@@ -1,0 +1,71 @@
+/**
+ * The two sizes of the fault suite. `npm run test:faults` runs `full` (the figures the README quotes);
+ * `npm test` runs `bounded` (FAULTS_PROFILE unset), small enough for CI on two cores.
+ */
+export const PROFILE_NAMES = ['bounded', 'full'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export interface FaultProfile {
+  name: ProfileName;
+  /** Scenario 1: revocation events, each delivered `deliveries` times in random order. */
+  events: number;
+  deliveries: number;
+  concurrency: number;
+  /** Scenario 2: deletions pushed through the faulty vendor. */
+  faultDeletions: number;
+  /** Scenario 3: SIGKILLs of the poller process and the deletions it works through. */
+  kills: number;
+  killDeletions: number;
+  /** Scenario 4: revocations ingested across the PostgreSQL restart. */
+  restartEvents: number;
+  /** Scenario 5: drift incidents switched on and off, and the deletions followed through them. */
+  driftIncidents: number;
+  driftDeletions: number;
+  /** Scenario 6: fast-check runs per property. */
+  hostileRuns: number;
+  /** Scenario 7: customers revoked in Firestore, and the share of their trigger events dropped. */
+  lostCustomers: number;
+  lostShare: number;
+}
+
+const PROFILES: Record<ProfileName, FaultProfile> = {
+  bounded: {
+    name: 'bounded',
+    events: 1_000,
+    deliveries: 3,
+    concurrency: 8,
+    faultDeletions: 300,
+    kills: 10,
+    killDeletions: 300,
+    restartEvents: 200,
+    driftIncidents: 4,
+    driftDeletions: 100,
+    hostileRuns: 100,
+    lostCustomers: 150,
+    lostShare: 0.2,
+  },
+  full: {
+    name: 'full',
+    events: 10_000,
+    deliveries: 3,
+    concurrency: 8,
+    faultDeletions: 2_000,
+    kills: 50,
+    killDeletions: 2_000,
+    restartEvents: 1_000,
+    driftIncidents: 8,
+    driftDeletions: 500,
+    hostileRuns: 1_000,
+    lostCustomers: 1_000,
+    lostShare: 0.2,
+  },
+};
+
+/** The profile named by FAULTS_PROFILE (bounded when unset); an unknown name is an error that says which exist. */
+export function faultProfile(value: string | undefined): FaultProfile {
+  const name = (value ?? '').trim() || 'bounded';
+  if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`FAULTS_PROFILE: unknown profile "${name}" (known: ${PROFILE_NAMES.join(', ')})`);
+  }
+  return PROFILES[name as ProfileName];
+}
