@@ -31,6 +31,7 @@ export function duplicateDeliveries(profile: FaultProfile, results: FaultResults
     let sandbox: RunningSandbox;
 
     before(async () => {
+      results.begin(DUPLICATES);
       sandbox = await startSandbox({
         clock,
         vendors: { http: { lifecycle: { inProgressAfterMs: MINUTE, completeAfterMs: 10 * MINUTE }, recordLimit: 1_000_000 } },
