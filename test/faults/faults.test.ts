@@ -3,6 +3,7 @@ import { faultProfile } from './profile.js';
 import { createFaultResults, formatTable, tableViolations } from './table.js';
 import { duplicateDeliveries } from './scenarios/duplicates.js';
 import { vendorFaults } from './scenarios/vendorFaults.js';
+import { contractDrift } from './scenarios/drift.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -16,6 +17,7 @@ const results = createFaultResults();
 describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
   vendorFaults(profile, results);
+  contractDrift(profile, results);
 
   describe('the table', function () {
     it('shows zero lost and zero duplicated in every row', function () {
