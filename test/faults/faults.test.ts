@@ -4,6 +4,7 @@ import { createFaultResults, formatTable, tableViolations } from './table.js';
 import { duplicateDeliveries } from './scenarios/duplicates.js';
 import { vendorFaults } from './scenarios/vendorFaults.js';
 import { contractDrift } from './scenarios/drift.js';
+import { hostileInput } from './scenarios/hostileInput.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -18,6 +19,7 @@ describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
   vendorFaults(profile, results);
   contractDrift(profile, results);
+  hostileInput(profile, results);
 
   describe('the table', function () {
     it('shows zero lost and zero duplicated in every row', function () {
