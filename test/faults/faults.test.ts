@@ -5,6 +5,7 @@ import { duplicateDeliveries } from './scenarios/duplicates.js';
 import { vendorFaults } from './scenarios/vendorFaults.js';
 import { contractDrift } from './scenarios/drift.js';
 import { hostileInput } from './scenarios/hostileInput.js';
+import { secretsInLogs } from './scenarios/secrets.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -20,6 +21,7 @@ describe(`fault injection (${profile.name} profile)`, function () {
   vendorFaults(profile, results);
   contractDrift(profile, results);
   hostileInput(profile, results);
+  secretsInLogs(profile, results);
 
   describe('the table', function () {
     it('shows zero lost and zero duplicated in every row', function () {
