@@ -496,7 +496,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     }
 
     // ---- the cycle ------------------------------------------------------------------------------------
-    const batchSize = config.poller.batchSize;
+    // A claim holds at least one full vendor batch: claiming fewer rows than a vendor takes per call would
+    // spend its scarce requests (Mixpanel: 1 a second) on part-filled batches.
+    const batchSize = Math.max(config.poller.batchSize, ...vendors.map((v) => v.policy.maxBatchSize));
     let forcedLeft = forced !== null;
     const worked = new Set<string>();
     for (;;) {
