@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   ALERT_TO: z.string().optional(),
   ALERT_ESCALATION_HOURS: positive().default(24),
 
+  CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
+
   RETENTION_DAYS: int(1, 36_500).optional(),
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
 
@@ -108,6 +110,8 @@ export interface Config {
     to: string[];
     escalationMs: number;
   };
+  /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
+  cancelOnRegrant: boolean;
   /** How long finished requests keep the raw customer id; undefined keeps it. */
   retention: { days: number; key: string } | undefined;
   logLevel: string;
@@ -249,6 +253,7 @@ export function loadConfig(env: Env): Config {
       to,
       escalationMs: e.ALERT_ESCALATION_HOURS! * HOUR,
     },
+    cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
     retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
     logLevel: e.LOG_LEVEL!,
   };

@@ -7,6 +7,7 @@ import { InvalidInputError, PermanentError, TransientError } from '../errors.js'
 import { decodeFirestoreEvent } from '../events/firestore.js';
 import { createRevocationRecorder } from '../services/recordRevocation.js';
 import { createSubmitter } from '../services/submitDeletions.js';
+import { createRegrantCanceller } from '../services/cancelOnRegrant.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 
 export interface OnCustomerWrittenDeps {
@@ -28,6 +29,7 @@ export function createOnCustomerWritten(deps: OnCustomerWrittenDeps): (event: Cl
   const recorder = createRevocationRecorder({ pool, log, clock, config, vendors });
   const submitter = createSubmitter({ pool, log, clock });
   const byName = new Map(vendors.map((v) => [v.name, v]));
+  const canceller = config.cancelOnRegrant ? createRegrantCanceller({ pool, log, clock, vendors }) : null;
 
   return async function onCustomerWritten(event) {
     const ceId = typeof event?.id === 'string' ? event.id : undefined;
@@ -38,7 +40,13 @@ export function createOnCustomerWritten(deps: OnCustomerWrittenDeps): (event: Cl
         log.debug({ event: 'write_ignored', ceId, customerId: outcome.customerId, reason: outcome.decision.reason }, 'not a revocation');
         return;
       }
-      if (outcome.kind === 'regranted') return;
+      if (outcome.kind === 'regranted') {
+        // CANCEL_ON_REGRANT: the regrant's time is the one the recorder marked the request with (the write's
+        // update time, else the event's), which is how the canceller finds that request on every delivery.
+        const regrantedAt = decoded.data.value?.updateTime ?? decoded.time;
+        if (canceller && regrantedAt) await canceller.cancelForRegrant({ customerId: outcome.customerId, regrantedAt });
+        return;
+      }
       // Each vendor's deletion is leased to this call; submitting them side by side keeps one slow vendor
       // from delaying the others. Faults come back in the outcome and stay recorded on the row.
       // allSettled: every write has finished before the function returns or throws (an instance may be
