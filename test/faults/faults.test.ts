@@ -3,6 +3,7 @@ import { faultProfile } from './profile.js';
 import { createFaultResults, formatTable, tableViolations } from './table.js';
 import { duplicateDeliveries } from './scenarios/duplicates.js';
 import { vendorFaults } from './scenarios/vendorFaults.js';
+import { pollerKills } from './scenarios/pollerKills.js';
 import { contractDrift } from './scenarios/drift.js';
 import { hostileInput } from './scenarios/hostileInput.js';
 import { secretsInLogs } from './scenarios/secrets.js';
@@ -19,6 +20,7 @@ const results = createFaultResults();
 describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
   vendorFaults(profile, results);
+  pollerKills(profile, results);
   contractDrift(profile, results);
   hostileInput(profile, results);
   secretsInLogs(profile, results);
