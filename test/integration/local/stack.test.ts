@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StackFileSchema, type StackFile } from '../../../functions/cli/stackFile.js';
+import { cli } from '../cli/helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const START = join(ROOT, 'functions', 'local', 'start.ts');
+
+function listening(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.replace(/^https?:\/\//, '').split(':');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: host!, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** `npm start` as a user runs it (the same entry file), with its state in a temporary folder. */
+describe('npm start: the local stack (real emulators, embedded PostgreSQL, Functions Framework)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let stateDir: string;
+  const running: ChildProcess[] = [];
+  let output = '';
+
+  function start(): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', START, '--state-dir', stateDir], {
+      cwd: ROOT,
+      // its own process group, so the signals below reach it alone and not the test runner
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOCAL_POLL_INTERVAL_SECONDS: '2' },
+    });
+    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    running.push(child);
+    return child;
+  }
+  const stackPath = () => join(stateDir, 'stack.json');
+  /** The readiness file written by `child`; fails at once if the stack exits first. */
+  const ready = (child: ChildProcess) =>
+    eventually('stack.json', 60_000, () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode} before it was ready`);
+      if (!existsSync(stackPath())) return undefined;
+      const info = StackFileSchema.parse(JSON.parse(readFileSync(stackPath(), 'utf8')));
+      return info.pid === child.pid ? info : undefined;
+    });
+  const childPids = (): number[] =>
+    (JSON.parse(readFileSync(join(stateDir, 'stack.pid'), 'utf8')) as { children: Array<{ pid: number }> }).children.map((c) => c.pid);
+  const exited = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+    });
+  const addresses = (info: StackFile) => [
+    info.firestoreEmulatorHost,
+    info.pubsubEmulatorHost,
+    info.vendorSandboxUrl,
+    info.mailSinkUrl,
+    ...Object.values(info.functions),
+    new URL(info.databaseUrl).host,
+  ];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ce-stack-'));
+    // As a clone would be: readable by others, so an embedded PostgreSQL running as its own user reaches its folder.
+    chmodSync(dir, 0o755);
+    stateDir = join(dir, '.consent-erasure');
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') process.stderr.write(`--- stack output ---\n${output}\n`);
+    output = '';
+  });
+  after(async () => {
+    // Whatever a failed test left running: its process group (detached) and the processes it recorded.
+    for (const child of running) {
+      if (child.exitCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    if (existsSync(join(stateDir, 'stack.pid'))) {
+      for (const pid of childPids()) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone, or not a group leader
+        }
+      }
+    }
+    const pg = join(stateDir, 'pg', 'postmaster.pid');
+    if (existsSync(pg)) {
+      const pid = Number(readFileSync(pg, 'utf8').split('\n')[0]);
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGTERM');
+      await eventually('PostgreSQL to stop', 10_000, () => (alive(pid) ? undefined : true)).catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('becomes ready, carries a revocation to a completed deletion, and stops everything on SIGINT', async () => {
+    const child = start();
+    const info = await ready(child);
+    assert.equal(info.projectId, 'demo-consent-erasure');
+    assert.equal(info.pid, child.pid);
+    assert.match(output, /ready in [\d.]+ s/);
+    for (const address of addresses(info)) assert.ok(await listening(address), `${address} listens`);
+    const messages = await fetch(`${info.mailSinkUrl}/messages`);
+    assert.deepEqual(await messages.json(), []);
+    const pids = childPids();
+    assert.ok(pids.length >= 5, 'PostgreSQL, two emulators and three functions are recorded');
+
+    // The issue's "done when": revoke, poll, and the status shows the deletion completed at the sandbox's id.
+    assert.equal((await cli(['revoke', 'c-1'], { PATH: process.env['PATH'] }, dir)).code, 0);
+    const done = await eventually('the deletion to complete', 40_000, async () => {
+      await cli(['poll', '--customer', 'c-1'], { PATH: process.env['PATH'] }, dir);
+      const run = await cli(['status', '--customer', 'c-1', '--json'], { PATH: process.env['PATH'] }, dir);
+      const rows = JSON.parse(run.stdout || '[]') as Array<{ state: string; operationId: string | null }>;
+      return rows[0]?.state === 'completed' ? rows[0] : undefined;
+    });
+    const calls = (await (await fetch(`${info.vendorSandboxUrl}/_sandbox/http/calls`)).json()) as { calls: Array<{ method: string; path: string }> };
+    assert.equal(calls.calls.filter((c) => c.method === 'POST').length, 1, 'one deletion call to the vendor');
+    assert.match(done.operationId ?? '', /\S/);
+
+    process.kill(child.pid!, 'SIGINT');
+    assert.equal(await exited(child), 0);
+    assert.ok(!existsSync(stackPath()), 'the readiness file is removed');
+    for (const address of addresses(info)) assert.equal(await listening(address), false, `${address} is freed`);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} has stopped`);
+  });
+
+  it('starts again after a crash, stopping what the crashed stack left behind', async () => {
+    const first = start();
+    const before = await ready(first);
+    const orphans = childPids();
+    process.kill(first.pid!, 'SIGKILL');
+    await exited(first);
+    assert.ok(existsSync(stackPath()), 'a crash leaves the readiness file behind');
+    const stale = await cli(['status'], { PATH: process.env['PATH'] }, dir);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /no longer running/);
+
+    const second = start();
+    const after = await ready(second);
+    for (const pid of orphans) assert.equal(alive(pid), false, `leftover pid ${pid} was stopped`);
+    assert.notEqual(after.startedAt, before.startedAt);
+    // The data of the crashed stack's database survived: the embedded server reopened it.
+    const status = await cli(['status', '--customer', 'c-1', '--json'], { PATH: process.env['PATH'] }, dir);
+    assert.equal(JSON.parse(status.stdout)[0].state, 'completed');
+
+    process.kill(second.pid!, 'SIGTERM');
+    assert.equal(await exited(second), 0);
+    for (const address of addresses(after)) assert.equal(await listening(address), false, `${address} is freed`);
+  });
+
+  it('refuses to start beside a running stack', async () => {
+    const first = start();
+    await ready(first);
+    const second = start();
+    assert.equal(await exited(second), 1);
+    assert.match(output, /a local stack is already running \(pid \d+\)/);
+    process.kill(first.pid!, 'SIGINT');
+    assert.equal(await exited(first), 0);
+  });
+});
