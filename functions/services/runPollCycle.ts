@@ -91,6 +91,12 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** Status results collected across one claim's check calls, written together. */
+interface Results {
+  updates: StatusUpdate[];
+  events: StatusEvent[];
+}
+
 function toOperation(row: ClaimedDeletion): OperationToCheck {
   return {
     deletionId: row.deletionId,
@@ -311,7 +317,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     }
 
     // ---- status checks --------------------------------------------------------------------------------
-    async function checkBatch(vendor: DeletionVendor, rows: ClaimedDeletion[]): Promise<void> {
+    async function checkBatch(vendor: DeletionVendor, rows: ClaimedDeletion[], sink: Results): Promise<void> {
       if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
       if (clock.now() >= callDeadline || !(await callBudget.get(vendor.name)!.take(1, callDeadline))) {
         report.stoppedByBudget = true;
@@ -406,7 +412,8 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
             });
         }
       }
-      await write(updates, events);
+      sink.updates.push(...updates);
+      sink.events.push(...events);
     }
 
     function blank(row: ClaimedDeletion, over: Partial<StatusUpdate>): StatusUpdate {
@@ -482,11 +489,15 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
           if (finished.length) await write(finished.map((r) => blank(r, {})), []);
           const limit = pLimit(Math.max(1, vendor.policy.concurrency));
           const size = vendor.policy.maxBatchSize;
+          // Status results of the whole claim are written in one statement: a vendor checked one operation
+          // per call must not cost one statement per operation.
+          const results: Results = { updates: [], events: [] };
           const tasks = [
             ...chunks(queued, size).map((batch) => limit(() => submitBatch(vendor, batch))),
-            ...chunks(toCheck, size).map((batch) => limit(() => checkBatch(vendor, batch))),
+            ...chunks(toCheck, size).map((batch) => limit(() => checkBatch(vendor, batch, results))),
           ];
           const settled = await Promise.allSettled(tasks);
+          await write(results.updates, results.events);
           const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
           if (failure) throw failure.reason;
         }),
