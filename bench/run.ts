@@ -1,0 +1,84 @@
+/**
+ * `npm run bench` (quick), `npm run bench -- --full`, `npm run bench -- --smoke`: the benchmark of issue 7,
+ * ours against the seed's design on the same data in the same run. Results: bench/results/ (or --out DIR).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, totalmem } from 'node:os';
+import { Command } from 'commander';
+import { PROFILES, type ProfileName } from './common.js';
+import { adminUrl, createBenchDatabase, statStatementsLoaded } from './db.js';
+import { burstChart, table, type Figure } from './report.js';
+import { runBurst } from './scenarios/burst.js';
+import { runPolling } from './scenarios/polling.js';
+import { runIdleTick } from './scenarios/idleTick.js';
+
+process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+
+const program = new Command()
+  .name('bench')
+  .option('--full', 'the issue sizes (100,000 burst and polling)')
+  .option('--smoke', 'tiny sizes (the test suite runs this)')
+  .option('--out <dir>', 'where results.json and burst.svg go', join(dirname(fileURLToPath(import.meta.url)), 'results'))
+  .option('--only <names>', 'comma-separated scenarios: burst,polling,idle');
+program.parse();
+const opts = program.opts<{ full?: boolean; smoke?: boolean; out: string; only?: string }>();
+const profileName: ProfileName = opts.smoke ? 'smoke' : opts.full ? 'full' : 'quick';
+const profile = PROFILES[profileName];
+const only = opts.only ? new Set(opts.only.split(',')) : null;
+const wanted = (s: string) => !only || only.has(s);
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+const server = adminUrl(process.env);
+const started = new Date();
+say(`bench: profile ${profileName}; PostgreSQL at ${server.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:[redacted]@')}`);
+const pgss = await statStatementsLoaded(server).catch(() => false);
+const db = await createBenchDatabase(server, profileName);
+const figures: Figure[] = [];
+const details: Record<string, unknown> = {};
+let failed: unknown;
+try {
+  if (wanted('burst')) {
+    const b = await runBurst(db.url, profile, say);
+    details['burst'] = b;
+    figures.push({ figure: `burst: ${b.revocations} revocations submitted`, value: b.oursSeconds, unit: 's', target: '≤ 1.1× ideal', ideal: b.idealSeconds, ratio: b.oursSeconds / b.idealSeconds, pass: b.oursSeconds / b.idealSeconds <= 1.1, note: `${b.oursRequests} create calls, ${b.oursRateLimitExceeded} answered 429, ${b.oursTicks} poll deliveries` });
+    figures.push({ figure: 'burst: seed (projected from measured rate)', value: b.seedProjectedSeconds, unit: 's', target: 'reference', ideal: b.idealSeconds, ratio: b.seedProjectedSeconds / b.idealSeconds, pass: null, note: `${b.seedSubmitted} submitted in ${b.seedMeasuredSeconds.toFixed(1)} s` });
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, 'burst.svg'), burstChart({ total: b.revocations, ours: b.ours, seed: b.seed, seedPerSecond: b.seedPerSecond, idealSeconds: b.idealSeconds }));
+  }
+  if (wanted('polling')) {
+    const p = await runPolling(db.url, profile, say);
+    details['polling'] = p;
+    figures.push({ figure: `polling: status checks/s (${p.operations} due)`, value: p.oursPerSecond, unit: '/s', target: '≥ 90% of cap', ideal: p.capPerSecond, ratio: p.oursPerSecond / p.capPerSecond, pass: p.oursPerSecond / p.capPerSecond >= 0.9, note: `${p.oursRateLimitExceeded} answered 429` });
+    figures.push({ figure: 'polling: ours / seed loop', value: p.oursPerSecond / p.seedPerSecond, unit: '×', target: '≥ 20×', ideal: null, ratio: p.oursPerSecond / p.seedPerSecond, pass: p.oursPerSecond / p.seedPerSecond >= 20, note: `seed ${p.seedPerSecond.toFixed(1)}/s` });
+    figures.push({ figure: 'db: SQL statements per check (ours)', value: p.oursStatementsPerCheck, unit: '', target: '≤ 0.05', ideal: null, ratio: null, pass: p.oursStatementsPerCheck <= 0.05, note: pgss ? 'pg_stat_statements' : 'counting client' });
+    figures.push({ figure: 'db: SQL statements per check (seed)', value: p.seedStatementsPerCheck, unit: '', target: 'reference', ideal: null, ratio: null, pass: null });
+  }
+  if (wanted('idle')) {
+    const t = await runIdleTick(db.url, profile, say);
+    details['idleTick'] = t;
+    figures.push({ figure: `idle: due-work claim at ${t.rows} rows`, value: t.claimMs, unit: 'ms', target: '< 10 ms, index', ideal: null, ratio: null, pass: t.claimMs < 10 && t.usesIndex, note: t.usesIndex ? 'Index Scan using vendor_deletion_due' : 'no index' });
+    figures.push({ figure: `idle: whole scheduled tick at ${t.rows} rows`, value: t.tickMs, unit: 'ms', target: '< 10 ms', ideal: null, ratio: null, pass: t.tickMs < 10, note: `${t.statementsPerTick} statements per tick` });
+  }
+} catch (err) {
+  failed = err;
+} finally {
+  await db.drop().catch((e: unknown) => say(`bench: could not drop ${db.name}: ${String(e)}`));
+}
+if (failed) {
+  say(`bench failed: ${failed instanceof Error ? (failed.stack ?? failed.message) : String(failed)}`);
+  process.exit(1);
+}
+const results = {
+  profile: profileName,
+  startedAt: started.toISOString(),
+  finishedAt: new Date().toISOString(),
+  machine: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
+  statementCounting: pgss ? 'pg_stat_statements' : 'counting client (pg_stat_statements is not in shared_preload_libraries)',
+  figures,
+  details,
+};
+mkdirSync(opts.out, { recursive: true });
+writeFileSync(join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${table(figures)}\n\nresults: ${resolve(opts.out, 'results.json')}\n`);
