@@ -103,7 +103,7 @@ export function checkPrerequisites(env: Env): void {
         '(or install the Debian/RPM packages google-cloud-cli-firestore-emulator and google-cloud-cli-pubsub-emulator).',
     );
   }
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8', env: { PATH: env['PATH'] ?? '' } });
   if (java.error || java.status !== 0) {
     throw new StackError(
       "Java was not found: Google's Firestore and Pub/Sub emulators need Java 11 or newer. Install it " +

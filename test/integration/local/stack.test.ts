@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackFileSchema, type StackFile } from '../../../functions/cli/stackFile.js';
+import { checkPrerequisites } from '../../../functions/local/stack.js';
 import { cli } from '../cli/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -181,6 +182,13 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
     process.kill(second.pid!, 'SIGTERM');
     assert.equal(await exited(second), 0);
     for (const address of addresses(after)) assert.equal(await listening(address), false, `${address} is freed`);
+  });
+
+  it('stops at once naming what to install when Java is missing', () => {
+    assert.throws(
+      () => checkPrerequisites({ PATH: join(dir, 'no-java-here') }),
+      /Java was not found: .*Java 11 or newer.*apt-get install -y openjdk-17-jre-headless/,
+    );
   });
 
   it('refuses to start beside a running stack', async () => {
