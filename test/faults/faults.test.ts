@@ -6,6 +6,7 @@ import { vendorFaults } from './scenarios/vendorFaults.js';
 import { pollerKills } from './scenarios/pollerKills.js';
 import { contractDrift } from './scenarios/drift.js';
 import { hostileInput } from './scenarios/hostileInput.js';
+import { lostEvents } from './scenarios/lostEvents.js';
 import { secretsInLogs } from './scenarios/secrets.js';
 
 /**
@@ -23,6 +24,7 @@ describe(`fault injection (${profile.name} profile)`, function () {
   pollerKills(profile, results);
   contractDrift(profile, results);
   hostileInput(profile, results);
+  lostEvents(profile, results);
   secretsInLogs(profile, results);
 
   describe('the table', function () {
