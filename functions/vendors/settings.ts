@@ -2,6 +2,12 @@ import { z } from 'zod';
 import type { VendorKind } from './DeletionVendor.js';
 
 /**
+ * A yes/no setting: "true"/"false" (also 1/0, yes/no, on/off) from the environment, or a boolean once parsed,
+ * since the registry validates settings config.ts has already parsed.
+ */
+const flag = () => z.union([z.boolean(), z.stringbool()]);
+
+/**
  * Each adapter's settings, read by config.ts from `VENDOR_<NAME>_<SETTING>` variables
  * (setting names in camelCase here, SCREAMING_SNAKE in the environment: baseUrl ← VENDOR_HTTP_BASE_URL).
  * Secrets are marked in SECRET_SETTINGS so the redacted config never shows them.
@@ -58,7 +64,7 @@ export const VENDOR_SETTINGS = {
      * true: unknown users are skipped and reported (recorded as nothing to delete); false: one unknown user
      * makes Amplitude reject the whole batch with 400.
      */
-    ignoreInvalidIds: z.stringbool().default(true),
+    ignoreInvalidIds: flag().default(true),
   }),
   mparticle: z.object({
     /** OpenDSR host of the mParticle pod (US1 default; EU/AU pods have their own). */
@@ -70,7 +76,7 @@ export const VENDOR_SETTINGS = {
     /** The identity type the customer id is known as at mParticle. */
     identityType: z.string().min(1).default('customer_id'),
     /** Skip mParticle's 7-day cancellable waiting period (1–14 days instead of 7–21). */
-    skipWaitingPeriod: z.stringbool().default(false),
+    skipWaitingPeriod: flag().default(false),
   }),
   appsflyer: z.object({
     baseUrl: z.url().default('https://hq1.appsflyer.com'),
