@@ -4,6 +4,7 @@ import { createFaultResults, formatTable, tableViolations } from './table.js';
 import { duplicateDeliveries } from './scenarios/duplicates.js';
 import { vendorFaults } from './scenarios/vendorFaults.js';
 import { pollerKills } from './scenarios/pollerKills.js';
+import { databaseRestart } from './scenarios/databaseRestart.js';
 import { contractDrift } from './scenarios/drift.js';
 import { hostileInput } from './scenarios/hostileInput.js';
 import { lostEvents } from './scenarios/lostEvents.js';
@@ -22,6 +23,7 @@ describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
   vendorFaults(profile, results);
   pollerKills(profile, results);
+  databaseRestart(profile, results);
   contractDrift(profile, results);
   hostileInput(profile, results);
   lostEvents(profile, results);
