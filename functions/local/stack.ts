@@ -20,6 +20,7 @@ import {
 import { createPubsubAdmin, functionsPushEndpoint } from './pubsubAdmin.js';
 import { startMailSink } from './mailSink.js';
 import { startSandbox } from './sandbox/server.js';
+import { localVendors } from './localVendors.js';
 import { startTriggerRelay } from './triggerRelay.js';
 
 /** The three CloudEvent functions, each served by its own Functions Framework process. */
@@ -298,9 +299,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // 2. The mail sink and the vendor sandbox (in this process).
     const sink = await startMailSink({ port: await choosePort(env, 'LOCAL_MAIL_SINK_PORT'), outboxDir: join(stateDir, 'outbox') });
     stops.push({ what: 'mail sink', stop: () => sink.stop() });
+    // Every vendor named in VENDORS is played by its sandbox module, with made-up credentials it checks.
+    const vendorNames = (env['VENDORS'] || LOCAL_DEFAULTS['VENDORS']!).split(',').map((v) => v.trim()).filter(Boolean);
+    const played = localVendors(vendorNames);
     const sandbox = await startSandbox({
       port: await choosePort(env, 'LOCAL_SANDBOX_PORT'),
-      vendors: { http: SANDBOX_HTTP_CONFIG },
+      vendors: Object.fromEntries(
+        [...played].map(([name, v]) => [name, name === 'http' ? { ...v.sandbox, ...SANDBOX_HTTP_CONFIG } : v.sandbox]),
+      ),
     });
     stops.push({ what: 'vendor sandbox', stop: () => sandbox.stop() });
 
@@ -345,14 +351,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     // 4. The functions' environment: local defaults, the caller's overrides, and the addresses just chosen.
     const passed = Object.fromEntries(Object.entries(env).filter(([k, v]) => PASSED_THROUGH.test(k) && v)) as Record<string, string>;
+    const vendorEnv = Object.assign({}, ...[...played.values()].map((v) => v.env(sandbox.url))) as Record<string, string>;
     const functionEnv: Record<string, string> = {
       ...LOCAL_DEFAULTS,
+      ...vendorEnv,
       ...passed,
       DATABASE_URL: database.url,
       GOOGLE_CLOUD_PROJECT: projectId,
       FIRESTORE_EMULATOR_HOST: firestore.host,
       PUBSUB_EMULATOR_HOST: pubsub.host,
-      VENDOR_HTTP_BASE_URL: `${sandbox.url}/http`,
       SENDGRID_BASE_URL: sink.url,
       METADATA_SERVER_DETECTION: 'none',
     };
@@ -405,7 +412,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       vendorSandboxUrl: sandbox.url,
       mailSinkUrl: sink.url,
       functions: urls,
-      env: Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !/KEY|SECRET|TOKEN|PASSWORD/.test(k))),
+      // Credentials the caller gave stay out of the file; the sandbox's made-up ones go in, so the CLI's
+      // configuration validates against the same vendors the functions use.
+      env: {
+        ...Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !/KEY|SECRET|TOKEN|PASSWORD/.test(k))),
+        ...Object.fromEntries(Object.entries(vendorEnv).filter(([k]) => !(k in passed))),
+      },
       pid: process.pid,
       startedAt: new Date().toISOString(),
     };
