@@ -97,6 +97,24 @@ interface Results {
   events: StatusEvent[];
 }
 
+/**
+ * Check batches of one vendor. Where one call reads a whole job (vendor.jobOf), a batch holds one job's
+ * operations only, so it costs exactly the one call its rate-budget token pays for; mixing jobs would
+ * make one batch several calls at once and overrun a limit of one call a second.
+ */
+function checkBatches(vendor: DeletionVendor, rows: ClaimedDeletion[]): ClaimedDeletion[][] {
+  const size = vendor.policy.maxBatchSize;
+  if (!vendor.jobOf) return chunks(rows, size);
+  const byJob = new Map<string, ClaimedDeletion[]>();
+  for (const row of rows) {
+    const job = vendor.jobOf(toOperation(row));
+    const list = byJob.get(job) ?? [];
+    list.push(row);
+    byJob.set(job, list);
+  }
+  return [...byJob.values()].flatMap((list) => chunks(list, size));
+}
+
 function toOperation(row: ClaimedDeletion): OperationToCheck {
   return {
     deletionId: row.deletionId,
@@ -123,7 +141,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const callBudget = new Map<string, RateBudget>();
   const submitBudget = new Map<string, RateBudget>();
   for (const v of vendors) {
-    const bucket = createTokenBucket({ perSecond: v.policy.requestsPerSecond, clock, sleep });
+    // No burst: a bucket holding N tokens lets N + rate × window calls into one window, which breaks a
+    // vendor limit enforced over a sliding window (2 a second means 2 in any second, not 4 in the first).
+    const bucket = createTokenBucket({ perSecond: v.policy.requestsPerSecond, burst: 1, clock, sleep });
     callBudget.set(v.name, bucket);
     submitBudget.set(
       v.name,
@@ -494,7 +514,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
           const results: Results = { updates: [], events: [] };
           const tasks = [
             ...chunks(queued, size).map((batch) => limit(() => submitBatch(vendor, batch))),
-            ...chunks(toCheck, size).map((batch) => limit(() => checkBatch(vendor, batch, results))),
+            ...checkBatches(vendor, toCheck).map((batch) => limit(() => checkBatch(vendor, batch, results))),
           ];
           const settled = await Promise.allSettled(tasks);
           await write(results.updates, results.events);

@@ -98,6 +98,12 @@ export interface DeletionVendor {
    * missing from the map was not read this time (the caller re-schedules it).
    */
   checkStatus(operations: OperationToCheck[]): Promise<Map<string, StatusReport>>;
+  /**
+   * The vendor job an operation's status is read from, where one call reads a whole job shared by many
+   * operations (a regulation, a task, a day's listing). The poller checks one job per batch, so that one
+   * rate-budget token pays for exactly one call; without it every batch is taken to cost one call.
+   */
+  jobOf?(operation: OperationToCheck): string;
   /** Cancels a job that has not started, where the vendor allows it. Returns false if it is too late. */
   cancel?(operation: OperationToCheck): Promise<boolean>;
   /** Confirms a completed deletion another way, where the vendor allows it. */

@@ -225,6 +225,9 @@ export function createAmplitudeVendor(
       });
     },
 
+    // One listing per batch: operations of one day are read by one call (undated ones by none).
+    jobOf: (op) => refOf(op)?.day ?? 'undated',
+
     async checkStatus(operations) {
       const reports = new Map<string, StatusReport>();
       const dated: { op: OperationToCheck; ref: AmplitudeRef & { day: string } }[] = [];

@@ -127,6 +127,8 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
       });
     },
 
+    jobOf: (op) => refOf(op).trackingId,
+
     async checkStatus(operations) {
       return checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask);
     },

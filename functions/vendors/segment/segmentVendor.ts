@@ -139,6 +139,8 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
       return subjects.map((s) => ({ deletionId: s.deletionId, ref: { regulateId, subjects: subjects.length }, operationId: regulateId }));
     },
 
+    jobOf: (op) => refOf(op).regulateId,
+
     async checkStatus(operations) {
       return checkSharedJobs(operations, (op) => refOf(op).regulateId, readRegulation);
     },
