@@ -59,7 +59,7 @@ async function emails(): Promise<SinkMessage[]> {
 const { pool, close } = await createPool({ kind: 'url', url: stack.databaseUrl, poolMax: 2 });
 
 async function stateOf(customerId: string): Promise<{ state: string; operationId: string | null } | undefined> {
-  const [row] = await queryStatus(pool, { customerId, limit: 1 });
+  const [row] = await queryStatus(pool, { customerIds: [customerId], limit: 1 });
   return row;
 }
 

@@ -9,6 +9,11 @@ export function pseudonym(key: string, customerId: string): string {
   return `hmac-sha256:${createHmac('sha256', key).update(customerId, 'utf8').digest('hex')}`;
 }
 
+/** The ids a customer's records may be under: the id, and its pseudonym once retention has replaced it. */
+export function recordedIds(customerId: string, retentionKey: string | undefined): string[] {
+  return retentionKey ? [customerId, pseudonym(retentionKey, customerId)] : [customerId];
+}
+
 export interface PseudonymiseResult {
   requests: number;
   events: number;

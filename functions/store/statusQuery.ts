@@ -4,7 +4,8 @@ import { mapDatabaseError } from './errors.js';
 
 /** Which deletions `status` lists; every filter is optional. */
 export interface StatusFilter {
-  customerId?: string;
+  /** The customer, and any other ids they are recorded under (their pseudonym after retention). */
+  customerIds?: string[];
   state?: string;
   vendor?: string;
   /** At most this many rows (newest requests first). */
@@ -59,7 +60,7 @@ with rows as (
 )
 select *
   from rows
- where ($1::text is null or customer_id = $1::text)
+ where ($1::text[] is null or customer_id = any($1::text[]))
    and ($2::text is null or state = $2::text)
    and ($3::text is null or vendor = $3::text)
  order by requested_at desc, deletion_id desc
@@ -69,7 +70,7 @@ select *
 export async function queryStatus(db: Queryable, filter: StatusFilter): Promise<StatusRow[]> {
   let rows: unknown[];
   try {
-    const res = await db.query(SQL, [filter.customerId ?? null, filter.state ?? null, filter.vendor ?? null, filter.limit]);
+    const res = await db.query(SQL, [filter.customerIds ?? null, filter.state ?? null, filter.vendor ?? null, filter.limit]);
     rows = res.rows;
   } catch (err) {
     throw mapDatabaseError(err, 'reading deletion status');

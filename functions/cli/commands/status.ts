@@ -1,5 +1,6 @@
 import { DELETION_STATES, isDeletionState } from '../../domain/states.js';
 import { queryStatus, type StatusRow } from '../../store/statusQuery.js';
+import { recordedIds } from '../../services/pseudonymise.js';
 import { defineCommand, UsageError } from '../context.js';
 import { daysLeft } from '../days.js';
 import { formatTable, iso, parsePositiveInt, type Column } from '../output.js';
@@ -34,7 +35,7 @@ export default defineCommand({
         }
         const limit = parsePositiveInt('--limit', opts.limit, 100_000);
         const rows = await queryStatus(await ctx.pool(), {
-          ...(opts.customer !== undefined ? { customerId: opts.customer } : {}),
+          ...(opts.customer !== undefined ? { customerIds: recordedIds(opts.customer, ctx.settings().config.retention?.key) } : {}),
           ...(opts.state !== undefined ? { state: opts.state } : {}),
           ...(opts.vendor !== undefined ? { vendor: opts.vendor } : {}),
           limit,
@@ -73,3 +74,4 @@ export default defineCommand({
       });
   },
 });
+

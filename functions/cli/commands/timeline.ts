@@ -1,6 +1,7 @@
 import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
 import { loadTimelineRows } from '../../store/timeline.js';
 import { defineCommand, UsageError } from '../context.js';
+import { recordedIds } from '../../services/pseudonymise.js';
 
 function describeDeadline(t: RequestTimeline): string {
   switch (t.deadline.status) {
@@ -53,7 +54,7 @@ export default defineCommand({
       .option('--json', 'print JSON instead of text')
       .action(async (customerId: string, opts: { json?: boolean }) => {
         if (customerId.trim() === '') throw new UsageError('<customerId>: must not be empty');
-        const rows = await loadTimelineRows(await ctx.pool(), [customerId]);
+        const rows = await loadTimelineRows(await ctx.pool(), recordedIds(customerId, ctx.settings().config.retention?.key));
         const timelines = buildTimeline(rows, ctx.clock.now());
         ctx.out(opts.json ? JSON.stringify({ customerId, requests: timelines }, null, 2) : formatTimeline(customerId, timelines));
       });

@@ -8,6 +8,7 @@ import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerW
 import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
+import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
@@ -89,6 +90,24 @@ describe('evidence: timeline and verify-log (real PostgreSQL, vendor sandbox)', 
     const verified = await cli(['verify-log'], env, cwd, clock);
     assert.equal(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, /event log intact: \d+ entries checked/);
+  });
+
+  it('after retention pseudonymised the finished request, status and timeline still find it with the key, and the log verifies', async () => {
+    const key = 'retention-key-retention-key-0123456789';
+    const later = createFakeClock('2026-09-01T00:00:00Z');
+    const result = await createPseudonymiser({ pool: db().pool, log: silentLogger(), clock: later, key, retentionMs: 90 * DAY })();
+    assert.equal(result.requests, 1, 'only the finished first request is past retention');
+    const raw = await db().pool.query("select count(*)::int as n from deletion_event where customer_id = 'cust-twice'");
+    assert.ok(raw.rows[0].n > 0, 'the open second request keeps the raw id');
+    const withKey = { ...env, RETENTION_DAYS: '90', RETENTION_KEY: key };
+    const status = await cli(['status', '--customer', 'cust-twice', '--json'], withKey, cwd, later);
+    const rows = JSON.parse(status.stdout) as Array<{ customerId: string; state: string }>;
+    assert.deepEqual(rows.map((r) => r.customerId).sort(), ['cust-twice', pseudonym(key, 'cust-twice')].sort());
+    const withoutKey = await cli(['status', '--customer', 'cust-twice', '--json'], env, cwd, later);
+    assert.equal((JSON.parse(withoutKey.stdout) as unknown[]).length, 1, 'without the key only the raw-id request is found');
+    const timeline = await cli(['timeline', 'cust-twice', '--json'], withKey, cwd, later);
+    assert.equal((JSON.parse(timeline.stdout) as { requests: unknown[] }).requests.length, 2);
+    assert.equal((await cli(['verify-log'], env, cwd, later)).code, 0);
   });
 
   it('after one row is altered by hand, verify-log fails naming that row', async () => {
