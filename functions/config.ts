@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { HOUR, SECOND } from './clock.js';
+import { HOUR, MINUTE, SECOND } from './clock.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind, type VendorPolicy } from './vendors/DeletionVendor.js';
 import { SECRET_SETTINGS, VENDOR_SETTINGS } from './vendors/settings.js';
 
@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   ALERT_FROM: z.email().optional(),
   ALERT_TO: z.string().optional(),
   ALERT_ESCALATION_HOURS: positive().default(24),
+  ALERT_SCAN_MINUTES: positive().default(15),
 
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
 
@@ -109,6 +110,8 @@ export interface Config {
     from: string | undefined;
     to: string[];
     escalationMs: number;
+    /** How often the poller scans unfinished deletions for alert conditions (15 minutes when absent). */
+    scanIntervalMs?: number;
   };
   /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
   cancelOnRegrant: boolean;
@@ -252,6 +255,7 @@ export function loadConfig(env: Env): Config {
       from: e.ALERT_FROM,
       to,
       escalationMs: e.ALERT_ESCALATION_HOURS! * HOUR,
+      scanIntervalMs: e.ALERT_SCAN_MINUTES! * MINUTE,
     },
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
     retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,

@@ -65,6 +65,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   VENDOR_HTTP_NO_PROGRESS_HOURS: '0.0125',
   VENDOR_HTTP_TIMEOUT_MS: '3000',
   ALERT_ESCALATION_HOURS: '0.0833',
+  // The alert scan every 6 s (production: 15 minutes), so the stale alert is not held back by its schedule.
+  ALERT_SCAN_MINUTES: '0.1',
   ALERT_FROM: 'consent-erasure@example.com',
   ALERT_TO: 'privacy-operations@example.com',
   POLL_TIME_BUDGET_SECONDS: '50',

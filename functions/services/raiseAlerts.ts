@@ -10,8 +10,9 @@ import { dueDeletionAlerts, type DueDeletionAlert } from '../store/dueDeletionAl
 import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
 import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readVendorIncidents.js';
 import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
+import { claimAlertScan } from '../store/claimAlertScan.js';
 import { mapDatabaseError } from '../store/errors.js';
-import { DAY } from '../clock.js';
+import { DAY, MINUTE } from '../clock.js';
 
 /** Items listed in one email; the rest are counted in totalItems. */
 const MAX_ITEMS = 500;
@@ -19,6 +20,8 @@ const MAX_ITEMS = 500;
 const MAX_DUE = 20_000;
 /** Serialises alert raising across pollers, so two cycles at once never digest the same rows twice. */
 const ALERT_LOCK = 4242301;
+/** How often the scan of unfinished deletions runs when the configuration does not say. */
+export const DEFAULT_ALERT_SCAN_INTERVAL_MS = 15 * MINUTE;
 
 export interface AlertRaiserDeps {
   pool: pg.Pool;
@@ -31,8 +34,10 @@ export interface AlertRaiserDeps {
 }
 
 export interface RaiseResult {
-  /** False when another poller held the alert lock (it raises them instead). */
+  /** False when nothing was due, or another poller held the alert lock (it raises them instead). */
   ran: boolean;
+  /** Whether this run scanned the unfinished deletions (on its own schedule, not every tick). */
+  scanned: boolean;
   published: AlertMessage[];
   failed: number;
 }
@@ -92,9 +97,14 @@ function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: 
  * one alert each. Each is raised once, then again every `config.alerts.escalationMs` while it lasts,
  * and stops when resolved. Publishes to `config.topics.alerts` before recording, so a crash in between
  * republishes the same alertId (deduped by sendAlert) rather than losing the alert.
+ *
+ * The per-deletion conditions are found by a scan of every unfinished deletion, which runs at most once
+ * per `config.alerts.scanIntervalMs` across all pollers (its conditions are measured in hours and days);
+ * vendor incidents are raised on any call where the caller knows one is open.
  */
-export function createAlertRaiser(deps: AlertRaiserDeps): { raise(): Promise<RaiseResult> } {
+export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean }): Promise<RaiseResult> } {
   const { pool, publisher, log, clock, config } = deps;
+  const scanIntervalMs = config.alerts.scanIntervalMs ?? DEFAULT_ALERT_SCAN_INTERVAL_MS;
 
   async function publish(message: AlertMessage): Promise<boolean> {
     try {
@@ -181,8 +191,11 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(): Promise<Rai
   }
 
   return {
-    async raise() {
-      const result: RaiseResult = { ran: false, published: [], failed: 0 };
+    async raise(options = {}) {
+      const result: RaiseResult = { ran: false, scanned: false, published: [], failed: 0 };
+      const now = clock.now();
+      const scanDue = await claimAlertScan(pool, { now, intervalMs: scanIntervalMs });
+      if (!scanDue && !options.incidentsOpen) return result;
       let client: pg.PoolClient;
       try {
         client = await pool.connect();
@@ -203,8 +216,10 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(): Promise<Rai
           return result;
         }
         result.ran = true;
-        const now = clock.now();
-        await raiseDeletionAlerts(client, now, result);
+        if (scanDue) {
+          result.scanned = true;
+          await raiseDeletionAlerts(client, now, result);
+        }
         await raiseVendorIncidents(client, now, result);
         return result;
       } finally {

@@ -579,15 +579,19 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       log.info({ event: 'poll_continued', continuation: next }, 'due work remains; continuation published');
     }
 
-    // A chain of continuations (a mass revocation being worked through) leaves the alert scan, which reads
-    // every unfinished deletion, to the next scheduled tick.
-    report.alerts = message.continuation ? null : await alerts.raise();
+    // A chain of continuations (a mass revocation being worked through) leaves alerts to the scheduled
+    // ticks. The scan of unfinished deletions runs on its own schedule; open vendor incidents are raised
+    // (or escalated) whenever this cycle knows of one.
+    const incidentsOpen = [...openIncidents.values()].some((kinds) => kinds.size > 0);
+    report.alerts = message.continuation ? null : await alerts.raise({ incidentsOpen });
     log.info(
       {
         event: 'poll_cycle_done',
         reason: message.reason,
         ...report,
-        alerts: report.alerts ? { ran: report.alerts.ran, published: report.alerts.published.length, failed: report.alerts.failed } : null,
+        alerts: report.alerts
+          ? { ran: report.alerts.ran, scanned: report.alerts.scanned, published: report.alerts.published.length, failed: report.alerts.failed }
+          : null,
         elapsedMs: clock.now().getTime() - start.getTime(),
       },
       'poll cycle done',

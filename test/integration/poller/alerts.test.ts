@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createFakeClock, DAY, HOUR } from '../../../functions/clock.js';
+import { createFakeClock, DAY, HOUR, MINUTE } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
@@ -108,6 +108,35 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     await t.cycle.run({});
     const missed = t.alerts().filter((a) => a.kind === 'deadline_missed');
     assert.equal(missed.length, 1, 'a missed deadline is its own alert');
+  });
+
+  it('scans for alert conditions once per scan interval, not on every tick, and catches up at the next scan', async () => {
+    const t = setup(() => 'in_progress');
+    // Not due for a check: only the scan can see it go stale (at T0 + 72 h).
+    await seedDeletions(db().pool, [
+      { customerId: 'cust-sched', vendor: 'http', operationId: 'op-sched', revokedAt: T0, nextCheckAt: new Date(T0.getTime() + 90 * DAY) },
+    ]);
+    t.clock.set(new Date(T0.getTime() + 72 * HOUR - 5 * MINUTE));
+    const first = await t.cycle.run({});
+    assert.equal(first.alerts?.scanned, true);
+    assert.equal(t.alerts().length, 0, 'not stale yet');
+
+    t.clock.advance(6 * MINUTE);
+    const between = await t.cycle.run({});
+    assert.equal(between.alerts?.scanned, false, 'the scan is not due again within its interval');
+    assert.equal(between.alerts?.ran, false);
+    assert.equal(t.alerts().length, 0, 'stale since a minute, seen at the next scan');
+
+    t.clock.advance(9 * MINUTE);
+    const next = await t.cycle.run({});
+    assert.equal(next.alerts?.scanned, true);
+    assert.deepEqual(t.alerts().map((a) => a.kind), ['stale']);
+
+    // A clock set back before the stored schedule does not postpone the scan.
+    t.clock.set(new Date(T0.getTime() + 80 * HOUR));
+    await t.cycle.run({});
+    t.clock.set(new Date(T0.getTime() + 79 * HOUR));
+    assert.equal((await t.cycle.run({})).alerts?.scanned, true);
   });
 
   it('publishing the same due alerts again (a retried cycle) gives the same alertId', async () => {

@@ -4,7 +4,7 @@ import { useTestDatabase } from '../../helpers/db.js';
 describe("poller tables and the functions' runtime role (real PostgreSQL)", () => {
   const db = useTestDatabase('poller_grants');
 
-  for (const table of ['vendor_pause', 'deletion_alert', 'vendor_incident']) {
+  for (const table of ['vendor_pause', 'deletion_alert', 'vendor_incident', 'poller_schedule']) {
     it(`consent_erasure_runtime may read, insert and update ${table}`, async () => {
       const r = await db().pool.query<{ s: boolean; i: boolean; u: boolean }>(
         `select has_table_privilege('consent_erasure_runtime', $1, 'select') as s,
