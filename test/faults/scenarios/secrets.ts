@@ -20,6 +20,8 @@ import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { capturingLogger, deletionFigures, deliverUntilAccepted, eventCount } from '../harness.js';
 
+const trace = (what: string) => void (process.env['FAULTS_TRACE'] && process.stderr.write(`${Date.now()} ${what}\n`));
+
 export const SECRETS = '8 secrets in logs';
 
 const SECRETS_USED = {
@@ -72,6 +74,8 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
         VENDOR_HTTP_BASE_URL: `${sandbox.url}/http`,
         VENDOR_HTTP_API_KEY: SECRETS_USED.vendor,
         VENDOR_HTTP_TIMEOUT_MS: '2000',
+        // The fake clock stands still within a cycle, so a rate budget could never refill: make it wide.
+        VENDOR_HTTP_RATE_PER_SECOND: '100000',
         SENDGRID_API_KEY: SECRETS_USED.sendgrid,
         SENDGRID_BASE_URL: sink.url,
         ALERT_FROM: 'alerts@example.com',
@@ -98,6 +102,7 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
         for (const [i, c] of customers.slice(15).entries()) await deliverUntilAccepted(ingest, event(c, 15 + i));
         sandbox.control.configure('http', { rejectCredentials: false });
 
+        trace('ingested');
         // The database unreachable: the handler's retry log carries the pg error, never the URL's password.
         const downUrl = new URL(url.toString());
         downUrl.port = String(await freePort());
@@ -109,6 +114,7 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
           await down.close();
         }
 
+        trace('db-down');
         const publisher = createMemoryPublisher();
         const poll = createPollDeletions({ config, pool, vendors, publisher, log, clock });
         for (let round = 0; round < 12; round += 1) {
@@ -116,6 +122,7 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
           await poll(pubsub({ reason: 'faults' }));
         }
 
+        trace('polled');
         // Alert emails: SendGrid answers 500 once (retried), then 401 once (refused for good).
         const send = createSendAlert({ config, pool, sender: createSendgridSenderFromConfig(config), log, clock });
         const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
@@ -128,6 +135,7 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
         sink.setFault({ status: 401, times: 1 });
         await send(pubsub({ ...alerts[0]!, alertId: `${alerts[0]!.alertId}-again` }));
 
+        trace('sent');
         const text = raw.join('');
         const leaked = Object.entries(SECRETS_USED).filter(([, secret]) => text.includes(secret));
         const figures = await deletionFigures(pool, sandbox, customers, { mustComplete: true });
