@@ -26,6 +26,10 @@ export interface Profile {
   lifecyclePerOp: number;
   /** Customers of the same data the seed runs through the 30 days (its cost per customer does not depend on it). */
   lifecycleSeed: number;
+  /** How long a vendor takes to finish a deletion in the lifecycle scenario (30 days; shorter in the smoke run). */
+  lifecycleDays: number;
+  /** Due status checks in each memory run (the same in both, so only the rows a tick does not touch differ). */
+  memoryDue: number;
 }
 
 export const PROFILES: Record<ProfileName, Profile> = {
@@ -40,7 +44,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
     ingestEvents: 200,
     lifecycleBatch: 300,
     lifecyclePerOp: 20,
-    lifecycleSeed: 5,
+    lifecycleSeed: 2,
+    lifecycleDays: 3,
+    memoryDue: 200,
   },
   quick: {
     name: 'quick',
@@ -53,7 +59,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
     ingestEvents: 4_000,
     lifecycleBatch: 2_000,
     lifecyclePerOp: 200,
-    lifecycleSeed: 40,
+    lifecycleSeed: 5,
+    lifecycleDays: 30,
+    memoryDue: 2_000,
   },
   full: {
     name: 'full',
@@ -66,7 +74,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
     ingestEvents: 20_000,
     lifecycleBatch: 10_000,
     lifecyclePerOp: 1_000,
-    lifecycleSeed: 100,
+    lifecycleSeed: 20,
+    lifecycleDays: 30,
+    memoryDue: 10_000,
   },
 };
 

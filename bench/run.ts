@@ -13,6 +13,8 @@ import { burstChart, table, type Figure } from './report.js';
 import { runBurst } from './scenarios/burst.js';
 import { runPolling } from './scenarios/polling.js';
 import { runIdleTick } from './scenarios/idleTick.js';
+import { runMemory } from './scenarios/memory.js';
+import { runIngest } from './scenarios/ingest.js';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
 
@@ -21,7 +23,7 @@ const program = new Command()
   .option('--full', 'the issue sizes (100,000 burst and polling)')
   .option('--smoke', 'tiny sizes (the test suite runs this)')
   .option('--out <dir>', 'where results.json and burst.svg go', join(dirname(fileURLToPath(import.meta.url)), 'results'))
-  .option('--only <names>', 'comma-separated scenarios: burst,polling,idle');
+  .option('--only <names>', 'comma-separated scenarios: burst,polling,idle,memory,ingest,lifecycle');
 program.parse();
 const opts = program.opts<{ full?: boolean; smoke?: boolean; out: string; only?: string }>();
 const profileName: ProfileName = opts.smoke ? 'smoke' : opts.full ? 'full' : 'quick';
@@ -60,6 +62,23 @@ try {
     details['idleTick'] = t;
     figures.push({ figure: `idle: due-work claim at ${t.rows} rows`, value: t.claimMs, unit: 'ms', target: '< 10 ms, index', ideal: null, ratio: null, pass: t.claimMs < 10 && t.usesIndex, note: t.usesIndex ? 'Index Scan using vendor_deletion_due' : 'no index' });
     figures.push({ figure: `idle: whole scheduled tick at ${t.rows} rows`, value: t.tickMs, unit: 'ms', target: '< 10 ms', ideal: null, ratio: null, pass: t.tickMs < 10, note: `${t.statementsPerTick} statements per tick` });
+  }
+  if (wanted('memory')) {
+    const m = await runMemory(db, profile, say);
+    details['memory'] = m;
+    for (const r of m.runs) {
+      figures.push({ figure: `memory: poller peak RSS, ${r.rows} pending`, value: r.peakMB, unit: 'MB', target: 'reference', ideal: null, ratio: null, pass: null, note: `median of ${r.peaksMB.map((p) => p.toFixed(0)).join('/')}; ${r.due} due checked; ${r.baselineMB.toFixed(0)} MB before the tick` });
+    }
+    figures.push({ figure: `memory: peak RSS ${m.runs.at(-1)!.rows} minus ${m.runs[0]!.rows} rows`, value: m.deltaMB, unit: 'MB', target: 'within ±20 MB', ideal: null, ratio: null, pass: Math.abs(m.deltaMB) <= 20 });
+  }
+  if (wanted('ingest')) {
+    const g = await runIngest(db, profile, say);
+    details['ingest'] = g;
+    const [ours, chain, bare] = g.runs;
+    figures.push({ figure: `ingest: revocations/s to committed rows (${ours!.events})`, value: ours!.perSecond, unit: '/s', target: '≥ 500/s', ideal: 500, ratio: ours!.perSecond / 500, pass: ours!.perSecond >= 500, note: `Functions Framework, ${g.concurrency} in flight, pool ${g.poolMax}, ${ours!.commitsPerEvent.toFixed(2)} commits/event` });
+    figures.push({ figure: 'ingest: ours / bare function (same statement)', value: ours!.perSecond / chain!.perSecond, unit: '×', target: '≥ 80%', ideal: chain!.perSecond, ratio: ours!.perSecond / chain!.perSecond, pass: ours!.perSecond / chain!.perSecond >= 0.8, note: `bare ${chain!.perSecond.toFixed(0)}/s inserting into deletion_event` });
+    figures.push({ figure: 'ingest: bare, event log with hash chain', value: chain!.perSecond, unit: '/s', target: 'reference', ideal: bare!.perSecond, ratio: chain!.perSecond / bare!.perSecond, pass: null, note: `chain costs ${((1 - chain!.perSecond / bare!.perSecond) * 100).toFixed(0)}% of the bare rate` });
+    figures.push({ figure: 'ingest: bare, same insert without the chain', value: bare!.perSecond, unit: '/s', target: 'reference', ideal: null, ratio: null, pass: null });
   }
 } catch (err) {
   failed = err;
