@@ -95,3 +95,75 @@ export function allBudgets(...budgets: RateBudget[]): RateBudget {
     },
   };
 }
+
+/** A granted call slot: `done()` says the call has ended (answered, failed or timed out). */
+export interface CallSlot {
+  done(): void;
+}
+
+/** Paces calls to a vendor that enforces "at most N requests in any window" (see createCallPacer). */
+export interface CallPacer {
+  /** A slot once one is free, or null at once when none frees before `deadline`. */
+  acquire(deadline: Date): Promise<CallSlot | null>;
+}
+
+/**
+ * A sliding-window pacer: at most `perSecond` calls in any second (for a rate below 1, one call per
+ * 1/rate seconds), counted the way a vendor counts them. A call is let go only once the call `n`
+ * places before it has *ended* a whole window ago. A request reaches the vendor between its start and
+ * its end, so two calls a window apart at the vendor stay a window apart whatever the network did (a
+ * cold connection that delays the first request must not put the second inside the same window). A
+ * late timer costs nothing later: the window is measured from the calls made, not from a refill.
+ */
+export function createCallPacer(options: { perSecond: number; clock: Clock; sleep?: Sleep }): CallPacer {
+  const { perSecond, clock } = options;
+  if (!(perSecond > 0)) throw new RangeError('perSecond must be positive');
+  const sleep = options.sleep ?? realSleep;
+  const slots = Math.max(1, Math.floor(perSecond));
+  const windowMs = (1000 * slots) / perSecond;
+  interface Entry {
+    endedAt: number | null;
+    ended: Promise<void>;
+  }
+  // The last `slots` calls, oldest at `next`.
+  const log: Entry[] = [];
+  let next = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const acquireNow = async (deadline: Date): Promise<CallSlot | null> => {
+    const oldest = log.length < slots ? undefined : log[next]!;
+    if (oldest) {
+      if (oldest.endedAt === null) await oldest.ended;
+      const free = oldest.endedAt! + windowMs;
+      const now = clock.now().getTime();
+      if (free > now) {
+        if (free > deadline.getTime()) return null;
+        await sleep(free - now);
+      }
+    }
+    let resolve!: () => void;
+    const entry: Entry = { endedAt: null, ended: new Promise<void>((r) => (resolve = r)) };
+    if (log.length < slots) log.push(entry);
+    else {
+      log[next] = entry;
+      next = (next + 1) % slots;
+    }
+    let ended = false;
+    return {
+      done() {
+        if (ended) return;
+        ended = true;
+        entry.endedAt = clock.now().getTime();
+        resolve();
+      },
+    };
+  };
+
+  return {
+    acquire(deadline) {
+      const result = queue.then(() => acquireNow(deadline));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+  };
+}

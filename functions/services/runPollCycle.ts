@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
@@ -15,7 +15,7 @@ import {
   VendorRejectedError,
 } from '../vendors/errors.js';
 import type { Publisher } from './publisher.js';
-import { allBudgets, createDailyQuota, createTokenBucket, realSleep, type RateBudget, type Sleep } from './rateLimiter.js';
+import { createCallPacer, createDailyQuota, realSleep, type CallPacer, type CallSlot, type RateBudget, type Sleep } from './rateLimiter.js';
 import { createAlertRaiser, type RaiseResult } from './raiseAlerts.js';
 import { nextCheckAt } from '../domain/backoff.js';
 import { expectedCompletion } from '../domain/staleness.js';
@@ -78,6 +78,12 @@ export interface CycleReport {
 
 /** Time kept back from the budget for the last writes, the continuation and alerts. */
 const BUDGET_MARGIN_FRACTION = 0.1;
+/**
+ * The longest vendor pause (429 Retry-After) a cycle waits out instead of leaving the vendor's work to the
+ * next scheduled tick: a sliding window frees within seconds, while a long pause is not worth an idle
+ * function instance (nor worth a continuation, which Pub/Sub would deliver at once, not when it ends).
+ */
+const MAX_PAUSE_WAIT_MS = 30_000;
 const TERMINAL_ROW_STATES = new Set(['completed', 'cancelled', 'error']);
 
 function describe(err: unknown): string {
@@ -137,18 +143,13 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const sleep = deps.sleep ?? realSleep;
   const instance = deps.instance ?? `${hostname()}:${process.pid}`;
   const byName = new Map(vendors.map((v) => [v.name, v]));
-  // Budgets live as long as the instance, so a warm instance keeps pacing across cycles.
-  const callBudget = new Map<string, RateBudget>();
-  const submitBudget = new Map<string, RateBudget>();
+  // Pacers live as long as the instance, so a warm instance keeps pacing across cycles. A sliding window
+  // like the vendors' own: N a second means N in any second, never N + a refill in the first.
+  const pacers = new Map<string, CallPacer>();
+  const submitQuotas = new Map<string, RateBudget>();
   for (const v of vendors) {
-    // No burst: a bucket holding N tokens lets N + rate × window calls into one window, which breaks a
-    // vendor limit enforced over a sliding window (2 a second means 2 in any second, not 4 in the first).
-    const bucket = createTokenBucket({ perSecond: v.policy.requestsPerSecond, burst: 1, clock, sleep });
-    callBudget.set(v.name, bucket);
-    submitBudget.set(
-      v.name,
-      v.policy.dailySubmitQuota ? allBudgets(createDailyQuota({ perDay: v.policy.dailySubmitQuota, clock }), bucket) : bucket,
-    );
+    pacers.set(v.name, createCallPacer({ perSecond: v.policy.requestsPerSecond, clock, sleep }));
+    if (v.policy.dailySubmitQuota) submitQuotas.set(v.name, createDailyQuota({ perDay: v.policy.dailySubmitQuota, clock }));
   }
   const alerts = createAlertRaiser({
     pool,
@@ -201,9 +202,54 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       openIncidents.set(i.vendor, set);
     }
     /** Vendors not to call again this cycle, with when they may be called (pause end, or now). */
-    const stopped = new Map<string, Date>(pauses);
-    for (const [vendor, until] of pauses) log.info({ event: 'vendor_paused', vendor, until: until.toISOString() }, 'vendor is paused; its work waits');
+    const stopped = new Map<string, Date>();
+    /** Vendors paused (429) until a time within this cycle's budget: their calls wait for it. */
+    const pausedUntil = new Map<string, Date>();
+    const waitable = (until: Date) => until <= callDeadline && until.getTime() - clock.now().getTime() <= MAX_PAUSE_WAIT_MS;
+    for (const [vendor, until] of pauses) {
+      if (waitable(until)) pausedUntil.set(vendor, until);
+      else stopped.set(vendor, until);
+      log.info({ event: 'vendor_paused', vendor, until: until.toISOString() }, 'vendor is paused; its work waits');
+    }
     const activeVendors = () => vendors.map((v) => v.name).filter((n) => !stopped.has(n));
+    /** Rows handed back for a pause this cycle waits out: claimed again when it ends, not taken for loops. */
+    const waitingOut = new Set<string>();
+
+    /** A 429: every poller honours the pause; this cycle waits it out when it ends within the budget. */
+    async function paused(
+      vendor: DeletionVendor,
+      rows: ClaimedDeletion[],
+      retryAfterMs: number,
+      reason: string,
+      toRelease: ClaimedDeletion[] = rows,
+    ): Promise<void> {
+      const now = clock.now();
+      const until = new Date(now.getTime() + retryAfterMs);
+      await pauseVendor(pool, { vendor: vendor.name, until, reason, now });
+      const later = pausedUntil.get(vendor.name);
+      if (!waitable(until)) stopped.set(vendor.name, until);
+      else if (!later || later < until) pausedUntil.set(vendor.name, until);
+      log.warn(
+        { event: 'vendor_rate_limited', vendor: vendor.name, retryAfterMs, until: until.toISOString(), waitedOut: !stopped.has(vendor.name) },
+        'vendor answered 429; pausing it',
+      );
+      if (!stopped.has(vendor.name)) for (const r of rows) waitingOut.add(r.deletionId);
+      await release(toRelease, until);
+    }
+
+    /**
+     * A slot for one call to `vendor`: waits out a pause that ends within the budget, then the vendor's
+     * pace (and, for a submission, its daily quota). Null when the vendor is stopped or the budget is spent.
+     */
+    async function slotFor(vendor: DeletionVendor, what: 'call' | 'submit'): Promise<CallSlot | null> {
+      if (stopped.has(vendor.name)) return null;
+      const until = pausedUntil.get(vendor.name);
+      if (until && until > clock.now()) await sleep(until.getTime() - clock.now().getTime());
+      if (stopped.has(vendor.name) || clock.now() >= callDeadline) return null;
+      const quota = what === 'submit' ? submitQuotas.get(vendor.name) : undefined;
+      if (quota && !(await quota.take(1, callDeadline))) return null;
+      return pacers.get(vendor.name)!.acquire(callDeadline);
+    }
 
     let queuedWithoutSubmitter = 0;
 
@@ -258,14 +304,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     async function vendorFault(vendor: DeletionVendor, rows: ClaimedDeletion[], err: unknown, what: 'check' | 'verify'): Promise<void> {
       const now = clock.now();
       const operations = rows.map((r) => r.operationId);
-      if (err instanceof VendorRateLimitedError) {
-        const until = new Date(now.getTime() + err.retryAfterMs);
-        await pauseVendor(pool, { vendor: vendor.name, until, reason: describe(err), now });
-        stopped.set(vendor.name, until);
-        log.warn({ event: 'vendor_rate_limited', vendor: vendor.name, retryAfterMs: err.retryAfterMs, until: until.toISOString() }, 'vendor answered 429; pausing it');
-        await release(rows, until);
-        return;
-      }
+      if (err instanceof VendorRateLimitedError) return paused(vendor, rows, err.retryAfterMs, describe(err));
       report.errors += rows.length;
       let kind: string;
       let state: StatusUpdate['state'] = null;
@@ -338,8 +377,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
 
     // ---- status checks --------------------------------------------------------------------------------
     async function checkBatch(vendor: DeletionVendor, rows: ClaimedDeletion[], sink: Results): Promise<void> {
-      if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
-      if (clock.now() >= callDeadline || !(await callBudget.get(vendor.name)!.take(1, callDeadline))) {
+      const slot = await slotFor(vendor, 'call');
+      if (!slot) {
+        if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
         report.stoppedByBudget = true;
         return release(rows, clock.now());
       }
@@ -347,8 +387,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       try {
         reports = await vendor.checkStatus(rows.map(toOperation));
       } catch (err) {
+        slot.done();
         return vendorFault(vendor, rows, err, 'check');
       }
+      slot.done();
       await answeredWell(vendor);
       const updates: StatusUpdate[] = [];
       const events: StatusEvent[] = [];
@@ -382,9 +424,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
             report.completed += 1;
             let verifiedAt: Date | null = null;
             events.push({ deletionId: row.deletionId, kind: 'completed', detail: { rawStatus: status.rawStatus, operationId: row.operationId } });
-            if (vendor.verify && (await callBudget.get(vendor.name)!.take(1, callDeadline))) {
+            const verifySlot = vendor.verify ? await slotFor(vendor, 'call') : null;
+            if (vendor.verify && verifySlot) {
               try {
-                if (await vendor.verify(toOperation(row))) {
+                if (await vendor.verify(toOperation(row)).finally(() => verifySlot.done())) {
                   verifiedAt = clock.now();
                   report.verified += 1;
                   events.push({ deletionId: row.deletionId, kind: 'verified', detail: { operationId: row.operationId } });
@@ -462,23 +505,28 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
         queuedWithoutSubmitter += rows.length;
         return release(rows, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
       }
-      if (clock.now() >= callDeadline || !(await submitBudget.get(vendor.name)!.take(1, callDeadline))) {
+      const slot = await slotFor(vendor, 'submit');
+      if (!slot) {
+        if (stopped.has(vendor.name)) return release(rows, stopped.get(vendor.name)!);
         report.stoppedByBudget = true;
         return release(rows, clock.now());
       }
-      const outcome = await deps.submitter.submit(
-        vendor,
-        rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
-      );
+      const submitter = deps.submitter;
+      const outcome = await submitter
+        .submit(
+          vendor,
+          rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
+        )
+        .finally(() => slot.done());
       report.submitted += outcome.submitted.length;
       const error = outcome.error;
       if (!error) {
         await answeredWell(vendor);
       } else if (error.kind === 'rate_limited') {
-        const until = new Date(clock.now().getTime() + (error.retryAfterMs ?? vendor.policy.minCheckIntervalMs));
-        await pauseVendor(pool, { vendor: vendor.name, until, reason: describe(error.error), now: clock.now() });
-        stopped.set(vendor.name, until);
-        log.warn({ event: 'vendor_rate_limited', vendor: vendor.name, until: until.toISOString() }, 'vendor answered 429 to a submission; pausing it');
+        // Rows the submitter did not record go back due when the pause ends.
+        const done = new Set([...outcome.submitted, ...outcome.failed].map((r) => r.deletionId));
+        const retryAfterMs = error.retryAfterMs ?? vendor.policy.minCheckIntervalMs;
+        return paused(vendor, rows, retryAfterMs, describe(error.error), rows.filter((r) => !done.has(r.deletionId)));
       } else if (error.kind === 'auth') {
         await incident(vendor, 'credential_rejected', describe(error.error));
         stopped.set(vendor.name, clock.now());
@@ -491,39 +539,66 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     }
 
     // ---- one claimed batch across vendors -------------------------------------------------------------
-    async function work(claimed: ClaimedDeletion[]): Promise<void> {
+    // Vendor calls of consecutive claims share one concurrency limit per vendor, so the next claim's calls
+    // queue behind the current one's and the vendor never waits on our claim and write round trips.
+    const limits = new Map<string, LimitFunction>();
+    const limitOf = (vendor: DeletionVendor) => {
+      let limit = limits.get(vendor.name);
+      if (!limit) limits.set(vendor.name, (limit = pLimit(Math.max(1, vendor.policy.concurrency))));
+      return limit;
+    };
+
+    /** Works one claim: `started` once every vendor call of it has begun, `done` once its results are written. */
+    function work(claimed: ClaimedDeletion[]): { started: Promise<void>; done: Promise<void> } {
       const byVendor = new Map<string, ClaimedDeletion[]>();
       for (const row of claimed) {
         const list = byVendor.get(row.vendor) ?? [];
         list.push(row);
         byVendor.set(row.vendor, list);
       }
-      const results = await Promise.allSettled(
-        [...byVendor].map(async ([name, rows]) => {
-          const vendor = byName.get(name);
+      const plans = [...byVendor].map(([name, rows]) => {
+        const vendor = byName.get(name);
+        const queued = rows.filter((r) => r.state === 'queued');
+        const toCheck = rows.filter((r) => r.state === 'submitted' || r.state === 'in_progress' || r.state === 'failed');
+        return {
+          vendor,
+          rows,
+          submits: vendor ? chunks(queued, vendor.policy.maxBatchSize) : [],
+          checks: vendor ? checkBatches(vendor, toCheck) : [],
+        };
+      });
+      let toStart = plans.reduce((n, p) => n + p.submits.length + p.checks.length, 0);
+      let markStarted!: () => void;
+      const started = new Promise<void>((resolve) => (markStarted = resolve));
+      if (toStart === 0) markStarted();
+      const begin = () => {
+        toStart -= 1;
+        if (toStart === 0) markStarted();
+      };
+      const done = Promise.allSettled(
+        plans.map(async ({ vendor, rows, submits, checks }) => {
           if (!vendor) return release(rows, clock.now());
-          const queued = rows.filter((r) => r.state === 'queued');
-          const toCheck = rows.filter((r) => r.state === 'submitted' || r.state === 'in_progress' || r.state === 'failed');
-          const finished = rows.filter((r) => TERMINAL_ROW_STATES.has(r.state));
-          // A finished row with a check still scheduled is left over from elsewhere: nothing more is due.
-          if (finished.length) await write(finished.map((r) => blank(r, {})), []);
-          const limit = pLimit(Math.max(1, vendor.policy.concurrency));
-          const size = vendor.policy.maxBatchSize;
+          const limit = limitOf(vendor);
           // Status results of the whole claim are written in one statement: a vendor checked one operation
           // per call must not cost one statement per operation.
           const results: Results = { updates: [], events: [] };
           const tasks = [
-            ...chunks(queued, size).map((batch) => limit(() => submitBatch(vendor, batch))),
-            ...checkBatches(vendor, toCheck).map((batch) => limit(() => checkBatch(vendor, batch, results))),
+            ...submits.map((batch) => limit(() => (begin(), submitBatch(vendor, batch)))),
+            ...checks.map((batch) => limit(() => (begin(), checkBatch(vendor, batch, results)))),
           ];
-          const settled = await Promise.allSettled(tasks);
+          const finished = rows.filter((r) => TERMINAL_ROW_STATES.has(r.state));
+          // A finished row with a check still scheduled is left over from elsewhere: nothing more is due.
+          const settled = await Promise.allSettled([finished.length ? write(finished.map((r) => blank(r, {})), []) : undefined, ...tasks]);
           await write(results.updates, results.events);
           const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
           if (failure) throw failure.reason;
         }),
-      );
-      const failure = results.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failure) throw failure.reason;
+      ).then((results) => {
+        markStarted();
+        const failure = results.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failure) throw failure.reason;
+      });
+      return { started, done };
     }
 
     // ---- the cycle ------------------------------------------------------------------------------------
@@ -532,41 +607,72 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const batchSize = Math.max(config.poller.batchSize, ...vendors.map((v) => v.policy.maxBatchSize));
     let forcedLeft = forced !== null;
     const worked = new Set<string>();
-    for (;;) {
-      if (clock.now().getTime() >= stopClaimingAt.getTime()) {
-        report.stoppedByBudget = true;
-        break;
-      }
-      const names = activeVendors();
-      if (names.length === 0) break;
-      let claimed: ClaimedDeletion[];
-      if (forcedLeft && forced) {
-        claimed = await claimForced(pool, {
-          now: clock.now(),
-          limit: batchSize,
-          owner,
-          vendors: forced.vendors ? names.filter((n) => forced.vendors!.includes(n)) : names,
-          leaseMs: config.poller.leaseMs,
-          customerIds: forced.customerIds,
-          operationIds: forced.operationIds,
-        });
-        // One forced pass: what it checked now has a later next check and must not be claimed again.
-        forcedLeft = false;
-        log.info({ event: 'forced_poll', ...forced, claimed: claimed.length }, 'forced poll');
-      } else {
-        claimed = await claimDue(pool, { now: clock.now(), limit: batchSize, owner, vendors: names, leaseMs: config.poller.leaseMs });
-        if (claimed.length === 0) break;
-        // Rows this cycle already worked and scheduled for "now" again (a resubmission) are left for
-        // the next cycle rather than looping on them.
-        if (claimed.every((r) => worked.has(r.deletionId))) {
-          await release(claimed, clock.now());
+    // At most two claims are held: the one whose last calls are in flight and the next one.
+    let draining: Promise<void> | null = null;
+    try {
+      for (;;) {
+        if (clock.now().getTime() >= stopClaimingAt.getTime()) {
+          report.stoppedByBudget = true;
           break;
         }
+        const names = activeVendors();
+        if (names.length === 0) break;
+        let claimed: ClaimedDeletion[];
+        if (forcedLeft && forced) {
+          claimed = await claimForced(pool, {
+            now: clock.now(),
+            limit: batchSize,
+            owner,
+            vendors: forced.vendors ? names.filter((n) => forced.vendors!.includes(n)) : names,
+            leaseMs: config.poller.leaseMs,
+            customerIds: forced.customerIds,
+            operationIds: forced.operationIds,
+          });
+          // One forced pass: what it checked now has a later next check and must not be claimed again.
+          forcedLeft = false;
+          log.info({ event: 'forced_poll', ...forced, claimed: claimed.length }, 'forced poll');
+        } else {
+          claimed = await claimDue(pool, { now: clock.now(), limit: batchSize, owner, vendors: names, leaseMs: config.poller.leaseMs });
+          if (claimed.length === 0) {
+            if (draining) {
+              // The claim in flight may still hand rows back (a 429 waited out): look again once it is done.
+              await draining;
+              draining = null;
+              continue;
+            }
+            // Rows handed back for a pause that ends within the budget are claimed again when it ends.
+            const waits = names.filter((n) => (pausedUntil.get(n)?.getTime() ?? 0) > clock.now().getTime());
+            const resume = Math.max(...waits.map((n) => pausedUntil.get(n)!.getTime()), 0);
+            if (waitingOut.size > 0 && waits.length > 0 && resume < stopClaimingAt.getTime()) {
+              await sleep(resume - clock.now().getTime());
+              // Waited once: a pause is not waited for twice (the clock is the judge of whether it is over).
+              for (const n of waits) pausedUntil.delete(n);
+              continue;
+            }
+            break;
+          }
+          // Rows this cycle already worked and scheduled for "now" again (a resubmission) are left for
+          // the next cycle rather than looping on them.
+          if (claimed.every((r) => worked.has(r.deletionId) && !waitingOut.has(r.deletionId))) {
+            await release(claimed, clock.now());
+            break;
+          }
+        }
+        for (const r of claimed) {
+          worked.add(r.deletionId);
+          waitingOut.delete(r.deletionId);
+        }
+        report.claimed += claimed.length;
+        const current = work(claimed);
+        if (draining) await draining;
+        draining = current.done;
+        // Claim the next batch as soon as this one's last calls have started.
+        await Promise.race([current.started, current.done]);
+        if (report.stoppedByBudget) break;
       }
-      for (const r of claimed) worked.add(r.deletionId);
-      report.claimed += claimed.length;
-      await work(claimed);
-      if (report.stoppedByBudget) break;
+    } finally {
+      // Never leave a claim's writes behind, even when a claim or write failed.
+      if (draining) await draining;
     }
 
     if (queuedWithoutSubmitter) log.warn({ event: 'queued_without_submitter', count: queuedWithoutSubmitter }, 'queued deletions were left: no submitter configured');

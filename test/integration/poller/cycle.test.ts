@@ -155,6 +155,31 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     assert.equal(seen.rows[0].n, 6, 'each operation checked once in all');
   });
 
+  it('a short 429 is waited out inside the cycle: every operation checked once in the same cycle, no call while paused', async () => {
+    const ops = await submitted(6, 'short');
+    // 2 requests per 2 s: the sandbox answers 429 with a Retry-After of a second or two.
+    sandbox.control.configure('http', { rateLimit: { requests: 2, perMs: 2 * SECOND } });
+    const sleep = async (ms: number) => void clock.advance(ms);
+    const before = sandbox.control.calls('http').at(-1)?.seq ?? 0;
+    const cycle = createPollCycle({
+      pool: db().pool,
+      vendors: [vendor({ concurrency: 1, maxBatchSize: 1 })],
+      publisher: createMemoryPublisher(),
+      log: silentLogger(),
+      clock,
+      sleep,
+      config: pollerConfig(),
+    });
+    const report = await cycle.run({});
+    assert.deepEqual(report.pausedVendors, [], 'no vendor left paused for the next tick');
+    assert.equal(report.continuationPublished, false);
+    const seen = await db().pool.query('select count(*)::int as n from vendor_deletion where id = any($1::bigint[]) and check_count = 1', [ops.map((o) => o.id)]);
+    assert.equal(seen.rows[0].n, 6, 'each operation checked once, all in this cycle');
+    const limited = statusCalls(before).filter((c) => c.status === 429).length;
+    assert.ok(limited >= 1, 'the sandbox did answer 429');
+    assert.ok(limited <= 2, `no hammering while paused (${limited} answers 429)`);
+  });
+
   it('drift alerts once per vendor incident, keeps the last good state, and recovers by itself', async () => {
     const ops = await submitted(3, 'drift');
     const publisher = createMemoryPublisher();

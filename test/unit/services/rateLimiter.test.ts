@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, SECOND } from '../../../functions/clock.js';
-import { allBudgets, createDailyQuota, createTokenBucket } from '../../../functions/services/rateLimiter.js';
+import { allBudgets, createCallPacer, createDailyQuota, createTokenBucket } from '../../../functions/services/rateLimiter.js';
 
 function fakeTime() {
   const clock = createFakeClock('2026-03-01T12:00:00Z');
@@ -64,5 +64,61 @@ describe('createDailyQuota', () => {
     const budget = allBudgets(createDailyQuota({ perDay: 1, clock: t.clock }), createTokenBucket({ perSecond: 100, clock: t.clock, sleep: t.sleep }));
     assert.equal(await budget.take(1, t.far()), true);
     assert.equal(await budget.take(1, t.far()), false);
+  });
+});
+
+describe('createCallPacer', () => {
+  it('spaces calls at 1 a second from the end of the previous call, so a slow first request cannot share a window', async () => {
+    const t = fakeTime();
+    const pacer = createCallPacer({ perSecond: 1, clock: t.clock, sleep: t.sleep });
+    const start = t.clock.now().getTime();
+    const first = await pacer.acquire(t.far());
+    assert.ok(first);
+    // A cold connection: the first request takes 80 ms to reach the vendor and answer.
+    const second = pacer.acquire(t.far());
+    t.clock.advance(80);
+    first.done();
+    const slot = await second;
+    assert.ok(slot);
+    assert.equal(t.clock.now().getTime() - start, 1080, 'a whole second after the first call ended');
+  });
+
+  it('lets N calls start at once, then never more than N in any window counted from call ends', async () => {
+    const t = fakeTime();
+    const pacer = createCallPacer({ perSecond: 5, clock: t.clock, sleep: t.sleep });
+    const start = t.clock.now().getTime();
+    const calls: Array<{ startedAt: number; endedAt: number }> = [];
+    for (let i = 0; i < 23; i += 1) {
+      const slot = await pacer.acquire(t.far());
+      assert.ok(slot);
+      const startedAt = t.clock.now().getTime() - start;
+      // Each call lasts a different time; the pacer must wait for the end, not the start.
+      t.clock.advance((i * 37) % 90);
+      slot.done();
+      calls.push({ startedAt, endedAt: t.clock.now().getTime() - start });
+    }
+    for (let i = 1; i < 5; i += 1) assert.equal(calls[i]!.startedAt, calls[i - 1]!.endedAt, 'the first five were not held back by the window');
+    assert.ok(calls[5]!.startedAt > calls[4]!.endedAt, 'the sixth was');
+    for (let j = 5; j < calls.length; j += 1) {
+      assert.ok(calls[j]!.startedAt >= calls[j - 5]!.endedAt + 1000, `call ${j} started ${calls[j]!.startedAt} ms, call ${j - 5} ended ${calls[j - 5]!.endedAt} ms`);
+    }
+  });
+
+  it('paces a rate below one a second as one call per 1/rate seconds', async () => {
+    const t = fakeTime();
+    const pacer = createCallPacer({ perSecond: 0.5, clock: t.clock, sleep: t.sleep });
+    (await pacer.acquire(t.far()))!.done();
+    (await pacer.acquire(t.far()))!.done();
+    assert.deepEqual(t.slept, [2000]);
+  });
+
+  it('refuses at once when no slot frees before the deadline, and keeps the slot for a later caller', async () => {
+    const t = fakeTime();
+    const pacer = createCallPacer({ perSecond: 1, clock: t.clock, sleep: t.sleep });
+    (await pacer.acquire(t.far()))!.done();
+    assert.equal(await pacer.acquire(new Date(t.clock.now().getTime() + 500)), null);
+    assert.deepEqual(t.slept, []);
+    assert.ok(await pacer.acquire(new Date(t.clock.now().getTime() + 1000)));
+    assert.deepEqual(t.slept, [1000]);
   });
 });
