@@ -2,11 +2,22 @@ import { Firestore, FieldPath } from '@google-cloud/firestore';
 
 /** Opens a Firestore client: the emulator at `emulatorHost` when given, else Google Cloud with default credentials. */
 export function createFirestore(options: { projectId?: string; emulatorHost?: string }): Firestore {
-  return new Firestore({
+  const settings = {
     ...(options.projectId ? { projectId: options.projectId } : {}),
     // ssl false makes the client send the emulator's admin token (`Bearer owner`) instead of real credentials.
     ...(options.emulatorHost ? { host: options.emulatorHost, ssl: false } : {}),
-  });
+  };
+  if (!options.emulatorHost) return new Firestore(settings);
+  // The client lets FIRESTORE_EMULATOR_HOST override any host it is given, and reads it only while it is
+  // constructed. An explicit emulator (the stack file's) must win over one the shell happens to export.
+  const exported = process.env['FIRESTORE_EMULATOR_HOST'];
+  process.env['FIRESTORE_EMULATOR_HOST'] = options.emulatorHost;
+  try {
+    return new Firestore(settings);
+  } finally {
+    if (exported === undefined) delete process.env['FIRESTORE_EMULATOR_HOST'];
+    else process.env['FIRESTORE_EMULATOR_HOST'] = exported;
+  }
 }
 
 /** Where consent lives: the customers collection and the (possibly dotted) consent field path. */

@@ -96,7 +96,16 @@ async function create(label: string, template: string | undefined): Promise<Test
         process.stderr.write(`kept database ${name} for inspection\n`);
         return;
       }
-      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+      await admin(async (c) => {
+        // Clients that closed a moment ago may still be leaving; forcing them out while they do makes their
+        // library report an error from nowhere. Wait (bounded) for them, then force whatever is left.
+        for (let i = 0; i < 50; i++) {
+          const open = await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (open.rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await c.query(`drop database if exists ${name} with (force)`);
+      });
     },
   };
 }

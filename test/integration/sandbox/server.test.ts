@@ -119,7 +119,7 @@ describe('vendor sandbox', () => {
       assert.equal((await call(`${s.url}/_sandbox/http/nothing`)).status, 404);
       assert.equal((await call(`${s.url}/segment/regulations`)).status, 404);
       assert.throws(() => s.control.calls('segment'), SandboxModuleNotFoundError);
-      await assert.rejects(startSandbox({ vendors: { segment: {} } }), SandboxConfigError);
+      await assert.rejects(startSandbox({ vendors: { acme: {} } }), SandboxConfigError);
     });
   });
 
