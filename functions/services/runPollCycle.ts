@@ -511,10 +511,13 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
         report.stoppedByBudget = true;
         return release(rows, clock.now());
       }
-      const submitter = deps.submitter;
-      const outcome = await submitter
+      // The pace counts from the end of the vendor's create call, not from the end of recording its result.
+      const paced: DeletionVendor = Object.assign(Object.create(vendor) as DeletionVendor, {
+        submit: (subjects: Parameters<DeletionVendor['submit']>[0]) => vendor.submit(subjects).finally(() => slot.done()),
+      });
+      const outcome = await deps.submitter
         .submit(
-          vendor,
+          paced,
           rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
         )
         .finally(() => slot.done());
