@@ -58,7 +58,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     memoryRows: [10_000, 1_000_000],
     ingestEvents: 4_000,
     lifecycleBatch: 2_000,
-    lifecyclePerOp: 200,
+    lifecyclePerOp: 100,
     lifecycleSeed: 5,
     lifecycleDays: 30,
     memoryDue: 2_000,

@@ -15,6 +15,7 @@ import { runPolling } from './scenarios/polling.js';
 import { runIdleTick } from './scenarios/idleTick.js';
 import { runMemory } from './scenarios/memory.js';
 import { runIngest } from './scenarios/ingest.js';
+import { runLifecycle } from './scenarios/lifecycle.js';
 
 process.env['METADATA_SERVER_DETECTION'] ??= 'none';
 
@@ -79,6 +80,15 @@ try {
     figures.push({ figure: 'ingest: ours / bare function (same statement)', value: ours!.perSecond / chain!.perSecond, unit: '×', target: '≥ 80%', ideal: chain!.perSecond, ratio: ours!.perSecond / chain!.perSecond, pass: ours!.perSecond / chain!.perSecond >= 0.8, note: `bare ${chain!.perSecond.toFixed(0)}/s inserting into deletion_event` });
     figures.push({ figure: 'ingest: bare, event log with hash chain', value: chain!.perSecond, unit: '/s', target: 'reference', ideal: bare!.perSecond, ratio: chain!.perSecond / bare!.perSecond, pass: null, note: `chain costs ${((1 - chain!.perSecond / bare!.perSecond) * 100).toFixed(0)}% of the bare rate` });
     figures.push({ figure: 'ingest: bare, same insert without the chain', value: bare!.perSecond, unit: '/s', target: 'reference', ideal: null, ratio: null, pass: null });
+  }
+  if (wanted('lifecycle')) {
+    const l = await runLifecycle(db, profile, say);
+    details['lifecycle'] = l;
+    for (const v of l.vendors) {
+      const batch = v.kind === 'batch';
+      figures.push({ figure: `lifecycle: vendor calls per deleted customer, ${v.kind} (${v.customers}, ${l.days} d)`, value: v.oursCallsPerDeleted, unit: '', target: batch ? '≤ 0.05' : 'reference', ideal: null, ratio: null, pass: batch ? v.oursCallsPerDeleted <= 0.05 : null, note: `${v.oursCalls} calls for ${v.oursDeleted} deleted` });
+      figures.push({ figure: `lifecycle: seed's hourly polling / ours, ${v.kind}`, value: v.seedCallsPerDeleted / v.oursCallsPerDeleted, unit: '×', target: 'reference', ideal: null, ratio: v.seedCallsPerDeleted / v.oursCallsPerDeleted, pass: null, note: `seed ${v.seedCallsPerDeleted.toFixed(0)} calls per deleted customer` });
+    }
   }
 } catch (err) {
   failed = err;

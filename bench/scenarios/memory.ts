@@ -36,7 +36,6 @@ interface ChildReport {
   checked: number;
 }
 
-const MEMORY_REPEATS = 3;
 const CHILD = fileURLToPath(new URL('../child/memoryPoller.ts', import.meta.url));
 
 /** Runs the poller child on one database and returns its report; its stderr is kept for the error. */
@@ -69,6 +68,7 @@ function runChild(env: Record<string, string>): Promise<ChildReport> {
 export async function runMemory(db: BenchDatabase, profile: Profile, say: (s: string) => void): Promise<MemoryResult> {
   const sandbox = await startSandbox({ vendors: { http: { lifecycle: { inProgressAfterMs: HOUR, completeAfterMs: 2 * HOUR }, recordLimit: 0 } } });
   const runs: MemoryRun[] = [];
+  const repeats = profile.name === 'smoke' ? 1 : 3;
   try {
     for (const rows of profile.memoryRows) {
       const due = Math.min(profile.memoryDue, rows);
@@ -94,8 +94,8 @@ export async function runMemory(db: BenchDatabase, profile: Profile, say: (s: st
         // GC timing moves a single peak by several MB: the median of a few runs, each with the same due work
         // (the checked rows are made due again between runs).
         const reports: ChildReport[] = [];
-        for (let k = 0; k < MEMORY_REPEATS; k += 1) {
-          say(`memory: poller child over ${rows} rows (${k + 1}/${MEMORY_REPEATS})`);
+        for (let k = 0; k < repeats; k += 1) {
+          say(`memory: poller child over ${rows} rows (${k + 1}/${repeats})`);
           await pool.query("update vendor_deletion set next_check_at = $1::timestamptz where customer_id like 'mem-due-%'", [systemClock.now()]);
           const report = await runChild({ BENCH_DATABASE_URL: fresh.url, BENCH_SANDBOX_URL: sandbox.url });
           if (report.checked < due) throw new Error(`memory: the tick checked ${report.checked} of ${due} due operations`);
