@@ -76,6 +76,8 @@ function ingestLeaseMs(vendor: Pick<DeletionVendor, 'policy'>): number {
 function validCustomerId(customerId: string): void {
   if (customerId.length === 0) throw new InvalidInputError('customer id is empty');
   if (customerId.includes('/')) throw new InvalidInputError('customer id contains "/"');
+  // Firestore accepts it, PostgreSQL text cannot hold it: refuse it by name rather than by SQLSTATE.
+  if (customerId.includes('\u0000')) throw new InvalidInputError('customer id contains a NUL character, which cannot be recorded');
   const bytes = Buffer.byteLength(customerId, 'utf8');
   if (bytes > MAX_DOCUMENT_ID_BYTES) throw new InvalidInputError(`customer id is ${bytes} bytes, over ${MAX_DOCUMENT_ID_BYTES}`);
 }

@@ -245,6 +245,7 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     ['a subcollection', () => revoke('c1', { document: 'customers/c1/orders/o1' }), /subcollection/],
     ['an empty customer id', () => revoke('', {}), /empty customer id/],
     ['a customer id over 1500 bytes', () => revoke('x'.repeat(1501)), /1501 bytes/],
+    ['a customer id holding a NUL character', () => revoke('nul\u0000id'), /NUL character/],
     ['a non-Firestore event', () => ({ ...revoke('b3'), type: 'google.cloud.pubsub.topic.v1.messagePublished' }), /Firestore document event/],
   ];
   for (const [name, build, reason] of badInput) {
