@@ -10,6 +10,8 @@ export interface Figure {
   ratio: number | null;
   pass: boolean | null;
   note?: string;
+  /** The machine's 1-minute load average when the figure's scenario began (the benchmark itself adds to it). */
+  loadAverage?: number;
 }
 
 const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4));
@@ -22,6 +24,17 @@ export function table(figures: Figure[]): string {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r, k) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + (k === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+}
+
+/** The same figures as a Markdown table (bench/README.md's "Latest figures" is pasted from it). */
+export function markdownTable(figures: Figure[]): string {
+  const rows = ['| figure | target | measured | ratio | result | load avg |', '|---|---|---|---|---|---|'];
+  for (const f of figures) {
+    const measured = `${fmt(f.value)}${f.unit ? ` ${f.unit}` : ''}`;
+    const result = f.pass === null ? 'info' : f.pass ? 'pass' : '**FAIL**';
+    rows.push(`| ${f.figure} | ${f.target} | ${measured} | ${fmt(f.ratio)} | ${result} | ${f.loadAverage === undefined ? '-' : f.loadAverage.toFixed(2)} |`);
+  }
+  return rows.join('\n');
 }
 
 /**

@@ -5,11 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Command } from 'commander';
 import { PROFILES, type ProfileName } from './common.js';
 import { adminUrl, createBenchDatabase, statStatementsLoaded } from './db.js';
-import { burstChart, table, type Figure } from './report.js';
+import { burstChart, markdownTable, table, type Figure } from './report.js';
 import { runBurst } from './scenarios/burst.js';
 import { runPolling } from './scenarios/polling.js';
 import { runIdleTick } from './scenarios/idleTick.js';
@@ -41,38 +41,46 @@ const db = await createBenchDatabase(server, profileName);
 const figures: Figure[] = [];
 const details: Record<string, unknown> = {};
 let failed: unknown;
+/** Runs one scenario when wanted, and marks its figures with the 1-minute load average when it began. */
+async function scenario(name: string, run: () => Promise<void>): Promise<void> {
+  if (!wanted(name)) return;
+  const from = figures.length;
+  const load = loadavg()[0]!;
+  await run();
+  for (const f of figures.slice(from)) f.loadAverage = load;
+}
 try {
-  if (wanted('burst')) {
+  await scenario('burst', async () => {
     const b = await runBurst(db.url, profile, say);
     details['burst'] = b;
     figures.push({ figure: `burst: ${b.revocations} revocations submitted`, value: b.oursSeconds, unit: 's', target: '≤ 1.1× ideal', ideal: b.idealSeconds, ratio: b.oursSeconds / b.idealSeconds, pass: b.oursSeconds / b.idealSeconds <= 1.1, note: `${b.oursRequests} create calls, ${b.oursRateLimitExceeded} answered 429, ${b.oursTicks} poll deliveries` });
     figures.push({ figure: 'burst: seed (projected from measured rate)', value: b.seedProjectedSeconds, unit: 's', target: 'reference', ideal: b.idealSeconds, ratio: b.seedProjectedSeconds / b.idealSeconds, pass: null, note: `${b.seedSubmitted} submitted in ${b.seedMeasuredSeconds.toFixed(1)} s` });
     mkdirSync(opts.out, { recursive: true });
     writeFileSync(join(opts.out, 'burst.svg'), burstChart({ total: b.revocations, ours: b.ours, seed: b.seed, seedPerSecond: b.seedPerSecond, idealSeconds: b.idealSeconds }));
-  }
-  if (wanted('polling')) {
+  });
+  await scenario('polling', async () => {
     const p = await runPolling(db.url, profile, say);
     details['polling'] = p;
     figures.push({ figure: `polling: status checks/s (${p.operations} due)`, value: p.oursPerSecond, unit: '/s', target: '≥ 90% of cap', ideal: p.capPerSecond, ratio: p.oursPerSecond / p.capPerSecond, pass: p.oursPerSecond / p.capPerSecond >= 0.9, note: `${p.oursRateLimitExceeded} answered 429` });
     figures.push({ figure: 'polling: ours / seed loop', value: p.oursPerSecond / p.seedPerSecond, unit: '×', target: '≥ 20×', ideal: null, ratio: p.oursPerSecond / p.seedPerSecond, pass: p.oursPerSecond / p.seedPerSecond >= 20, note: `seed ${p.seedPerSecond.toFixed(1)}/s` });
     figures.push({ figure: 'db: SQL statements per check (ours)', value: p.oursStatementsPerCheck, unit: '', target: '≤ 0.05', ideal: null, ratio: null, pass: p.oursStatementsPerCheck <= 0.05, note: pgss ? 'pg_stat_statements' : 'counting client' });
     figures.push({ figure: 'db: SQL statements per check (seed)', value: p.seedStatementsPerCheck, unit: '', target: 'reference', ideal: null, ratio: null, pass: null });
-  }
-  if (wanted('idle')) {
+  });
+  await scenario('idle', async () => {
     const t = await runIdleTick(db.url, profile, say);
     details['idleTick'] = t;
     figures.push({ figure: `idle: due-work claim at ${t.rows} rows`, value: t.claimMs, unit: 'ms', target: '< 10 ms, index', ideal: null, ratio: null, pass: t.claimMs < 10 && t.usesIndex, note: t.usesIndex ? 'Index Scan using vendor_deletion_due' : 'no index' });
     figures.push({ figure: `idle: whole scheduled tick at ${t.rows} rows`, value: t.tickMs, unit: 'ms', target: '< 10 ms', ideal: null, ratio: null, pass: t.tickMs < 10, note: `${t.statementsPerTick} statements per tick` });
-  }
-  if (wanted('memory')) {
+  });
+  await scenario('memory', async () => {
     const m = await runMemory(db, profile, say);
     details['memory'] = m;
     for (const r of m.runs) {
       figures.push({ figure: `memory: poller peak RSS, ${r.rows} pending`, value: r.peakMB, unit: 'MB', target: 'reference', ideal: null, ratio: null, pass: null, note: `median of ${r.peaksMB.map((p) => p.toFixed(0)).join('/')}; ${r.due} due checked; ${r.baselineMB.toFixed(0)} MB before the tick` });
     }
     figures.push({ figure: `memory: peak RSS ${m.runs.at(-1)!.rows} minus ${m.runs[0]!.rows} rows`, value: m.deltaMB, unit: 'MB', target: 'within ±20 MB', ideal: null, ratio: null, pass: Math.abs(m.deltaMB) <= 20 });
-  }
-  if (wanted('ingest')) {
+  });
+  await scenario('ingest', async () => {
     const g = await runIngest(db, profile, say);
     details['ingest'] = g;
     const [ours, chain, bare] = g.runs;
@@ -80,8 +88,8 @@ try {
     figures.push({ figure: 'ingest: ours / bare function (same statement)', value: ours!.perSecond / chain!.perSecond, unit: '×', target: '≥ 80%', ideal: chain!.perSecond, ratio: ours!.perSecond / chain!.perSecond, pass: ours!.perSecond / chain!.perSecond >= 0.8, note: `bare ${chain!.perSecond.toFixed(0)}/s inserting into deletion_event` });
     figures.push({ figure: 'ingest: bare, event log with hash chain', value: chain!.perSecond, unit: '/s', target: 'reference', ideal: bare!.perSecond, ratio: chain!.perSecond / bare!.perSecond, pass: null, note: `chain costs ${((1 - chain!.perSecond / bare!.perSecond) * 100).toFixed(0)}% of the bare rate` });
     figures.push({ figure: 'ingest: bare, same insert without the chain', value: bare!.perSecond, unit: '/s', target: 'reference', ideal: null, ratio: null, pass: null });
-  }
-  if (wanted('lifecycle')) {
+  });
+  await scenario('lifecycle', async () => {
     const l = await runLifecycle(db, profile, say);
     details['lifecycle'] = l;
     for (const v of l.vendors) {
@@ -89,7 +97,7 @@ try {
       figures.push({ figure: `lifecycle: vendor calls per deleted customer, ${v.kind} (${v.customers}, ${l.days} d)`, value: v.oursCallsPerDeleted, unit: '', target: batch ? '≤ 0.05' : 'reference', ideal: null, ratio: null, pass: batch ? v.oursCallsPerDeleted <= 0.05 : null, note: `${v.oursCalls} calls for ${v.oursDeleted} deleted` });
       figures.push({ figure: `lifecycle: seed's hourly polling / ours, ${v.kind}`, value: v.seedCallsPerDeleted / v.oursCallsPerDeleted, unit: '×', target: 'reference', ideal: null, ratio: v.seedCallsPerDeleted / v.oursCallsPerDeleted, pass: null, note: `seed ${v.seedCallsPerDeleted.toFixed(0)} calls per deleted customer` });
     }
-  }
+  });
 } catch (err) {
   failed = err;
 } finally {
@@ -103,11 +111,12 @@ const results = {
   profile: profileName,
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
+  machine: { cpus: cpus().length, memoryMiB: Math.round(totalmem() / 2 ** 20), node: process.version, loadAverageAtEnd: loadavg() },
   statementCounting: pgss ? 'pg_stat_statements' : 'counting client (pg_stat_statements is not in shared_preload_libraries)',
   figures,
   details,
 };
 mkdirSync(opts.out, { recursive: true });
 writeFileSync(join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(opts.out, 'figures.md'), `${markdownTable(figures)}\n`);
 process.stdout.write(`${table(figures)}\n\nresults: ${resolve(opts.out, 'results.json')}\n`);
