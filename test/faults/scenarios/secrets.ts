@@ -25,7 +25,7 @@ const trace = (what: string) => void (process.env['FAULTS_TRACE'] && process.std
 export const SECRETS = '8 secrets in logs';
 
 const SECRETS_USED = {
-  sendgrid: 'SG.faults-sendgrid-key.Zq7wX2pL9vB4nR6t',
+  sendgrid: 'SG.faults-key.not-a-real-credential-7q2',
   vendor: 'vendor-api-token-Kp9mW3qT8yH1',
   dbPassword: 'db-password-Jm4sV7cN2xQ5',
   retention: 'retention-key-Fr8dG3hJ6kL9pZ2wQ5eR7tY0uI4oP1aS',
