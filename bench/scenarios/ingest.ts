@@ -163,7 +163,8 @@ async function startFramework(source: string, target: string, env: Record<string
  */
 export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: string) => void): Promise<IngestResult> {
   const fresh = await db.fresh('ingest');
-  const pool = new pg.Pool({ connectionString: fresh.url, max: 2 });
+  const observer = 'bench-ingest-observer';
+  const pool = new pg.Pool({ connectionString: fresh.url, max: 2, application_name: observer });
   pool.on('error', () => {});
   const dbName = new URL(fresh.url).pathname.slice(1);
   const settings = { synchronous_commit: 'on', random_page_cost: '1.1' };
@@ -236,7 +237,15 @@ export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: st
       } finally {
         await server.stop();
       }
-      // The framework's connections have closed, so their statistics are flushed.
+      // A backend flushes its statistics as it exits, which is after the framework process has gone: wait
+      // until this database has no other session left before reading them.
+      for (let i = 0; i < 100; i += 1) {
+        const others = (
+          await pool.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and application_name <> $1::text', [observer])
+        ).rows[0]!.n;
+        if (Number(others) === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const after = await commits();
       const committed = await t.count(`${t.prefix}m-`);
       if (committed !== n) throw new Error(`ingest: ${t.target} answered every event but committed ${committed} of ${n}`);

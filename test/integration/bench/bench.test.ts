@@ -59,7 +59,7 @@ describe('npm run bench -- --smoke', function () {
     for (const r of runs) {
       assert.equal(r.committed, r.events, r.target);
       // pg_stat_database: each event is one autocommitted statement, ours as the bare function.
-      assert.ok(r.commitsPerEvent > 0.8 && r.commitsPerEvent < 1.2, `${r.target}: ${r.commitsPerEvent} commits per event`);
+      assert.ok(r.commitsPerEvent > 0.5 && r.commitsPerEvent < 1.5, `${r.target}: ${r.commitsPerEvent} commits per event`);
     }
   });
 
