@@ -83,9 +83,10 @@ try {
   await scenario('ingest', async () => {
     const g = await runIngest(db, profile, say);
     details['ingest'] = g;
-    const [ours, chain, bare, unchained] = g.runs;
+    const [ours, same, chain, bare, unchained] = g.runs;
     figures.push({ figure: `ingest: revocations/s to committed rows (${ours!.events})`, value: ours!.perSecond, unit: '/s', target: '≥ 500/s', ideal: 500, ratio: ours!.perSecond / 500, pass: ours!.perSecond >= 500, note: `Functions Framework, ${g.concurrency} in flight, pool ${g.poolMax}, ${ours!.commitsPerEvent.toFixed(2)} commits/event` });
-    figures.push({ figure: 'ingest: ours / bare function (same statement)', value: ours!.perSecond / chain!.perSecond, unit: '×', target: '≥ 80%', ideal: chain!.perSecond, ratio: ours!.perSecond / chain!.perSecond, pass: ours!.perSecond / chain!.perSecond >= 0.8, note: `bare ${chain!.perSecond.toFixed(0)}/s inserting into deletion_event` });
+    figures.push({ figure: 'ingest: ours / bare function (same statement)', value: ours!.perSecond / same!.perSecond, unit: '×', target: '≥ 80%', ideal: same!.perSecond, ratio: ours!.perSecond / same!.perSecond, pass: ours!.perSecond / same!.perSecond >= 0.8, note: `bare ${same!.perSecond.toFixed(0)}/s sending our statement (request, deletion, events) with no decoding or rules` });
+    figures.push({ figure: 'ingest: ours / bare single event-log insert', value: ours!.perSecond / chain!.perSecond, unit: '×', target: 'reference', ideal: chain!.perSecond, ratio: ours!.perSecond / chain!.perSecond, pass: null, note: `bare ${chain!.perSecond.toFixed(0)}/s inserting one row into deletion_event` });
     figures.push({ figure: 'ingest: bare, event log with hash chain', value: chain!.perSecond, unit: '/s', target: 'reference', ideal: bare!.perSecond, ratio: chain!.perSecond / bare!.perSecond, pass: null, note: `chain costs ${((1 - chain!.perSecond / bare!.perSecond) * 100).toFixed(0)}% of the bare rate` });
     figures.push({ figure: 'ingest: bare, same insert without the chain', value: bare!.perSecond, unit: '/s', target: 'reference', ideal: null, ratio: null, pass: null });
     figures.push({ figure: 'ingest: ours with the chain trigger disabled', value: unchained!.perSecond, unit: '/s', target: 'diagnostic', ideal: bare!.perSecond, ratio: unchained!.perSecond / bare!.perSecond, pass: null, note: 'what the chain costs ours; not a supported configuration' });

@@ -1,15 +1,18 @@
 /**
- * The ingest scenario's bare function, served by the Functions Framework like onCustomerWritten: for each
- * CloudEvent it sends the one SQL statement the real handler sends per revocation (one insert, autocommit)
- * and nothing else: no decoding, no validation, no rule, no log line. Its rate is the machine's ceiling for
- * that load. BENCH_BARE_TABLE picks the table: `deletion_event` (the event log, whose hash chain takes the
- * chain head's row lock until commit) or `bench_bare_event` (the same columns, no chain).
+ * The ingest scenario's bare functions, served by the Functions Framework like onCustomerWritten, with no
+ * decoding, no validation, no rule and no log line. BENCH_BARE_TABLE picks what each event costs the database:
+ * - `record_request`: exactly the statement the real handler sends per revocation (store/recordRequest.ts: the
+ *   request, one deletion per vendor and their events, hash chain included), with fixed values taken from the
+ *   envelope: the machine's ceiling for our database work, so ours / this is what our logic costs;
+ * - `deletion_event`: one insert into the event log (whose hash chain takes the chain head's row lock until commit);
+ * - `bench_bare_event`: the same insert into a table without the chain.
  */
 import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import pg from 'pg';
+import { recordRequest } from '../../functions/store/recordRequest.js';
 
-const TABLES = ['deletion_event', 'bench_bare_event'] as const;
+const TABLES = ['record_request', 'deletion_event', 'bench_bare_event'] as const;
 const table = process.env['BENCH_BARE_TABLE'];
 const url = process.env['BENCH_DATABASE_URL'];
 if (!url || !TABLES.includes(table as (typeof TABLES)[number])) {
@@ -20,6 +23,23 @@ pool.on('error', () => {});
 // The table name comes from the closed list above, never from a request.
 const sql = `insert into ${table} (customer_id, kind, detail, occurred_at) values ($1::text, 'revoked', $2::jsonb, $3::timestamptz)`;
 
+const vendors = (process.env['BENCH_VENDORS'] ?? 'segment').split(',');
+
 functions.cloudEvent('bareIngest', async (event: CloudEvent<unknown>) => {
-  await pool.query(sql, [event.subject ?? event.id, JSON.stringify({ eventId: event.id }), event.time ?? new Date().toISOString()]);
+  const time = event.time ?? new Date().toISOString();
+  if (table === 'record_request') {
+    const now = new Date();
+    await recordRequest(pool, {
+      customerId: event.subject ?? event.id,
+      revokedAt: time,
+      source: event.source,
+      sourceEventId: event.id,
+      deadlineDays: 30,
+      now,
+      detail: { eventId: event.id },
+      deletions: vendors.map((vendor) => ({ vendor, nextCheckAt: now, leaseOwner: null, leaseExpiresAt: null })),
+    });
+    return;
+  }
+  await pool.query(sql, [event.subject ?? event.id, JSON.stringify({ eventId: event.id }), time]);
 });

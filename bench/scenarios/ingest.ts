@@ -12,7 +12,12 @@ import type { BenchDatabase } from '../db.js';
 
 /** One target's run: events sent through the framework, the rate at which they became committed rows. */
 export interface IngestRun {
-  target: 'ours' | 'bare (event log, hash chain)' | 'bare (no chain)' | 'ours, chain trigger disabled (diagnostic)';
+  target:
+    | 'ours'
+    | 'bare (same statement as ours)'
+    | 'bare (event log, hash chain)'
+    | 'bare (no chain)'
+    | 'ours, chain trigger disabled (diagnostic)';
   events: number;
   seconds: number;
   perSecond: number;
@@ -199,6 +204,15 @@ export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: st
       Number((await pool.query<{ n: string }>('select count(*) as n from deletion_request where customer_id like $1::text', [`${prefix}%`])).rows[0]!.n);
     const targets: Array<{ target: IngestRun['target']; prefix: string; source: string; fn: string; env: Record<string, string>; count: (prefix: string) => Promise<number>; before?: () => Promise<void> }> = [
       { target: 'ours', prefix: 'ing-ours-', source: join(ROOT, 'functions', 'index.ts'), fn: 'onCustomerWritten', env: oursEnv, count: countRequests },
+      {
+        target: 'bare (same statement as ours)',
+        prefix: 'ing-same-',
+        source: join(ROOT, 'bench', 'child', 'bareIngest.ts'),
+        fn: 'bareIngest',
+        env: { BENCH_DATABASE_URL: fresh.url, BENCH_BARE_TABLE: 'record_request', BENCH_VENDORS: 'segment', BENCH_POOL_MAX: String(POOL_MAX) },
+        count: async (prefix: string) =>
+          Number((await pool.query<{ n: string }>('select count(*) as n from deletion_request where customer_id like $1::text', [`documents/customers/${prefix}%`])).rows[0]!.n),
+      },
       ...(['deletion_event', 'bench_bare_event'] as const).map((table) => ({
         target: (table === 'deletion_event' ? 'bare (event log, hash chain)' : 'bare (no chain)') as IngestRun['target'],
         prefix: `ing-${table}-`,

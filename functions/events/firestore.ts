@@ -83,6 +83,13 @@ const Double = z.union([
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
 const LatLng = z.strictObject({ latitude: Double.optional(), longitude: Double.optional() });
 const FieldMap = z.record(z.string(), z.unknown());
+// Built once: these run for every value of every event, and building a zod schema costs more than using it.
+const NullValue = z.union([z.null(), z.literal('NULL_VALUE'), z.literal(0)]);
+const Bool = z.boolean();
+const Str = z.string();
+const ArrayJson = z.strictObject({ values: z.array(z.unknown()).optional() });
+const MapJson = z.strictObject({ fields: FieldMap.optional() });
+const TimestampParts = z.object({ seconds: z.union([z.string(), z.number()]).optional(), nanos: z.number().int().optional() });
 
 const VALUE_KEYS = [
   'nullValue',
@@ -132,10 +139,10 @@ function parseValue(raw: unknown, path: string, depth: number): FirestoreValue {
   const at = `${path}.${key}`;
   switch (key) {
     case 'nullValue':
-      check(z.union([z.null(), z.literal('NULL_VALUE'), z.literal(0)]), v, at);
+      check(NullValue, v, at);
       return { nullValue: null };
     case 'booleanValue':
-      return { booleanValue: check(z.boolean(), v, at) };
+      return { booleanValue: check(Bool, v, at) };
     case 'integerValue':
       return { integerValue: check(Int64, v, at) };
     case 'doubleValue':
@@ -143,21 +150,21 @@ function parseValue(raw: unknown, path: string, depth: number): FirestoreValue {
     case 'timestampValue':
       return { timestampValue: check(Timestamp, v, at) };
     case 'stringValue':
-      return { stringValue: check(z.string(), v, at) };
+      return { stringValue: check(Str, v, at) };
     case 'bytesValue':
       return { bytesValue: check(Base64, v, at) };
     case 'referenceValue':
-      return { referenceValue: check(z.string(), v, at) };
+      return { referenceValue: check(Str, v, at) };
     case 'geoPointValue': {
       const g = check(LatLng, v, at);
       return { geoPointValue: { latitude: g.latitude ?? 0, longitude: g.longitude ?? 0 } };
     }
     case 'arrayValue': {
-      const a = check(z.strictObject({ values: z.array(z.unknown()).optional() }), v, at);
+      const a = check(ArrayJson, v, at);
       return { arrayValue: { values: (a.values ?? []).map((x, i) => parseValue(x, `${at}.values[${i}]`, depth + 1)) } };
     }
     case 'mapValue': {
-      const m = check(z.strictObject({ fields: FieldMap.optional() }), v, at);
+      const m = check(MapJson, v, at);
       return { mapValue: { fields: parseFields(m.fields ?? {}, `${at}.fields`, depth + 1) } };
     }
     default:
@@ -211,7 +218,7 @@ const MAX_SECONDS = 253_402_300_799n; // 9999-12-31T23:59:59Z
 
 /** google.protobuf.Timestamp ({seconds, nanos}, seconds as a string) → RFC 3339 with the nanoseconds kept. */
 function timestampToJson(raw: unknown, path: string): string {
-  const t = check(z.object({ seconds: z.union([z.string(), z.number()]).optional(), nanos: z.number().int().optional() }), raw, path);
+  const t = check(TimestampParts, raw, path);
   const seconds = BigInt(t.seconds ?? 0);
   const nanos = t.nanos ?? 0;
   if (seconds < -62_135_596_800n || seconds > MAX_SECONDS) fail(path, `seconds ${seconds} is outside 0001-01-01..9999-12-31`);
