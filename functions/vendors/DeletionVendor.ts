@@ -83,6 +83,15 @@ export interface VendorPolicy {
   timeoutMs: number;
 }
 
+/** A vendor's documented policy with the operator's overrides on top (an undefined override keeps the default). */
+export function withPolicyOverrides(defaults: Readonly<VendorPolicy>, overrides: Partial<VendorPolicy> = {}): VendorPolicy {
+  const policy: VendorPolicy = { ...defaults };
+  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
+    if (value !== undefined) policy[key] = value;
+  }
+  return policy;
+}
+
 /**
  * The port every vendor adapter implements. Adapters validate every response with zod and throw the
  * errors in vendors/errors.ts; they never guess that an unreadable status means "still pending".

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
 import { callVendor } from '../callVendor.js';
-import type { DeletionVendor, OperationToCheck, StatusReport, SubmittedOperation, VendorPolicy } from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { AMPLITUDE_INVALID_ID, AMPLITUDE_MISSING, AMPLITUDE_STATUS_MAP, AmplitudeStatusWordSchema } from './status.js';
@@ -80,11 +80,7 @@ export const AmplitudeRefSchema = z.object({
 export type AmplitudeRef = z.infer<typeof AmplitudeRefSchema>;
 
 export function amplitudePolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
-  const policy: VendorPolicy = { ...AMPLITUDE_POLICY_DEFAULTS };
-  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
-    if (value !== undefined) policy[key] = value;
-  }
-  return policy;
+  return withPolicyOverrides(AMPLITUDE_POLICY_DEFAULTS, overrides);
 }
 
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);

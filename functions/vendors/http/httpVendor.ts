@@ -2,14 +2,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { DAY, HOUR, MINUTE, SECOND } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
-import type {
-  DeletionSubject,
-  DeletionVendor,
-  OperationToCheck,
-  StatusReport,
-  SubmittedOperation,
-  VendorPolicy,
-} from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { mapHttpStatus } from './status.js';
@@ -50,11 +43,7 @@ const HttpRefSchema = z.object({ operationId: z.string().min(1) });
 
 /** Fills the defaults under the operator's overrides (undefined never erases a default). */
 export function httpPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
-  const policy: VendorPolicy = { ...HTTP_POLICY_DEFAULTS };
-  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
-    if (value !== undefined) policy[key] = value;
-  }
-  return policy;
+  return withPolicyOverrides(HTTP_POLICY_DEFAULTS, overrides);
 }
 
 /**

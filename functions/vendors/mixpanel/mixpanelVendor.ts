@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
-import type { DeletionVendor, OperationToCheck, StatusReport, SubmittedOperation, VendorPolicy } from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
@@ -52,11 +52,7 @@ const StatusResponse = z.object({
 export const MixpanelRefSchema = z.object({ trackingId: z.string().min(1), subjects: z.number().int().min(1) });
 
 export function mixpanelPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
-  const policy: VendorPolicy = { ...MIXPANEL_POLICY_DEFAULTS };
-  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
-    if (value !== undefined) policy[key] = value;
-  }
-  return policy;
+  return withPolicyOverrides(MIXPANEL_POLICY_DEFAULTS, overrides);
 }
 
 /**

@@ -2,14 +2,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
-import type {
-  DeletionSubject,
-  DeletionVendor,
-  OperationToCheck,
-  StatusReport,
-  SubmittedOperation,
-  VendorPolicy,
-} from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { OPENDSR_STATUS_MAP, OpenDsrStatusWordSchema } from './status.js';
@@ -90,16 +83,8 @@ export interface OpenDsrProfile {
   policy: VendorPolicy;
 }
 
-function withOverrides(defaults: Readonly<VendorPolicy>, overrides: Partial<VendorPolicy> = {}): VendorPolicy {
-  const policy: VendorPolicy = { ...defaults };
-  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
-    if (value !== undefined) policy[key] = value;
-  }
-  return policy;
-}
-
-export const mparticlePolicy = (overrides?: Partial<VendorPolicy>) => withOverrides(MPARTICLE_POLICY_DEFAULTS, overrides);
-export const appsflyerPolicy = (overrides?: Partial<VendorPolicy>) => withOverrides(APPSFLYER_POLICY_DEFAULTS, overrides);
+export const mparticlePolicy = (overrides?: Partial<VendorPolicy>) => withPolicyOverrides(MPARTICLE_POLICY_DEFAULTS, overrides);
+export const appsflyerPolicy = (overrides?: Partial<VendorPolicy>) => withPolicyOverrides(APPSFLYER_POLICY_DEFAULTS, overrides);
 
 /** mParticle's Data Subject Request API v3 (vendors.md A4), Basic auth with the workspace key and secret. */
 export function createMParticleVendor(

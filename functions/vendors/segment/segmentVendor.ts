@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
-import type { DeletionVendor, OperationToCheck, StatusReport, VendorPolicy } from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { classifySegmentRegulation, SegmentStatusWordSchema } from './status.js';
@@ -56,11 +56,7 @@ export const SegmentRefSchema = z.object({ regulateId: z.string().min(1), subjec
 
 /** Fills the documented defaults under the operator's overrides. */
 export function segmentPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
-  const policy: VendorPolicy = { ...SEGMENT_POLICY_DEFAULTS };
-  for (const [key, value] of Object.entries(overrides) as [keyof VendorPolicy, number | undefined][]) {
-    if (value !== undefined) policy[key] = value;
-  }
-  return policy;
+  return withPolicyOverrides(SEGMENT_POLICY_DEFAULTS, overrides);
 }
 
 /**
