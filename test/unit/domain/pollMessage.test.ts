@@ -18,6 +18,9 @@ describe('PollMessageSchema', () => {
     [{ customerIds: [''] }, /customerIds/],
     [{ vendors: [1] }, /vendors/],
     [{ continuation: 0 }, /continuation/],
+    // Found by the fault suite: a NUL reached PostgreSQL (22021) and the message failed on every delivery.
+    [{ customerIds: ['a\u0000b'] }, /customerIds.*NUL/],
+    [{ operationIds: ['\u0000'] }, /operationIds.*NUL/],
     [{ customerIds: Array.from({ length: 1001 }, (_, i) => `c${i}`) }, /customerIds/],
     [[], /object/i],
     ['{}', /object/i],
