@@ -48,6 +48,12 @@ function ensureTemplate(): Promise<string> {
           await c.query(`drop database if exists ${name}`);
           throw err;
         }
+        // Templates of earlier migration sets are of no further use; one still being copied stays (the error is ignored).
+        const stale = await c.query<{ datname: string }>(
+          "select datname from pg_database where datname like 'ce\\_template\\_%' and datname <> $1",
+          [name],
+        );
+        for (const { datname } of stale.rows) await c.query(`drop database if exists ${datname}`).catch(() => undefined);
       }
       return name;
     } finally {
