@@ -6,6 +6,8 @@ export const DELETION_STATES = [
   'completed',
   'failed',
   'cancelled',
+  'cancel_refused',
+  'cancel_failed',
   'error',
 ] as const;
 export type DeletionState = (typeof DELETION_STATES)[number];
