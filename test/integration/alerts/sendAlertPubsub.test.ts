@@ -14,15 +14,7 @@ import { startMailSink, type MailSink } from '../../../functions/local/mailSink.
 import { createPubsubPublisher, type Publisher } from '../../../functions/services/publisher.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { useTestDatabase } from '../../helpers/db.js';
-
-/** Waits for `check` to hold, polling; fails with `what` if it does not within the bound. */
-async function eventually(what: string, check: () => boolean, boundMs = 30_000): Promise<void> {
-  const until = Date.now() + boundMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from '../../helpers/eventually.js';
 
 describe('sendAlert end to end: Pub/Sub emulator push → Functions Framework → SendGrid sink', function () {
   this.timeout(60_000);

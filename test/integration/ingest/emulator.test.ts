@@ -18,20 +18,10 @@ import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js'
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
 import { firestoreEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { useTestDatabase } from '../../helpers/db.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const FUNCTION_NAME = 'onCustomerWrittenEmulatorTest';
 const TRIGGER_ID = 'on-customer-written';
-
-/** Polls until `probe` returns a value, at most `timeoutMs`; the emulator delivers asynchronously. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('onCustomerWritten end to end through the Firestore emulator', function () {
   this.timeout(90_000);

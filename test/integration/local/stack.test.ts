@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { StackFileSchema, type StackFile } from '../../../functions/cli/stackFile.js';
 import { checkPrerequisites } from '../../../functions/local/stack.js';
 import { cli } from '../cli/helpers.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const START = join(ROOT, 'functions', 'local', 'start.ts');
@@ -30,16 +31,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -67,12 +58,17 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
   const stackPath = () => join(stateDir, 'stack.json');
   /** The readiness file written by `child`; fails at once if the stack exits first. */
   const ready = (child: ChildProcess) =>
-    eventually('stack.json', 60_000, () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode} before it was ready`);
-      if (!existsSync(stackPath())) return undefined;
-      const info = StackFileSchema.parse(JSON.parse(readFileSync(stackPath(), 'utf8')));
-      return info.pid === child.pid ? info : undefined;
-    });
+    eventually(
+      'stack.json',
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode} before it was ready`);
+        if (!existsSync(stackPath())) return undefined;
+        const info = StackFileSchema.parse(JSON.parse(readFileSync(stackPath(), 'utf8')));
+        return info.pid === child.pid ? info : undefined;
+      },
+      60_000,
+      250,
+    );
   const childPids = (): number[] =>
     (JSON.parse(readFileSync(join(stateDir, 'stack.pid'), 'utf8')) as { children: Array<{ pid: number }> }).children.map((c) => c.pid);
   const exited = (child: ChildProcess) =>
@@ -123,7 +119,7 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
     if (existsSync(pg)) {
       const pid = Number(readFileSync(pg, 'utf8').split('\n')[0]);
       if (pid > 0 && alive(pid)) process.kill(pid, 'SIGTERM');
-      await eventually('PostgreSQL to stop', 10_000, () => (alive(pid) ? undefined : true)).catch(() => undefined);
+      await eventually('PostgreSQL to stop', () => !alive(pid), 10_000, 250).catch(() => undefined);
     }
     rmSync(dir, { recursive: true, force: true });
   });
@@ -142,12 +138,17 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
 
     // The issue's "done when": revoke, poll, and the status shows the deletion completed at the sandbox's id.
     assert.equal((await cli(['revoke', 'c-1'], { PATH: process.env['PATH'] }, dir)).code, 0);
-    const done = await eventually('the deletion to complete', 40_000, async () => {
-      await cli(['poll', '--customer', 'c-1'], { PATH: process.env['PATH'] }, dir);
-      const run = await cli(['status', '--customer', 'c-1', '--json'], { PATH: process.env['PATH'] }, dir);
-      const rows = JSON.parse(run.stdout || '[]') as Array<{ state: string; operationId: string | null }>;
-      return rows[0]?.state === 'completed' ? rows[0] : undefined;
-    });
+    const done = await eventually(
+      'the deletion to complete',
+      async () => {
+        await cli(['poll', '--customer', 'c-1'], { PATH: process.env['PATH'] }, dir);
+        const run = await cli(['status', '--customer', 'c-1', '--json'], { PATH: process.env['PATH'] }, dir);
+        const rows = JSON.parse(run.stdout || '[]') as Array<{ state: string; operationId: string | null }>;
+        return rows[0]?.state === 'completed' ? rows[0] : undefined;
+      },
+      40_000,
+      250,
+    );
     const calls = (await (await fetch(`${info.vendorSandboxUrl}/_sandbox/http/calls`)).json()) as { calls: Array<{ method: string; path: string }> };
     assert.equal(calls.calls.filter((c) => c.method === 'POST').length, 1, 'one deletion call to the vendor');
     assert.match(done.operationId ?? '', /\S/);

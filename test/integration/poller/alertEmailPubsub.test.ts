@@ -18,14 +18,7 @@ import { startSandbox, type RunningSandbox } from '../../../functions/local/sand
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { seedDeletions } from './fixtures.js';
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean, boundMs = 30_000): Promise<void> {
-  const until = Date.now() + boundMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from '../../helpers/eventually.js';
 
 /** Serves a CloudEvent function under the Functions Framework on a free port; returns its URL and a closer. */
 async function serve(name: string, fn: (e: functions.CloudEvent<unknown>) => Promise<void>): Promise<{ url: string; server: Server }> {

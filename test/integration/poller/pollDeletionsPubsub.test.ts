@@ -14,15 +14,7 @@ import { startSandbox, type RunningSandbox } from '../../../functions/local/sand
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { seedDeletions } from './fixtures.js';
-
-/** Waits for `check` to hold, polling; fails naming `what` if it does not within the bound. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean, boundMs = 30_000): Promise<void> {
-  const until = Date.now() + boundMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from '../../helpers/eventually.js';
 
 describe('pollDeletions end to end: Pub/Sub emulator push → Functions Framework → sandbox → PostgreSQL', function () {
   this.timeout(60_000);
