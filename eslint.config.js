@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // The CLI, the local stack and tests talk to a terminal.
-    files: ['functions/cli/**/*.ts', 'functions/local/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['functions/cli/**/*.ts', 'local/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );

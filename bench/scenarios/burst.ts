@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { systemClock } from '../../functions/clock.js';
-import { startSandbox } from '../../functions/local/sandbox/server.js';
+import { startSandbox } from '../../local/sandbox/server.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';
 import { createSeedSchema, seedSubmit } from '../seed/seed.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { createFakeClock, DAY, HOUR, MINUTE, systemClock } from '../../functions/clock.js';
-import { startSandbox } from '../../functions/local/sandbox/server.js';
+import { startSandbox } from '../../local/sandbox/server.js';
 import type { Sleep } from '../../functions/services/rateLimiter.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';

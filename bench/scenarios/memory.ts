@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { HOUR, systemClock } from '../../functions/clock.js';
-import { startSandbox } from '../../functions/local/sandbox/server.js';
+import { startSandbox } from '../../local/sandbox/server.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, type Profile } from '../common.js';
 import type { BenchDatabase } from '../db.js';

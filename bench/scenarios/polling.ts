@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, DAY } from '../../functions/clock.js';
-import { startSandbox } from '../../functions/local/sandbox/server.js';
+import { startSandbox } from '../../local/sandbox/server.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';
 import { countingPool } from '../db.js';

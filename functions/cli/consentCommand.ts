@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { setConsent } from '../local/firestoreAdmin.js';
+import { setConsent } from './firestoreAdmin.js';
 import { UsageError, type CliContext } from './context.js';
 
 /** A Firestore document id: non-empty, no slash, at most 1500 bytes, not `.` or `..`, not `__x__`. */

@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { createLogger, type Log } from '../log.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { createPubsubPublisher, type Publisher } from '../services/publisher.js';
-import { createFirestore } from '../local/firestoreAdmin.js';
+import { createFirestore } from './firestoreAdmin.js';
 import { resolveSettings, type CliSettings } from './settings.js';
 
 /** What the CLI reads and writes: injected, so tests run it in-process. */

@@ -1,4 +1,4 @@
-import type { ScannedCustomer } from '../local/firestoreAdmin.js';
+import type { ScannedCustomer } from './firestoreAdmin.js';
 import type { LatestRequest } from '../store/reconcileLookup.js';
 
 /** What reconciliation concludes about one customer document. */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { DAY, SECOND, type Clock } from '../../functions/clock.js';
 import type { Config } from '../../functions/config.js';
 import { createLogger } from '../../functions/log.js';
-import type { RunningSandbox } from '../../functions/local/sandbox/server.js';
+import type { RunningSandbox } from '../../local/sandbox/server.js';
 
 /** A seeded PRNG (mulberry32): a failing run can be repeated with the same seed. */
 export function seededRandom(seed: number): () => number {

@@ -1,4 +1,4 @@
-import { freePort, startFirestoreEmulator, startPubsubEmulator, type RunningEmulator } from '../../functions/local/emulators.js';
+import { freePort, startFirestoreEmulator, startPubsubEmulator, type RunningEmulator } from '../../local/emulators.js';
 
 /**
  * Shared emulators for the whole test run. CI starts them before `npm test` and exports

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { scanCustomers } from '../../local/firestoreAdmin.js';
+import { scanCustomers } from '../firestoreAdmin.js';
 import { pseudonym } from '../../services/pseudonymise.js';
 import { createRevocationRecorder } from '../../services/recordRevocation.js';
 import { latestRequests, type LatestRequest } from '../../store/reconcileLookup.js';

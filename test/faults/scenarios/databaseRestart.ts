@@ -11,10 +11,10 @@ import { createSendgridSenderFromConfig } from '../../../functions/alerts/sendgr
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
 import { silentLogger } from '../../../functions/log.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../../../functions/local/faults/privatePostgres.js';
-import { startMailSink, type MailSink } from '../../../functions/local/mailSink.js';
-import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../functions/local/pubsubAdmin.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../../../local/faults/privatePostgres.js';
+import { startMailSink, type MailSink } from '../../../local/mailSink.js';
+import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createPubsubPublisher, type Publisher } from '../../../functions/services/publisher.js';
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';

@@ -4,7 +4,7 @@ import { createFakeClock, MINUTE, SECOND } from '../../../functions/clock.js';
 import { loadConfig } from '../../../functions/config.js';
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { silentLogger } from '../../../functions/log.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';

@@ -17,7 +17,7 @@ import { parsePubsubMessage } from '../../../functions/events/pubsub.js';
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { createPollDeletions } from '../../../functions/handlers/pollDeletions.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';

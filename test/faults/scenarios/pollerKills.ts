@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../../functions/clock.js';
-import { POLL_PHASES, type PollPhase } from '../../../functions/local/faults/pollerLoop.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { POLL_PHASES, type PollPhase } from '../../../local/faults/pollerLoop.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
@@ -15,7 +15,7 @@ import { deletionFigures, eventCount, eventually, forEachLimited, replayedCreate
 
 export const KILLS = '3 poller SIGKILL';
 
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'functions', 'local', 'faults', 'pollerProcess.ts');
+const ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'local', 'faults', 'pollerProcess.ts');
 const LEASE_MS = 2_000;
 const BATCH = 10;
 

@@ -8,9 +8,9 @@ import { createSendgridSenderFromConfig } from '../../../functions/alerts/sendgr
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { createPollDeletions } from '../../../functions/handlers/pollDeletions.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
-import { freePort } from '../../../functions/local/emulators.js';
-import { startMailSink, type MailSink } from '../../../functions/local/mailSink.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { freePort } from '../../../local/emulators.js';
+import { startMailSink, type MailSink } from '../../../local/mailSink.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPool } from '../../../functions/store/pool.js';
 import { createVendors } from '../../../functions/vendors/registry.js';

@@ -9,8 +9,8 @@ import { AlertSendFailedError } from '../../../functions/alerts/AlertSender.js';
 import { createSendgridSender, createSendgridSenderFromConfig } from '../../../functions/alerts/sendgrid/createSendgridSender.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
 import { AlertInFlightError } from '../../../functions/services/deliverAlert.js';
-import { freePort } from '../../../functions/local/emulators.js';
-import { startMailSink, type MailSink } from '../../../functions/local/mailSink.js';
+import { freePort } from '../../../local/emulators.js';
+import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 import { useTestDatabase } from '../../helpers/db.js';
 
 const API_KEY = 'SG.never-in-logs-0123456789';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createFakeClock, DAY, HOUR, MINUTE } from '../../../functions/clock.js';
 import { loadConfig } from '../../../functions/config.js';
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';

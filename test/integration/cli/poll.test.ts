@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPubsubAdmin, type PubsubAdmin } from '../../../functions/local/pubsubAdmin.js';
+import { createPubsubAdmin, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { cli } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FieldValue, Firestore } from '@google-cloud/firestore';
-import { createPubsubAdmin, type PubsubAdmin } from '../../../functions/local/pubsubAdmin.js';
+import { createPubsubAdmin, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { firestoreEmulator, pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { cli, insertDeletion } from './helpers.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startTriggerRelay, type TriggerRelay } from '../../../functions/local/triggerRelay.js';
+import { startTriggerRelay, type TriggerRelay } from '../../../local/triggerRelay.js';
 import { EMULATOR_UPDATE_PAYLOAD_BASE64 } from '../../fixtures/firestoreEvent.js';
 
 describe('startTriggerRelay', () => {

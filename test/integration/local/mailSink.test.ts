@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMailSink, type MailSink } from '../../../functions/local/mailSink.js';
+import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 
 const valid = {
   from: { email: 'alerts@example.com' },

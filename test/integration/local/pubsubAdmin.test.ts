@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPubsubAdmin, functionsPushEndpoint, PubsubAdminError, type PubsubAdmin } from '../../../functions/local/pubsubAdmin.js';
+import { createPubsubAdmin, functionsPushEndpoint, PubsubAdminError, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 
 describe('pubsubAdmin (real Pub/Sub emulator)', function () {

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackFileSchema, type StackFile } from '../../../functions/cli/stackFile.js';
-import { checkPrerequisites } from '../../../functions/local/stack.js';
+import { checkPrerequisites } from '../../../local/stack.js';
 import { cli } from '../cli/helpers.js';
 import { eventually } from '../../helpers/eventually.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const START = join(ROOT, 'functions', 'local', 'start.ts');
+const START = join(ROOT, 'local', 'start.ts');
 
 function listening(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.replace(/^https?:\/\//, '').split(':');

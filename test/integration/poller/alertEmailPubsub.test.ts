@@ -11,10 +11,10 @@ import { createPollDeletions } from '../../../functions/handlers/pollDeletions.j
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
 import { createSendgridSenderFromConfig } from '../../../functions/alerts/sendgrid/createSendgridSender.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
-import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../functions/local/pubsubAdmin.js';
-import { startMailSink, type MailSink } from '../../../functions/local/mailSink.js';
+import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
+import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 import { createPubsubPublisher, type Publisher } from '../../../functions/services/publisher.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { seedDeletions } from './fixtures.js';

@@ -6,7 +6,7 @@ import { createMemoryPublisher } from '../../../functions/services/publisher.js'
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { useTestDatabase } from '../../helpers/db.js';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../../functions/local/sandbox/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../local/sandbox/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The standalone entry, as an operator starts it by hand. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../../../functions/clock.js';
-import { SandboxConfigError, SandboxModuleNotFoundError, startSandbox } from '../../../functions/local/sandbox/server.js';
-import type { RunningSandbox, SandboxModule, SandboxOptions } from '../../../functions/local/sandbox/types.js';
+import { SandboxConfigError, SandboxModuleNotFoundError, startSandbox } from '../../../local/sandbox/server.js';
+import type { RunningSandbox, SandboxModule, SandboxOptions } from '../../../local/sandbox/types.js';
 
 /** Raw HTTP against the sandbox, so what is checked is what any client would see. */
 async function call(

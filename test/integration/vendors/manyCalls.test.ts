@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
-import { startSandbox, type RunningSandbox } from '../../../functions/local/sandbox/server.js';
+import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPollCycle } from '../../../functions/services/runPollCycle.js';
 import { callVendor } from '../../../functions/vendors/callVendor.js';

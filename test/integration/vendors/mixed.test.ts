@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../../../functions/clock.js';
-import { startSandbox } from '../../../functions/local/sandbox/server.js';
-import type { RunningSandbox, SandboxConfigInput } from '../../../functions/local/sandbox/types.js';
+import { startSandbox } from '../../../local/sandbox/server.js';
+import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/types.js';
 import { createTokenBucket, realSleep } from '../../../functions/services/rateLimiter.js';
 import type { DeletionSubject, DeletionVendor, OperationToCheck, StatusReport } from '../../../functions/vendors/DeletionVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';

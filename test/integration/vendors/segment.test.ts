@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createFakeClock, MINUTE } from '../../../functions/clock.js';
-import { startSandbox } from '../../../functions/local/sandbox/server.js';
-import type { RunningSandbox } from '../../../functions/local/sandbox/types.js';
+import { startSandbox } from '../../../local/sandbox/server.js';
+import type { RunningSandbox } from '../../../local/sandbox/types.js';
 import type { DeletionSubject, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
 import {
   VendorAuthError,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { reconcileVerdict } from '../../../functions/cli/reconcileRule.js';
-import type { ScannedCustomer } from '../../../functions/local/firestoreAdmin.js';
+import type { ScannedCustomer } from '../../../functions/cli/firestoreAdmin.js';
 
 const created = new Date('2026-01-01T00:00:00Z');
 const updated = new Date('2026-02-01T00:00:00Z');

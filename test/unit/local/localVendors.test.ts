@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../functions/config.js';
-import { localVendors } from '../../../functions/local/localVendors.js';
-import { SandboxConfigSchema } from '../../../functions/local/sandbox/types.js';
+import { localVendors } from '../../../local/localVendors.js';
+import { SandboxConfigSchema } from '../../../local/sandbox/types.js';
 import { VENDOR_KINDS } from '../../../functions/vendors/DeletionVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 

@@ -1,5 +1,5 @@
 // The vendor sandbox on its own, for manual use:
-//   node --import tsx functions/local/sandbox/main.ts --port 8090 [--vendors http] [--config '{"http":{"credential":"k"}}']
+//   node --import tsx local/sandbox/main.ts --port 8090 [--vendors http] [--config '{"http":{"credential":"k"}}']
 // Ctrl-C stops it.
 import { Command, InvalidArgumentError } from 'commander';
 import { BUILTIN_MODULES } from './modules.js';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../functions/clock.js';
 
 /**
  * The vendor sandbox hosts one module per vendor API under a path prefix (`{url}/{module.name}`).

@@ -2,10 +2,10 @@
 // customers and shows one deletion completing, one going stale and emailed, and one vendor answering in an
 // undocumented shape and emailed; then prints their status and the evidence report. Settings come from
 // .consent-erasure/stack.json, like the CLI's.
-import { runCli } from '../cli/program.js';
-import { findStackFile, readStackFile, stackIsAlive, type StackFile } from '../cli/stackFile.js';
-import { queryStatus } from '../store/statusQuery.js';
-import { createPool } from '../store/pool.js';
+import { runCli } from '../functions/cli/program.js';
+import { findStackFile, readStackFile, stackIsAlive, type StackFile } from '../functions/cli/stackFile.js';
+import { queryStatus } from '../functions/store/statusQuery.js';
+import { createPool } from '../functions/store/pool.js';
 import type { SinkMessage } from './mailSink.js';
 import { SANDBOX_HTTP_CONFIG } from './stack.js';
 

@@ -1,12 +1,12 @@
 // A poller in a process of its own, for the fault suite's SIGKILL scenario: it runs poll cycles back to back
 // against DATABASE_URL and the configured vendors and writes `phase <name>` to stdout as it enters each point
 // (claim, call, write, cycle), so a test can SIGKILL it exactly there. The only place that touches process.
-//   node --import tsx functions/local/faults/pollerProcess.ts [--lease-ms N] [--pause-ms N] [--until-idle]
-import { systemClock } from '../../clock.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
-import { createPool } from '../../store/pool.js';
-import { createVendors } from '../../vendors/registry.js';
+//   node --import tsx local/faults/pollerProcess.ts [--lease-ms N] [--pause-ms N] [--until-idle]
+import { systemClock } from '../../functions/clock.js';
+import { loadConfig } from '../../functions/config.js';
+import { createLogger } from '../../functions/log.js';
+import { createPool } from '../../functions/store/pool.js';
+import { createVendors } from '../../functions/vendors/registry.js';
 import { runPollerLoop } from './pollerLoop.js';
 
 function flag(name: string): string | undefined {

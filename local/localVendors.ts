@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { SandboxConfigInput } from './sandbox/types.js';
-import { isVendorKind, type VendorKind } from '../vendors/DeletionVendor.js';
+import { isVendorKind, type VendorKind } from '../functions/vendors/DeletionVendor.js';
 
 /** How each vendor is played on the local stack: its sandbox module's settings and the functions' variables. */
 export interface LocalVendor {

@@ -2,10 +2,10 @@
 // place that touches process (environment, signals, exit code); everything else is in stack.ts.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../log.js';
+import { createLogger } from '../functions/log.js';
 import { startStack, StackError } from './stack.js';
 
-const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = createLogger({ level: process.env['LOG_LEVEL'] || 'info', service: 'local-stack' }, {
   write: (line: string) => {
     process.stdout.write(readable(line));

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { systemClock } from '../../clock.js';
+import { systemClock } from '../../functions/clock.js';
 import { BUILTIN_MODULES } from './modules.js';
 import {
   CALL_OUTCOMES,

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Clock } from '../../clock.js';
-import type { Config } from '../../config.js';
-import { createMemoryPublisher } from '../../services/publisher.js';
-import { createPollCycle } from '../../services/runPollCycle.js';
-import { createSubmitter } from '../../services/submitDeletions.js';
-import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
+import type { Clock } from '../../functions/clock.js';
+import type { Config } from '../../functions/config.js';
+import { createMemoryPublisher } from '../../functions/services/publisher.js';
+import { createPollCycle } from '../../functions/services/runPollCycle.js';
+import { createSubmitter } from '../../functions/services/submitDeletions.js';
+import type { DeletionVendor } from '../../functions/vendors/DeletionVendor.js';
 
 /** The points of a poll cycle a fault test may kill the poller at. */
 export const POLL_PHASES = ['claim', 'call', 'write'] as const;

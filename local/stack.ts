@@ -5,10 +5,10 @@ import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
-import type { Env } from '../config.js';
-import type { Log } from '../log.js';
-import { migrate } from '../store/migrate.js';
-import { STACK_DIR, STACK_FILE, type StackFile } from '../cli/stackFile.js';
+import type { Env } from '../functions/config.js';
+import type { Log } from '../functions/log.js';
+import { migrate } from '../functions/store/migrate.js';
+import { STACK_DIR, STACK_FILE, type StackFile } from '../functions/cli/stackFile.js';
 import {
   EmulatorUnavailableError,
   findSdkRoot,

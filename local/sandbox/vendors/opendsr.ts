@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DAY } from '../../../clock.js';
+import { DAY } from '../../../functions/clock.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
 import { basicCredential, json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
