@@ -39,3 +39,15 @@ export class DatabaseUnavailableError extends TransientError {}
 export function isTransient(err: unknown): boolean {
   return !(err instanceof PermanentError);
 }
+
+/** The longest error text kept in a record (last_error, an event's detail). */
+export const MAX_ERROR_TEXT = 1000;
+
+/**
+ * An error as the short text that is stored and shown: its message (adapters keep secrets out of
+ * messages), cut at MAX_ERROR_TEXT characters with an ellipsis when longer.
+ */
+export function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
+}

@@ -4,7 +4,7 @@
 // .consent-erasure/stack.json, like the CLI's.
 import { runCli } from '../functions/cli/program.js';
 import { findStackFile, readStackFile, stackIsAlive, type StackFile } from '../functions/cli/stackFile.js';
-import { queryStatus } from '../functions/store/statusQuery.js';
+import { queryStatus } from '../functions/store/queryStatus.js';
 import { createPool } from '../functions/store/pool.js';
 import type { SinkMessage } from './mailSink.js';
 import { SANDBOX_HTTP_CONFIG } from './stack.js';

@@ -1,5 +1,5 @@
 import type { ScannedCustomer } from './firestoreAdmin.js';
-import type { LatestRequest } from '../store/reconcileLookup.js';
+import type { LatestRequest } from '../store/latestRequests.js';
 
 /** What reconciliation concludes about one customer document. */
 export type ReconcileVerdict =

@@ -1,4 +1,4 @@
-import type { VendorPolicy } from '../vendors/DeletionVendor.js';
+import type { VendorPolicy } from './policy.js';
 
 /** What the next-check rule needs to know about one operation. */
 export interface BackoffInput {

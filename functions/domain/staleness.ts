@@ -1,4 +1,4 @@
-import type { VendorPolicy } from '../vendors/DeletionVendor.js';
+import type { VendorPolicy } from './policy.js';
 
 /** The times a staleness verdict is made from. */
 export interface StalenessInput {

@@ -8,7 +8,7 @@ import { parsePubsubMessage } from '../events/pubsub.js';
 import { PollMessageSchema } from '../domain/pollMessage.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import type { Publisher } from '../services/publisher.js';
-import { createPollCycle, type SubmitPort } from '../services/runPollCycle.js';
+import { createPollCycle, type SubmitPort } from '../services/poll/pollCycle.js';
 import type { Sleep } from '../services/rateLimiter.js';
 import { createSubmitter } from '../services/submitDeletions.js';
 

@@ -4,12 +4,14 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { InvalidInputError, TransientError } from '../errors.js';
-import type { DeletionVendor, OperationToCheck } from '../vendors/DeletionVendor.js';
-import { VendorError, VendorTransientError } from '../vendors/errors.js';
+import { toOperation, type ClaimedDeletion } from '../domain/deletion.js';
+import { callLeaseMs } from '../domain/policy.js';
+import { errorText } from '../errors.js';
+import type { DeletionVendor } from '../vendors/DeletionVendor.js';
+import { classifyVendorError, VendorError } from '../vendors/errors.js';
+import { guarded } from '../vendors/guard.js';
 import { claimCancellable } from '../store/claimCancellable.js';
-import type { ClaimedDeletion } from '../store/claimDue.js';
 import { recordCancellations, type CancelResult } from '../store/recordCancellations.js';
-import { classifyVendorError } from './submitDeletions.js';
 
 /** What one regrant did to the deletions of its request, by deletion id. */
 export interface RegrantCancelOutcome {
@@ -51,32 +53,6 @@ export interface RegrantCancellerDeps {
   instanceId?: string;
 }
 
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
-
-function toOperation(row: ClaimedDeletion): OperationToCheck {
-  return {
-    deletionId: row.deletionId,
-    customerId: row.customerId,
-    ref: row.operationRef ?? {},
-    operationId: row.operationId ?? '',
-    submittedAt: row.submittedAt ?? row.queuedAt,
-  };
-}
-
-/** An adapter that never settles must not hold the lease (and the function) until the platform kills it. */
-async function guarded<T>(vendor: DeletionVendor, work: Promise<T>): Promise<T> {
-  const guardMs = vendor.policy.timeoutMs * 2 + 1000;
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new VendorTransientError(vendor.name, `cancel did not settle within ${guardMs} ms`)), guardMs);
-  });
-  try {
-    return await Promise.race([work, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Builds the canceller `onCustomerWritten` uses when CANCEL_ON_REGRANT=true (facts: vendors.md §0.8).
  * A queued deletion is cancelled locally and never sent; a submitted one is cancelled through the adapter's
@@ -89,7 +65,7 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
   const instanceId = deps.instanceId ?? `regrant:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const byName = new Map(vendors.map((v) => [v.name, v]));
   // The lease outlives the slowest vendor's cancel call and its guard, and no more.
-  const leaseMs = Math.max(0, ...vendors.map((v) => v.policy.timeoutMs)) * 2 + 30_000;
+  const leaseMs = Math.max(callLeaseMs({ timeoutMs: 0 }), ...vendors.map((v) => callLeaseMs(v.policy)));
 
   async function decide(row: ClaimedDeletion): Promise<CancelResult> {
     const base = { deletionId: row.deletionId, fromState: row.state };
@@ -112,7 +88,7 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
       return { ...base, kind: 'cancel_refused', detail: { reason: 'the vendor offers no cancellation: the deletion goes on', ...operation } };
     }
     try {
-      const done = await guarded(vendor, vendor.cancel(toOperation(row)));
+      const done = await guarded(vendor, 'cancel', vendor.cancel(toOperation(row)));
       if (done) {
         return { ...base, kind: 'cancelled', detail: { reason: 'consent granted again', where: 'vendor', vendorAnswer: 'cancelled', rawStatus: row.rawStatus, ...operation } };
       }
@@ -137,7 +113,7 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
         kind: 'cancel_failed',
         detail: {
           errorKind: kind,
-          message: describe(err),
+          message: errorText(err),
           ...(err instanceof VendorError && err.status !== undefined ? { httpStatus: err.status } : {}),
           ...operation,
         },
@@ -171,7 +147,7 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
       const results = settled.map((s, i): CancelResult => {
         if (s.status === 'fulfilled') return s.value;
         const row = claim.claimed[i]!;
-        return { deletionId: row.deletionId, fromState: row.state, kind: 'cancel_failed', detail: { message: describe(s.reason) } };
+        return { deletionId: row.deletionId, fromState: row.state, kind: 'cancel_failed', detail: { message: errorText(s.reason) } };
       });
       const written = await recordCancellations(pool, { now: clock.now(), owner, results });
       const lost = results.filter((r) => !written.has(r.deletionId)).map((r) => r.deletionId);

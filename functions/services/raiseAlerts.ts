@@ -8,7 +8,7 @@ import { AlertMessageSchema, type AlertItem, type AlertKind, type AlertMessage }
 import { evaluateDeletionAlerts, type AlertPolicy } from '../store/evaluateDeletionAlerts.js';
 import { dueDeletionAlerts, type DueDeletionAlert } from '../store/dueDeletionAlerts.js';
 import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
-import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readVendorIncidents.js';
+import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readOpenVendorIncidents.js';
 import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
 import { claimAlertScan } from '../store/claimAlertScan.js';
 import { mapDatabaseError } from '../store/errors.js';

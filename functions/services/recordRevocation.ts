@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
+import { callLeaseMs } from '../domain/policy.js';
 import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
 import { customerIdOf, MAX_DOCUMENT_ID_BYTES, type FirestoreEvent } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
-import { findRequestId, recordRequest } from '../store/recordRequest.js';
+import { findRequestId } from '../store/findRequestId.js';
+import { recordRequest } from '../store/recordRequest.js';
 import { recordRegrant } from '../store/recordRegrant.js';
 
 /** A revocation to record, from a Firestore event or from a reconcile scan. */
@@ -68,11 +70,6 @@ export interface RevocationRecorderDeps {
   instanceId?: string;
 }
 
-/** The ingest's lease outlives the vendor call and its guard, and no more: a crash hands the row to the poller soon. */
-function ingestLeaseMs(vendor: Pick<DeletionVendor, 'policy'>): number {
-  return vendor.policy.timeoutMs * 2 + 30_000;
-}
-
 function validCustomerId(customerId: string): void {
   if (customerId.length === 0) throw new InvalidInputError('customer id is empty');
   if (customerId.includes('/')) throw new InvalidInputError('customer id contains "/"');
@@ -107,7 +104,7 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
       detail: { source: revocation.source, sourceEventId: revocation.sourceEventId, ...revocation.detail },
       deletions: vendors.map((v) => {
         if (v.policy.maxBatchSize !== 1) return { vendor: v.name, nextCheckAt: now, leaseOwner: null, leaseExpiresAt: null };
-        const until = new Date(now.getTime() + ingestLeaseMs(v));
+        const until = new Date(now.getTime() + callLeaseMs(v.policy));
         return { vendor: v.name, nextCheckAt: until, leaseOwner: instanceId, leaseExpiresAt: until };
       }),
     });

@@ -2,18 +2,17 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { DeletionVendor, SubmittedOperation, VendorState } from '../vendors/DeletionVendor.js';
-import {
-  VendorAuthError,
-  VendorContractError,
-  VendorRateLimitedError,
-  VendorRejectedError,
-  VendorTransientError,
-} from '../vendors/errors.js';
-import { recordSubmitFailed, recordSubmitted, type FailedRow, type SubmittedRow } from '../store/submissions.js';
+import { isTerminal } from '../domain/states.js';
+import type { VendorFaultKind } from '../domain/statusTransition.js';
+import { errorText } from '../errors.js';
+import { classifyVendorError, VendorContractError, VendorRateLimitedError, VendorTransientError } from '../vendors/errors.js';
+import { guarded } from '../vendors/guard.js';
+import { recordSubmitFailed, type FailedRow } from '../store/recordSubmitFailed.js';
+import { recordSubmitted, type SubmittedRow } from '../store/recordSubmitted.js';
 
-/** How a failed submission is classified; stored in vendor_deletion.last_error_kind. */
-export const SUBMIT_ERROR_KINDS = ['transient', 'rate_limited', 'auth', 'rejected', 'contract'] as const;
-export type SubmitErrorKind = (typeof SUBMIT_ERROR_KINDS)[number];
+/** How a failed submission is classified (vendors/errors.ts); stored in vendor_deletion.last_error_kind. */
+export type SubmitErrorKind = VendorFaultKind;
+export { classifyVendorError };
 
 /** One deletion handed to the submitter: a vendor_deletion row that is queued and leased by the caller. */
 export interface SubmitRow {
@@ -54,47 +53,22 @@ export interface SubmitOutcome {
   skipped: string[];
 }
 
+/** What the poller needs of a submitter (services/poll/submitStep.ts); tests may pass their own. */
+export interface SubmitPort {
+  submit(
+    vendor: DeletionVendor,
+    rows: SubmitRow[],
+  ): Promise<{
+    submitted: Array<{ deletionId: string }>;
+    failed: Array<{ deletionId: string }>;
+    error?: { kind: string; error: Error; retryAfterMs?: number };
+    skipped: string[];
+  }>;
+}
+
 export interface Submitter {
   /** Submits up to vendor.policy.maxBatchSize queued, leased deletions to one vendor and stores the outcome. */
   submit(vendor: DeletionVendor, rows: SubmitRow[]): Promise<SubmitOutcome>;
-}
-
-const TERMINAL: readonly VendorState[] = ['completed', 'cancelled', 'error'];
-
-/** Maps a fault thrown by an adapter to its stored kind. Anything unexpected is treated as transient. */
-export function classifyVendorError(err: unknown): SubmitErrorKind {
-  if (err instanceof VendorRateLimitedError) return 'rate_limited';
-  if (err instanceof VendorAuthError) return 'auth';
-  if (err instanceof VendorContractError) return 'contract';
-  if (err instanceof VendorRejectedError) return 'rejected';
-  if (err instanceof VendorTransientError) return 'transient';
-  return 'transient';
-}
-
-/** Keeps stored error text short; adapters already keep secrets out of messages. */
-function describe(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
-}
-
-/**
- * Races the adapter against a guard timer: callVendor already times out each request, but an adapter that
- * never settles must not hold the lease (and the function) until the platform kills it.
- */
-async function withGuard<T>(vendor: DeletionVendor, work: Promise<T>): Promise<T> {
-  const guardMs = vendor.policy.timeoutMs * 2 + 1000;
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new VendorTransientError(vendor.name, `submit did not settle within ${guardMs} ms`)),
-      guardMs,
-    );
-  });
-  try {
-    return await Promise.race([work, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -113,7 +87,7 @@ export function createSubmitter(deps: { pool: pg.Pool; log: Logger; clock: Clock
     outcome: SubmitOutcome,
   ): Promise<void> {
     const kind = classifyVendorError(err);
-    const message = describe(err);
+    const message = errorText(err);
     const policy = vendor.policy;
     const retryAfterMs = err instanceof VendorRateLimitedError ? err.retryAfterMs : undefined;
     const failedRows: FailedRow[] = rows.map((r) => ({
@@ -153,7 +127,7 @@ export function createSubmitter(deps: { pool: pg.Pool; log: Logger; clock: Clock
 
       let operations: SubmittedOperation[];
       try {
-        operations = await withGuard(vendor, vendor.submit(rows));
+        operations = await guarded(vendor, 'submit', vendor.submit(rows));
       } catch (err) {
         await fail(vendor, rows, err, outcome);
         return outcome;
@@ -172,7 +146,7 @@ export function createSubmitter(deps: { pool: pg.Pool; log: Logger; clock: Clock
         const state: VendorState = op.status?.state ?? 'submitted';
         const expectedBy =
           op.status?.expectedCompletionAt ?? new Date(now.getTime() + vendor.policy.expectedDurationMs);
-        const terminal = TERMINAL.includes(state);
+        const terminal = isTerminal(state);
         accepted.push({
           deletionId: op.deletionId,
           state,

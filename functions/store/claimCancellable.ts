@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
-import { CLAIM_RETURNING, toClaimed, type ClaimedDeletion } from './claimDue.js';
+import type { ClaimedDeletion } from '../domain/deletion.js';
+import { CLAIM_RETURNING, toClaimed } from './toClaimed.js';
 
 /** Deletions of one regranted request: those leased for cancelling, and those another process holds. */
 export interface CancellableClaim {

@@ -1,6 +1,7 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
-import { CLAIM_RETURNING, toClaimed, type ClaimedDeletion } from './claimDue.js';
+import type { ClaimedDeletion } from '../domain/deletion.js';
+import { CLAIM_RETURNING, toClaimed } from './toClaimed.js';
 
 // A forced poll checks matching deletions now, due or not, but only those still being worked
 // (next_check_at not null) and not leased by another poller. Filters given together narrow together.

@@ -1,35 +1,6 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
-import type { DeletionState, EventKind } from '../domain/states.js';
-
-/** What one status check (or failed check) changes on one claimed deletion. */
-export interface StatusUpdate {
-  deletionId: string;
-  /** New state; null keeps the current one (a fault keeps the last good state). */
-  state: DeletionState | null;
-  rawStatus: string | null;
-  payload: unknown;
-  /** Null once nothing more is due. */
-  nextCheckAt: Date | null;
-  completedAt: Date | null;
-  verifiedAt: Date | null;
-  expectedBy: Date | null;
-  /** The vendor answered about this operation (counts as a check). */
-  checked: boolean;
-  /** The raw status differs from the one stored. */
-  statusChanged: boolean;
-  lastError: string | null;
-  lastErrorKind: string | null;
-  /** Back to queued for a new attempt: a fresh idempotency key, so the vendor does not hand back the failed job. */
-  resubmit: boolean;
-}
-
-/** One evidence entry to append with the update. */
-export interface StatusEvent {
-  deletionId: string;
-  kind: EventKind;
-  detail: Record<string, unknown>;
-}
+import type { StatusEvent, StatusUpdate } from '../domain/deletion.js';
 
 // One statement: the updates and their evidence commit together. Only rows this poller still leases
 // are written (a poller whose lease expired and was taken over writes nothing), and only their events.

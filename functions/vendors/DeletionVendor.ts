@@ -1,4 +1,9 @@
-import { z } from 'zod';
+import type { OperationRef, OperationToCheck, StatusReport } from '../domain/operation.js';
+import type { VendorPolicy } from '../domain/policy.js';
+
+// The values a vendor call carries are the domain's; adapters import them from here with the port.
+export { OperationRefSchema, VENDOR_STATES, type OperationRef, type OperationToCheck, type StatusReport, type VendorState } from '../domain/operation.js';
+export type { VendorPolicy } from '../domain/policy.js';
 
 /** The names of the vendor adapters this build knows. */
 export const VENDOR_KINDS = ['http', 'segment', 'mixpanel', 'amplitude', 'mparticle', 'appsflyer'] as const;
@@ -7,13 +12,6 @@ export type VendorKind = (typeof VENDOR_KINDS)[number];
 export function isVendorKind(v: unknown): v is VendorKind {
   return typeof v === 'string' && (VENDOR_KINDS as readonly string[]).includes(v);
 }
-
-/**
- * What identifies a job at a vendor. Some vendors' jobs cover many customers, and some have no id at all
- * (Amplitude: project + scheduled day), so it is JSON, with `operationId` as its text form for operators.
- */
-export const OperationRefSchema = z.record(z.string(), z.unknown());
-export type OperationRef = z.infer<typeof OperationRefSchema>;
 
 /** One customer to delete at one vendor, as the poller or the ingest hands it to an adapter. */
 export interface DeletionSubject {
@@ -24,23 +22,6 @@ export interface DeletionSubject {
   idempotencyKey: string;
 }
 
-/** The normalised state a vendor status maps to (facts: vendors.md A8). */
-export const VENDOR_STATES = ['submitted', 'in_progress', 'completed', 'failed', 'cancelled', 'error'] as const;
-export type VendorState = (typeof VENDOR_STATES)[number];
-
-/** One status reading of one operation. */
-export interface StatusReport {
-  state: VendorState;
-  /** The vendor's own status word, exactly as received. */
-  rawStatus: string;
-  /** The vendor's status payload (already free of secrets), kept as evidence. */
-  payload: unknown;
-  /** When the vendor says it expects to finish, if it says. */
-  expectedCompletionAt?: Date;
-  /** Human-readable explanation for failed/error states. */
-  detail?: string;
-}
-
 /** The outcome of submitting one subject. */
 export interface SubmittedOperation {
   deletionId: string;
@@ -49,38 +30,6 @@ export interface SubmittedOperation {
   operationId: string;
   /** A status the create call already reported, if any. */
   status?: StatusReport;
-}
-
-/** An operation to check, as stored. */
-export interface OperationToCheck {
-  deletionId: string;
-  customerId: string;
-  ref: OperationRef;
-  operationId: string;
-  submittedAt: Date;
-}
-
-/** How fast and how much an adapter may call its vendor, and what "late" means there. */
-export interface VendorPolicy {
-  /** Subjects per create call; 1 means one customer per call (submitted at ingest, like the seed). */
-  maxBatchSize: number;
-  /** Sustained calls per second across submissions and status checks. */
-  requestsPerSecond: number;
-  /** New-request quota per day, where the vendor has one. */
-  dailySubmitQuota?: number;
-  /** Calls in flight at once. */
-  concurrency: number;
-  /** Typical time from submission to completion; past it an operation is stale. */
-  expectedDurationMs: number;
-  /** No status change for this long is an alarm even before the expected duration. */
-  noProgressMs: number;
-  /** First and last gap between status checks of one operation. */
-  minCheckIntervalMs: number;
-  maxCheckIntervalMs: number;
-  /** Submissions tried before a failed deletion needs a person. */
-  maxSubmitAttempts: number;
-  /** Per-call timeout. */
-  timeoutMs: number;
 }
 
 /** A vendor's documented policy with the operator's overrides on top (an undefined override keeps the default). */

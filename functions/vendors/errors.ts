@@ -1,50 +1,105 @@
-import { ConsentErasureError } from '../errors.js';
+import { PermanentError, TransientError } from '../errors.js';
+import type { VendorFaultKind } from '../domain/statusTransition.js';
 
-/** Base of every fault a vendor adapter reports. `vendor` names the adapter. */
-export class VendorError extends ConsentErasureError {
+/**
+ * The faults a vendor adapter reports, in the common tree: a fault a retry may cure (5xx, timeout, 429) is
+ * a TransientError, one the vendor will answer the same way every time until a person acts (a rejected
+ * credential, a rejected request, a broken contract) is a PermanentError. Each names its vendor, the HTTP
+ * status if there was one, and its `kind`, which is how every caller classifies it (classifyVendorError).
+ */
+interface VendorFaultOptions {
+  cause?: unknown;
+  status?: number;
+}
+
+/** 5xx, timeout, connection reset: try again later. */
+export class VendorTransientError extends TransientError {
+  readonly kind: VendorFaultKind = 'transient';
+  readonly status: number | undefined;
   constructor(
     readonly vendor: string,
     message: string,
-    options?: { cause?: unknown; status?: number },
+    options?: VendorFaultOptions,
   ) {
     super(`${vendor}: ${message}`, options);
     this.status = options?.status;
   }
-  readonly status: number | undefined;
 }
 
-/** 5xx, timeout, connection reset: try again later. */
-export class VendorTransientError extends VendorError {}
-
 /** 429: pause this vendor for `retryAfterMs`. */
-export class VendorRateLimitedError extends VendorError {
+export class VendorRateLimitedError extends TransientError {
+  readonly kind: VendorFaultKind = 'rate_limited';
+  readonly status: number | undefined;
   constructor(
-    vendor: string,
+    readonly vendor: string,
     readonly retryAfterMs: number,
-    options?: { cause?: unknown; status?: number },
+    options?: VendorFaultOptions,
   ) {
-    super(vendor, `rate limited, retry after ${retryAfterMs} ms`, options);
+    super(`${vendor}: rate limited, retry after ${retryAfterMs} ms`, options);
+    this.status = options?.status;
   }
 }
 
 /** 401/403: the credential was rejected (expired token, revoked key). Needs a person. */
-export class VendorAuthError extends VendorError {}
+export class VendorAuthError extends PermanentError {
+  readonly kind: VendorFaultKind = 'auth';
+  readonly status: number | undefined;
+  constructor(
+    readonly vendor: string,
+    message: string,
+    options?: VendorFaultOptions,
+  ) {
+    super(`${vendor}: ${message}`, options);
+    this.status = options?.status;
+  }
+}
 
 /** A 4xx the vendor will answer the same way every time (bad request, unknown operation). */
-export class VendorRejectedError extends VendorError {}
+export class VendorRejectedError extends PermanentError {
+  readonly kind: VendorFaultKind = 'rejected';
+  readonly status: number | undefined;
+  constructor(
+    readonly vendor: string,
+    message: string,
+    options?: VendorFaultOptions,
+  ) {
+    super(`${vendor}: ${message}`, options);
+    this.status = options?.status;
+  }
+}
 
 /**
  * The response broke the vendor's documented contract (missing field, unknown status, non-JSON body).
  * The operation keeps its last good state; the violation is logged at ERROR and alerted once per incident.
  */
-export class VendorContractError extends VendorError {
+export class VendorContractError extends PermanentError {
+  readonly kind: VendorFaultKind = 'contract';
+  readonly status: number | undefined;
   constructor(
-    vendor: string,
+    readonly vendor: string,
     readonly problem: string,
     /** A short, secret-free sample of what was received. */
     readonly sample: string,
-    options?: { cause?: unknown; status?: number },
+    options?: VendorFaultOptions,
   ) {
-    super(vendor, `contract violation: ${problem}`, options);
+    super(`${vendor}: contract violation: ${problem}`, options);
+    this.status = options?.status;
   }
+}
+
+/** Any of the vendor faults above. */
+export type VendorError = VendorTransientError | VendorRateLimitedError | VendorAuthError | VendorRejectedError | VendorContractError;
+
+const VENDOR_ERRORS = [VendorTransientError, VendorRateLimitedError, VendorAuthError, VendorRejectedError, VendorContractError] as const;
+
+/** `err instanceof VendorError` holds for every vendor fault, whichever branch of the tree it is on. */
+export const VendorError = {
+  [Symbol.hasInstance](err: unknown): err is VendorError {
+    return VENDOR_ERRORS.some((type) => err instanceof type);
+  },
+};
+
+/** How a fault thrown by an adapter is classified. Anything that is not a vendor fault counts as transient. */
+export function classifyVendorError(err: unknown): VendorFaultKind {
+  return err instanceof VendorError ? err.kind : 'transient';
 }

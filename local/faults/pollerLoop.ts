@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../functions/clock.js';
 import type { Config } from '../../functions/config.js';
 import { createMemoryPublisher } from '../../functions/services/publisher.js';
-import { createPollCycle } from '../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../functions/services/poll/pollCycle.js';
 import { createSubmitter } from '../../functions/services/submitDeletions.js';
 import type { DeletionVendor } from '../../functions/vendors/DeletionVendor.js';
 

@@ -1,5 +1,5 @@
-import type { ReportRow } from '../../store/report.js';
-import { reportPage } from '../../store/report.js';
+import type { ReportRow } from '../../store/reportPage.js';
+import { reportPage } from '../../store/reportPage.js';
 import { defineCommand, UsageError } from '../context.js';
 import { csvLine, iso, parseDateOption } from '../output.js';
 

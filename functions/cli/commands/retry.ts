@@ -1,4 +1,4 @@
-import { RETRYABLE_STATES, retryDeletions, type RetryTarget } from '../../store/retry.js';
+import { RETRYABLE_STATES, retryDeletions, type RetryTarget } from '../../store/retryDeletions.js';
 import { defineCommand, UsageError } from '../context.js';
 import { formatTable } from '../output.js';
 

@@ -1,5 +1,5 @@
 import { DELETION_STATES, isDeletionState } from '../../domain/states.js';
-import { queryStatus, type StatusRow } from '../../store/statusQuery.js';
+import { queryStatus, type StatusRow } from '../../store/queryStatus.js';
 import { recordedIds } from '../../services/pseudonymise.js';
 import { defineCommand, UsageError } from '../context.js';
 import { daysLeft } from '../days.js';

@@ -1,5 +1,5 @@
 import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
-import { loadTimelineRows } from '../../store/timeline.js';
+import { loadTimelineRows } from '../../store/loadTimelineRows.js';
 import { defineCommand, UsageError } from '../context.js';
 import { recordedIds } from '../../services/pseudonymise.js';
 

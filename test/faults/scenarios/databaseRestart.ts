@@ -16,7 +16,7 @@ import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createPubsubPublisher, type Publisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createPool } from '../../../functions/store/pool.js';
 import { migrate } from '../../../functions/store/migrate.js';

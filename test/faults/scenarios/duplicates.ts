@@ -6,7 +6,7 @@ import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerW
 import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';

@@ -16,7 +16,7 @@ import { registerFirestoreTrigger } from '../../../local/emulators.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { startTriggerRelay, type TriggerRelay } from '../../../local/triggerRelay.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { useTestDatabase } from '../../helpers/db.js';

@@ -9,7 +9,7 @@ import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';

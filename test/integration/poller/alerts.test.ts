@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createFakeClock, DAY, HOUR, MINUTE } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';

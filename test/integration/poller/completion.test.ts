@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../../../functions/clock.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { capturingLogger, pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
 

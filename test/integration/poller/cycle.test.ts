@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createFakeClock, DAY, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';

@@ -3,7 +3,7 @@ import { createFakeClock, HOUR, MINUTE, SECOND } from '../../../functions/clock.
 import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { callVendor } from '../../../functions/vendors/callVendor.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { z } from 'zod';

@@ -8,7 +8,7 @@ import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/types.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
-import { createPollCycle } from '../../../functions/services/runPollCycle.js';
+import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import type { PollMessage } from '../../../functions/domain/pollMessage.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';

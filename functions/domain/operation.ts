@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/**
+ * What identifies a job at a vendor. Some vendors' jobs cover many customers, and some have no id at all
+ * (Amplitude: project + scheduled day), so it is JSON, with `operationId` as its text form for operators.
+ */
+export const OperationRefSchema = z.record(z.string(), z.unknown());
+export type OperationRef = z.infer<typeof OperationRefSchema>;
+
+/** The normalised state a vendor status maps to (facts: vendors.md A8). */
+export const VENDOR_STATES = ['submitted', 'in_progress', 'completed', 'failed', 'cancelled', 'error'] as const;
+export type VendorState = (typeof VENDOR_STATES)[number];
+
+/** One status reading of one operation. */
+export interface StatusReport {
+  state: VendorState;
+  /** The vendor's own status word, exactly as received. */
+  rawStatus: string;
+  /** The vendor's status payload (already free of secrets), kept as evidence. */
+  payload: unknown;
+  /** When the vendor says it expects to finish, if it says. */
+  expectedCompletionAt?: Date;
+  /** Human-readable explanation for failed/error states. */
+  detail?: string;
+}
+
+/** An operation to check, as stored. */
+export interface OperationToCheck {
+  deletionId: string;
+  customerId: string;
+  ref: OperationRef;
+  operationId: string;
+  submittedAt: Date;
+}

@@ -1,0 +1,171 @@
+import { nextCheckAt } from './backoff.js';
+import { blankUpdate, type ClaimedDeletion, type StatusEvent, type StatusUpdate } from './deletion.js';
+import type { StatusReport } from './operation.js';
+import type { VendorPolicy } from './policy.js';
+import { expectedCompletion } from './staleness.js';
+
+/**
+ * The poller's status rules, pure: a claimed row and what the vendor said about it (a report, no report,
+ * or a fault) under the vendor's policy at `now` give the row's update and the events that record it.
+ * Nothing here reads a clock or a database; services/poll/ does the calls and the writes.
+ */
+
+/** The policy fields the rules read. */
+export type TransitionPolicy = Pick<VendorPolicy, 'maxSubmitAttempts' | 'minCheckIntervalMs' | 'maxCheckIntervalMs' | 'expectedDurationMs'>;
+
+/** What one transition adds to the cycle's report. */
+export interface Tally {
+  checked: number;
+  completed: number;
+  verified: number;
+  resubmitted: number;
+  errors: number;
+}
+
+export interface Transition {
+  update: StatusUpdate;
+  events: StatusEvent[];
+  tally: Tally;
+}
+
+/** How a vendor fault is classified (vendors/errors.ts gives each error class its kind). */
+export const VENDOR_FAULT_KINDS = ['transient', 'rate_limited', 'auth', 'rejected', 'contract'] as const;
+export type VendorFaultKind = (typeof VENDOR_FAULT_KINDS)[number];
+
+/** A failed status call, as the rules need it. */
+export interface CheckFault {
+  kind: VendorFaultKind;
+  /** The error's text, already short and free of secrets. */
+  message: string;
+  /** A secret-free sample of what a contract-breaking vendor answered. */
+  sample?: string;
+  httpStatus?: number;
+}
+
+/** The longest back-off after a transient fault, in multiples of the shortest check interval. */
+const TRANSIENT_BACKOFF_CAP = 8;
+
+export const noTally = (): Tally => ({ checked: 0, completed: 0, verified: 0, resubmitted: 0, errors: 0 });
+
+/** When to check a row again after `checks` checks: the back-off aimed at its expected completion. */
+export function nextCheckFor(policy: TransitionPolicy, row: ClaimedDeletion, checks: number, expectedBy: Date | null, now: Date): Date {
+  const expected =
+    expectedBy ??
+    expectedCompletion(policy, {
+      queuedAt: row.queuedAt,
+      submittedAt: row.submittedAt,
+      expectedBy: row.expectedBy,
+      statusChangedAt: row.statusChangedAt,
+    });
+  return nextCheckAt(policy, { checkCount: checks, expectedBy: expected, now });
+}
+
+/** A claimed row already finished (completed, cancelled, error) with a check left over: nothing more is due. */
+export function settled(row: ClaimedDeletion): Transition {
+  return { update: blankUpdate(row.deletionId), events: [], tally: noTally() };
+}
+
+/**
+ * The vendor's answer about one row. No report: it was not read this time, and is looked at again at the
+ * next step of the schedule. `verifiedAt`: a completed deletion the vendor also confirmed another way.
+ */
+export function afterReport(
+  row: ClaimedDeletion,
+  report: StatusReport | undefined,
+  policy: TransitionPolicy,
+  now: Date,
+  verifiedAt: Date | null = null,
+): Transition {
+  const tally = noTally();
+  if (!report) {
+    return { update: blankUpdate(row.deletionId, { nextCheckAt: nextCheckFor(policy, row, row.checkCount + 1, null, now) }), events: [], tally };
+  }
+  tally.checked = 1;
+  const events: StatusEvent[] = [];
+  const event = (kind: StatusEvent['kind'], detail: Record<string, unknown>) => events.push({ deletionId: row.deletionId, kind, detail });
+  const changed = report.rawStatus !== row.rawStatus;
+  if (changed) {
+    event('status_seen', { rawStatus: report.rawStatus, state: report.state, operationId: row.operationId, payload: report.payload ?? null });
+  }
+  const base = blankUpdate(row.deletionId, {
+    rawStatus: report.rawStatus,
+    payload: report.payload ?? null,
+    checked: true,
+    statusChanged: changed,
+    expectedBy: report.expectedCompletionAt ?? null,
+  });
+  const failure = report.detail ?? `vendor reported ${report.rawStatus}`;
+  switch (report.state) {
+    case 'completed':
+      tally.completed = 1;
+      event('completed', { rawStatus: report.rawStatus, operationId: row.operationId });
+      if (verifiedAt) {
+        tally.verified = 1;
+        event('verified', { operationId: row.operationId });
+      }
+      return { update: { ...base, state: 'completed', completedAt: now, verifiedAt, nextCheckAt: null }, events, tally };
+    case 'failed':
+      event('failed', { rawStatus: report.rawStatus, operationId: row.operationId, detail: report.detail ?? null, attempt: row.submitAttempts });
+      if (row.submitAttempts < policy.maxSubmitAttempts) {
+        tally.resubmitted = 1;
+        event('retried', { attempt: row.submitAttempts + 1, previousOperationId: row.operationId });
+        return { update: { ...base, state: 'queued', nextCheckAt: now, resubmit: true, lastError: failure, lastErrorKind: 'failed' }, events, tally };
+      }
+      tally.errors = 1;
+      event('error', { reason: 'submission attempts exhausted', attempts: row.submitAttempts });
+      return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'failed' }, events, tally };
+    case 'cancelled':
+      event('cancelled', { rawStatus: report.rawStatus, operationId: row.operationId });
+      return { update: { ...base, state: 'cancelled', nextCheckAt: null }, events, tally };
+    case 'error':
+      tally.errors = 1;
+      event('error', { rawStatus: report.rawStatus, detail: report.detail ?? null });
+      return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'vendor_error' }, events, tally };
+    default: {
+      const next = nextCheckFor(policy, row, row.checkCount + 1, report.expectedCompletionAt ?? null, now);
+      return { update: { ...base, state: report.state, nextCheckAt: next }, events, tally };
+    }
+  }
+}
+
+/** The stored error kind of a failed status call, and what it does to the row. */
+const FAULT_RULES: Record<Exclude<VendorFaultKind, 'rate_limited'>, { stored: string; event: StatusEvent['kind']; gaveUp: boolean }> = {
+  // The operation keeps its last good state; an incident is raised once for the vendor.
+  contract: { stored: 'contract_violation', event: 'contract_violation', gaveUp: false },
+  // Every further call would be refused too: a person renews the credential, the schedule goes on.
+  auth: { stored: 'credential_rejected', event: 'error', gaveUp: false },
+  // The vendor will answer the same every time (unknown operation, 404 after its retention): a person decides.
+  rejected: { stored: 'rejected', event: 'error', gaveUp: true },
+  transient: { stored: 'transient', event: 'error', gaveUp: false },
+};
+
+/**
+ * A status call that failed for this row. A rate limit is not a fault of the row (the vendor is paused and
+ * the row handed back, see services/poll/vendorGate.ts); it is treated as transient if it gets here.
+ */
+export function afterFault(row: ClaimedDeletion, fault: CheckFault, policy: TransitionPolicy, now: Date): Transition {
+  const rule = FAULT_RULES[fault.kind === 'rate_limited' ? 'transient' : fault.kind];
+  let next: Date | null;
+  if (rule.gaveUp) next = null;
+  else if (rule.stored === 'transient') {
+    const steps = Math.min(2 ** Math.max(0, row.checkCount - 1), TRANSIENT_BACKOFF_CAP);
+    next = new Date(now.getTime() + policy.minCheckIntervalMs * steps);
+  } else next = nextCheckFor(policy, row, row.checkCount + 1, null, now);
+  const detail: Record<string, unknown> = {
+    errorKind: rule.stored,
+    message: fault.message,
+    operationId: row.operationId,
+    ...(fault.kind === 'contract' && fault.sample !== undefined ? { sample: fault.sample } : {}),
+    ...(fault.httpStatus !== undefined ? { httpStatus: fault.httpStatus } : {}),
+  };
+  return {
+    update: blankUpdate(row.deletionId, {
+      state: rule.gaveUp ? 'error' : null,
+      nextCheckAt: next,
+      lastError: fault.message,
+      lastErrorKind: rule.stored,
+    }),
+    events: [{ deletionId: row.deletionId, kind: rule.event, detail }],
+    tally: { ...noTally(), errors: 1 },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { Incidents } from './incidents.js';
+import type { CycleReport } from './report.js';
+import type { ResultWriter } from './results.js';
+import type { CycleGate } from './vendorGate.js';
+
+/** What the steps of one cycle share: its report, gate, incidents and result writer. */
+export interface CycleContext {
+  log: Logger;
+  clock: Clock;
+  report: CycleReport;
+  gate: CycleGate;
+  incidents: Incidents;
+  results: ResultWriter;
+}

@@ -1,0 +1,61 @@
+import type { ClaimedDeletion } from '../../domain/deletion.js';
+import { errorText } from '../../errors.js';
+import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
+import type { SubmitPort } from '../submitDeletions.js';
+import type { CycleContext } from './context.js';
+import { slotOrRelease } from './checkStep.js';
+
+/**
+ * Submits one batch of queued rows through the submitter (which records each result itself), paced like
+ * any other call, and acts on the vendor's fault: a 429 pauses it, a rejected credential stops it for the
+ * cycle and opens an incident, a broken contract opens one. Without a submitter the rows are left for the
+ * ingest (counted in `skipped`).
+ */
+export async function submitBatch(
+  ctx: CycleContext,
+  vendor: DeletionVendor,
+  rows: ClaimedDeletion[],
+  submitter: SubmitPort | undefined,
+  skipped: { queuedWithoutSubmitter: number },
+): Promise<void> {
+  const { gate, results, clock } = ctx;
+  const stoppedUntil = gate.stoppedUntil(vendor.name);
+  if (stoppedUntil) return results.release(rows, stoppedUntil);
+  if (!submitter) {
+    skipped.queuedWithoutSubmitter += rows.length;
+    return results.release(rows, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
+  }
+  const slot = await slotOrRelease(ctx, vendor, rows, 'submit');
+  if (!slot) return;
+  // The pace counts from the end of the vendor's create call, not from the end of recording its result.
+  const paced: DeletionVendor = Object.assign(Object.create(vendor) as DeletionVendor, {
+    submit: (subjects: Parameters<DeletionVendor['submit']>[0]) => vendor.submit(subjects).finally(() => slot.done()),
+  });
+  const outcome = await submitter
+    .submit(
+      paced,
+      rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
+    )
+    .finally(() => slot.done());
+  ctx.report.submitted += outcome.submitted.length;
+  const error = outcome.error;
+  if (!error) {
+    await ctx.incidents.answeredWell(vendor.name);
+  } else if (error.kind === 'rate_limited') {
+    // Rows the submitter did not record go back due when the pause ends.
+    const done = new Set([...outcome.submitted, ...outcome.failed].map((r) => r.deletionId));
+    const until = await gate.pause(vendor, error.retryAfterMs ?? vendor.policy.minCheckIntervalMs, errorText(error.error), rows);
+    return results.release(rows.filter((r) => !done.has(r.deletionId)), until);
+  } else if (error.kind === 'auth') {
+    await ctx.incidents.open(vendor.name, 'credential_rejected', errorText(error.error));
+    gate.stop(vendor.name, clock.now());
+  } else if (error.kind === 'contract') {
+    ctx.log.error(
+      { event: 'vendor_contract_violation', err: error.error, vendor: vendor.name, call: 'submit', deletionIds: rows.map((r) => r.deletionId) },
+      `${vendor.name} broke its API contract on submit`,
+    );
+    await ctx.incidents.open(vendor.name, 'contract_violation', errorText(error.error));
+  }
+  // The submitter clears the leases it wrote; anything it did not touch goes back as it was.
+  await results.release(rows, clock.now());
+}

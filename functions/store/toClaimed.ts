@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { ClaimedDeletion } from '../domain/deletion.js';
+import { DELETION_STATES } from '../domain/states.js';
+
+const ClaimedRow = z.object({
+  id: z.coerce.string(),
+  request_id: z.coerce.string(),
+  customer_id: z.string(),
+  vendor: z.string(),
+  state: z.enum(DELETION_STATES),
+  idempotency_key: z.string(),
+  operation_ref: z.record(z.string(), z.unknown()).nullable(),
+  operation_id: z.string().nullable(),
+  raw_status: z.string().nullable(),
+  submit_attempts: z.coerce.number().int(),
+  check_count: z.coerce.number().int(),
+  queued_at: z.date(),
+  submitted_at: z.date().nullable(),
+  status_changed_at: z.date().nullable(),
+  expected_by: z.date().nullable(),
+});
+
+/** The columns a claim returns, shared by the due and the forced claim. */
+export const CLAIM_RETURNING = `d.id, d.request_id, d.customer_id, d.vendor, d.state, d.idempotency_key::text as idempotency_key,
+       d.operation_ref, d.operation_id, d.raw_status, d.submit_attempts, d.check_count, d.queued_at,
+       d.submitted_at, d.status_changed_at, d.expected_by`;
+
+/** Validates claimed rows so no unchecked row reaches the cycle. */
+export function toClaimed(rows: unknown[]): ClaimedDeletion[] {
+  return rows.map((r) => {
+    const row = ClaimedRow.parse(r);
+    return {
+      deletionId: row.id,
+      requestId: row.request_id,
+      customerId: row.customer_id,
+      vendor: row.vendor,
+      state: row.state,
+      idempotencyKey: row.idempotency_key,
+      operationRef: row.operation_ref,
+      operationId: row.operation_id,
+      rawStatus: row.raw_status,
+      submitAttempts: row.submit_attempts,
+      checkCount: row.check_count,
+      queuedAt: row.queued_at,
+      submittedAt: row.submitted_at,
+      statusChangedAt: row.status_changed_at,
+      expectedBy: row.expected_by,
+    };
+  });
+}
+
