@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { HOUR, MINUTE, SECOND } from './clock.js';
-import { VENDOR_KINDS, isVendorKind, type VendorKind, type VendorPolicy } from './vendors/DeletionVendor.js';
-import { SECRET_SETTINGS, VENDOR_SETTINGS } from './vendors/settings.js';
+import type { VendorPolicy } from './domain/policy.js';
+import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
+import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
+
+export type { VendorConfig } from './vendors/settings.js';
 
 /** The environment as the platform hands it over; only this module reads it. */
 export type Env = Record<string, string | undefined>;
@@ -76,50 +79,6 @@ const POLICY_VARS = {
   TIMEOUT_MS: ['timeoutMs', int(100, 600_000), 1],
 } as const satisfies Record<string, readonly [keyof VendorPolicy, z.ZodType<number>, number]>;
 
-/** One enabled vendor: its adapter, settings and any policy the operator overrode. */
-export interface VendorConfig {
-  name: VendorKind;
-  settings: Record<string, unknown>;
-  policy: Partial<VendorPolicy>;
-}
-
-export type DatabaseConfig =
-  | { kind: 'url'; url: string; poolMax: number }
-  | {
-      kind: 'cloudsql';
-      instanceConnectionName: string;
-      ipType: 'PUBLIC' | 'PRIVATE' | 'PSC';
-      iamUser: string;
-      database: string;
-      poolMax: number;
-    };
-
-export interface Config {
-  projectId: string | undefined;
-  database: DatabaseConfig;
-  customersCollection: string;
-  consentField: string;
-  vendors: VendorConfig[];
-  topics: { poll: string; alerts: string };
-  deadline: { days: number; warningDays: number };
-  poller: { timeBudgetMs: number; batchSize: number; leaseMs: number };
-  alerts: {
-    sendgridApiKey: string | undefined;
-    sendgridBaseUrl: string | undefined;
-    sandboxMode: boolean;
-    from: string | undefined;
-    to: string[];
-    escalationMs: number;
-    /** How often the poller scans unfinished deletions for alert conditions (15 minutes when absent). */
-    scanIntervalMs?: number;
-  };
-  /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
-  cancelOnRegrant: boolean;
-  /** How long finished requests keep the raw customer id; undefined keeps it. */
-  retention: { days: number; key: string } | undefined;
-  logLevel: string;
-}
-
 /** Empty strings count as unset (a blank `--set-env-vars` entry must not override a default). */
 function withoutEmpty(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
@@ -127,8 +86,8 @@ function withoutEmpty(env: Env): Record<string, string> {
   return out;
 }
 
-function issuesOf(prefix: string, error: z.ZodError): string[] {
-  return error.issues.map((i) => `${prefix}${i.path.length ? i.path.join('.') : ''}: ${i.message}`);
+function issuesOf(prefix: string, issue: z.core.$ZodIssue): string {
+  return `${prefix}${issue.path.length ? issue.path.join('.') : ''}: ${issue.message}`;
 }
 
 function snake(key: string): string {
@@ -136,7 +95,7 @@ function snake(key: string): string {
 }
 
 /** Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. */
-function readVendor(name: VendorKind, env: Record<string, string>, problems: string[]): VendorConfig {
+function readVendor(name: VendorKind, env: Record<string, string>, problems: string[]): VendorConfig | undefined {
   const prefix = `VENDOR_${name.toUpperCase()}_`;
   const schema = VENDOR_SETTINGS[name];
   const raw: Record<string, string> = {};
@@ -148,8 +107,7 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
     const v = env[prefix + snake(key)];
     if (v !== undefined) raw[key] = v;
   }
-  const parsed = schema.safeParse(raw);
-  const settings: Record<string, unknown> = parsed.success ? parsed.data : {};
+  const parsed = parseVendorSettings(name, raw);
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
       const key = i.path[0];
@@ -162,10 +120,116 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
     if (v === undefined) continue;
     const r = type.safeParse(v);
     if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
-    else problems.push(...issuesOf(prefix + suffix, r.error));
+    else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
   }
-  return { name, settings, policy };
+  // The settings of `name`, told apart by it: VendorConfig is that pairing.
+  return parsed.success ? ({ name, settings: parsed.data, policy } as VendorConfig) : undefined;
 }
+
+type ParsedEnv = z.output<typeof EnvSchema>;
+
+function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: string[]) {
+  const poolMax = e.DB_POOL_MAX;
+  if (e.DATABASE_URL) return { kind: 'url' as const, url: e.DATABASE_URL, poolMax };
+  if (e.CLOUD_SQL_INSTANCE && e.DB_IAM_USER && e.DB_NAME) {
+    return {
+      kind: 'cloudsql' as const,
+      instanceConnectionName: e.CLOUD_SQL_INSTANCE,
+      ipType: e.CLOUD_SQL_IP_TYPE,
+      iamUser: e.DB_IAM_USER,
+      database: e.DB_NAME,
+      poolMax,
+    };
+  }
+  if (e.CLOUD_SQL_INSTANCE || e.DB_IAM_USER || e.DB_NAME) {
+    const missing = (['CLOUD_SQL_INSTANCE', 'DB_IAM_USER', 'DB_NAME'] as const).filter((k) => !e[k]);
+    problems.push(`${missing.join(', ')}: required with Cloud SQL (or set DATABASE_URL instead)`);
+  } else if (!clean['DATABASE_URL'] && !clean['CLOUD_SQL_INSTANCE']) {
+    problems.push('DATABASE_URL: required (or CLOUD_SQL_INSTANCE, DB_IAM_USER and DB_NAME for Cloud SQL)');
+  }
+  return undefined;
+}
+
+function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: string[]): VendorConfig[] {
+  const vendors: VendorConfig[] = [];
+  const names = e.VENDORS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0) problems.push('VENDORS: name at least one vendor');
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!isVendorKind(name)) problems.push(`VENDORS: unknown vendor "${name}" (known: ${VENDOR_KINDS.join(', ')})`);
+    else if (seen.has(name)) problems.push(`VENDORS: "${name}" listed twice`);
+    else {
+      seen.add(name);
+      const vendor = readVendor(name, clean, problems);
+      if (vendor) vendors.push(vendor);
+    }
+  }
+  return vendors;
+}
+
+function readRecipients(e: ParsedEnv, problems: string[]): string[] {
+  const to = (e.ALERT_TO ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const addr of to) if (!z.email().safeParse(addr).success) problems.push(`ALERT_TO: "${addr}" is not an email address`);
+  return to;
+}
+
+/** The configuration from the parsed variables; what cannot be built is added to `problems`. */
+function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[]) {
+  const database = readDatabase(e, clean, problems);
+  const vendors = readVendors(e, clean, problems);
+  const to = readRecipients(e, problems);
+  if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
+  if (e.RETENTION_DAYS !== undefined && !e.RETENTION_KEY) {
+    problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
+  }
+  if (!database) return undefined;
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT,
+    database,
+    customersCollection: e.CUSTOMERS_COLLECTION,
+    consentField: e.CONSENT_FIELD,
+    vendors,
+    topics: { poll: e.POLL_TOPIC, alerts: e.ALERT_TOPIC },
+    deadline: { days: e.DEADLINE_DAYS, warningDays: e.DEADLINE_WARNING_DAYS },
+    poller: { timeBudgetMs: e.POLL_TIME_BUDGET_SECONDS * SECOND, batchSize: e.POLL_BATCH_SIZE, leaseMs: e.POLL_LEASE_SECONDS * SECOND },
+    alerts: {
+      sendgridApiKey: e.SENDGRID_API_KEY,
+      sendgridBaseUrl: e.SENDGRID_BASE_URL,
+      sandboxMode: e.SENDGRID_SANDBOX === 'true',
+      from: e.ALERT_FROM,
+      to,
+      escalationMs: e.ALERT_ESCALATION_HOURS * HOUR,
+      /** How often the poller scans unfinished deletions for alert conditions. */
+      scanIntervalMs: e.ALERT_SCAN_MINUTES * MINUTE,
+    },
+    /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
+    cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** How long finished requests keep the raw customer id; undefined keeps it. */
+    retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/**
+ * The schema of the configuration: every variable checked, then the whole built from them. `clean` is the
+ * environment itself (empty values dropped), where the vendors' own variables (VENDOR_<NAME>_*) are read.
+ */
+function configSchema(clean: Record<string, string>) {
+  return EnvSchema.transform((e, ctx) => {
+    const problems: string[] = [];
+    const config = buildConfig(e, clean, problems);
+    for (const message of problems) ctx.issues.push({ code: 'custom', message, input: clean, path: [] });
+    return config ?? z.NEVER;
+  });
+}
+
+/** The validated configuration: what its schema makes of the environment. */
+export type Config = z.output<ReturnType<typeof configSchema>>;
 
 /**
  * Validates the environment once at cold start. Throws ConfigError listing every problem at once.
@@ -173,94 +237,17 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
  */
 export function loadConfig(env: Env): Config {
   const clean = withoutEmpty(env);
-  const problems: string[] = [];
-  const parsed = EnvSchema.safeParse(clean);
-  if (!parsed.success) problems.push(...issuesOf('', parsed.error));
-  const e = parsed.success ? parsed.data : EnvSchema.partial().parse({});
-
-  let database: DatabaseConfig | undefined;
-  if (e.DATABASE_URL) {
-    database = { kind: 'url', url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX ?? 5 };
-  } else if (e.CLOUD_SQL_INSTANCE || e.DB_IAM_USER || e.DB_NAME) {
-    const missing = (['CLOUD_SQL_INSTANCE', 'DB_IAM_USER', 'DB_NAME'] as const).filter((k) => !e[k]);
-    if (missing.length) problems.push(`${missing.join(', ')}: required with Cloud SQL (or set DATABASE_URL instead)`);
-    else
-      database = {
-        kind: 'cloudsql',
-        instanceConnectionName: e.CLOUD_SQL_INSTANCE!,
-        ipType: e.CLOUD_SQL_IP_TYPE ?? 'PUBLIC',
-        iamUser: e.DB_IAM_USER!,
-        database: e.DB_NAME!,
-        poolMax: e.DB_POOL_MAX ?? 5,
-      };
-  } else if (!clean['DATABASE_URL'] && !clean['CLOUD_SQL_INSTANCE']) {
-    problems.push('DATABASE_URL: required (or CLOUD_SQL_INSTANCE, DB_IAM_USER and DB_NAME for Cloud SQL)');
+  const parsed = configSchema(clean).safeParse(clean);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => (i.code === 'custom' && i.path.length === 0 ? i.message : issuesOf('', i)));
+  // A variable that does not parse stops zod before the whole is checked: check the whole without it,
+  // so every problem is listed at once.
+  const bad = new Set(parsed.error.issues.map((i) => i.path[0]).filter((k): k is string => typeof k === 'string'));
+  if (bad.size > 0) {
+    const rest = EnvSchema.safeParse(Object.fromEntries(Object.entries(clean).filter(([k]) => !bad.has(k))));
+    if (rest.success) buildConfig(rest.data, clean, problems);
   }
-
-  const vendors: VendorConfig[] = [];
-  const names = (clean['VENDORS'] ?? 'http')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length === 0) problems.push('VENDORS: name at least one vendor');
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (!isVendorKind(name)) {
-      problems.push(`VENDORS: unknown vendor "${name}" (known: ${VENDOR_KINDS.join(', ')})`);
-      continue;
-    }
-    if (seen.has(name)) {
-      problems.push(`VENDORS: "${name}" listed twice`);
-      continue;
-    }
-    seen.add(name);
-    vendors.push(readVendor(name, clean, problems));
-  }
-
-  const to = (e.ALERT_TO ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const addr of to) if (!z.email().safeParse(addr).success) problems.push(`ALERT_TO: "${addr}" is not an email address`);
-  if (
-    e.DEADLINE_WARNING_DAYS !== undefined &&
-    e.DEADLINE_DAYS !== undefined &&
-    e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS
-  ) {
-    problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
-  }
-
-  if (e.RETENTION_DAYS !== undefined && !e.RETENTION_KEY) {
-    problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
-  }
-
-  if (problems.length > 0 || !database) throw new ConfigError(problems);
-  return {
-    projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT,
-    database,
-    customersCollection: e.CUSTOMERS_COLLECTION!,
-    consentField: e.CONSENT_FIELD!,
-    vendors,
-    topics: { poll: e.POLL_TOPIC!, alerts: e.ALERT_TOPIC! },
-    deadline: { days: e.DEADLINE_DAYS!, warningDays: e.DEADLINE_WARNING_DAYS! },
-    poller: {
-      timeBudgetMs: e.POLL_TIME_BUDGET_SECONDS! * SECOND,
-      batchSize: e.POLL_BATCH_SIZE!,
-      leaseMs: e.POLL_LEASE_SECONDS! * SECOND,
-    },
-    alerts: {
-      sendgridApiKey: e.SENDGRID_API_KEY,
-      sendgridBaseUrl: e.SENDGRID_BASE_URL,
-      sandboxMode: e.SENDGRID_SANDBOX === 'true',
-      from: e.ALERT_FROM,
-      to,
-      escalationMs: e.ALERT_ESCALATION_HOURS! * HOUR,
-      scanIntervalMs: e.ALERT_SCAN_MINUTES! * MINUTE,
-    },
-    cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
-    retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
-    logLevel: e.LOG_LEVEL!,
-  };
+  throw new ConfigError(problems);
 }
 
 /** The configuration with every credential replaced, safe to log at start-up. */

@@ -1,4 +1,4 @@
-import type { FirestoreDocument, FirestoreValue } from '../events/firestore.js';
+import type { FirestoreDocument, FirestoreValue } from './firestoreDocument.js';
 
 /** What the consent field held on one side of a write. Only a boolean `true` is consent. */
 export type ConsentReading =

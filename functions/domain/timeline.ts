@@ -1,5 +1,5 @@
 import { DAY } from '../clock.js';
-import type { TimelineDeletionRow, TimelineEventRow, TimelineRequestRow } from '../store/loadTimelineRows.js';
+import type { TimelineDeletionRow, TimelineEventRow, TimelineRequestRow } from './timelineRows.js';
 
 /** Whether a request met its legal deadline, or how many days are left while it is open. */
 export type DeadlineOutcome =

@@ -11,17 +11,13 @@ import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
 import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readOpenVendorIncidents.js';
 import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
 import { claimAlertScan } from '../store/claimAlertScan.js';
-import { mapDatabaseError } from '../store/errors.js';
-import { DAY, MINUTE } from '../clock.js';
+import { withAlertLock } from '../store/withAlertLock.js';
+import { DAY } from '../clock.js';
 
 /** Items listed in one email; the rest are counted in totalItems. */
 const MAX_ITEMS = 500;
 /** Due alert rows read per cycle; more wait for the next cycle. */
 const MAX_DUE = 20_000;
-/** Serialises alert raising across pollers, so two cycles at once never digest the same rows twice. */
-const ALERT_LOCK = 4242301;
-/** How often the scan of unfinished deletions runs when the configuration does not say. */
-export const DEFAULT_ALERT_SCAN_INTERVAL_MS = 15 * MINUTE;
 
 export interface AlertRaiserDeps {
   pool: pg.Pool;
@@ -104,7 +100,7 @@ function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: 
  */
 export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean }): Promise<RaiseResult> } {
   const { pool, publisher, log, clock, config } = deps;
-  const scanIntervalMs = config.alerts.scanIntervalMs ?? DEFAULT_ALERT_SCAN_INTERVAL_MS;
+  const scanIntervalMs = config.alerts.scanIntervalMs;
 
   async function publish(message: AlertMessage): Promise<boolean> {
     try {
@@ -196,41 +192,16 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { in
       const now = clock.now();
       const scanDue = await claimAlertScan(pool, { now, intervalMs: scanIntervalMs });
       if (!scanDue && !options.incidentsOpen) return result;
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw mapDatabaseError(err, 'connecting to raise alerts');
-      }
-      let locked = false;
-      let broken = false;
-      try {
-        try {
-          const got = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [ALERT_LOCK]);
-          locked = got.rows[0]?.locked === true;
-        } catch (err) {
-          throw mapDatabaseError(err, 'taking the alert lock');
-        }
-        if (!locked) {
-          log.debug({ event: 'alerts_skipped' }, 'another poller is raising alerts');
-          return result;
-        }
+      const locked = await withAlertLock(pool, async (db) => {
         result.ran = true;
         if (scanDue) {
           result.scanned = true;
-          await raiseDeletionAlerts(client, now, result);
+          await raiseDeletionAlerts(db, now, result);
         }
-        await raiseVendorIncidents(client, now, result);
-        return result;
-      } finally {
-        if (locked) {
-          // A session lock outlives a failed unlock; dropping the connection is what frees it then.
-          await client.query('select pg_advisory_unlock($1::bigint)', [ALERT_LOCK]).catch(() => {
-            broken = true;
-          });
-        }
-        client.release(broken);
-      }
+        await raiseVendorIncidents(db, now, result);
+      });
+      if (!locked.locked) log.debug({ event: 'alerts_skipped' }, 'another poller is raising alerts');
+      return result;
     },
   };
 }

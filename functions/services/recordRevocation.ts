@@ -6,8 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { callLeaseMs } from '../domain/policy.js';
-import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
-import { customerIdOf, MAX_DOCUMENT_ID_BYTES, type FirestoreEvent } from '../events/firestore.js';
+import { MAX_DOCUMENT_ID_BYTES } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import { findRequestId } from '../store/findRequestId.js';
 import { recordRequest } from '../store/recordRequest.js';
@@ -45,19 +44,11 @@ export interface RevocationResult {
   queuedForPoller: number;
 }
 
-/** What a Firestore write meant and what was recorded for it. */
-export type WriteOutcome =
-  | { kind: 'revoked'; customerId: string; decision: RevocationDecision; result: RevocationResult }
-  | { kind: 'regranted'; customerId: string; decision: RevocationDecision; requestId: string | null }
-  | { kind: 'none'; customerId: string; decision: RevocationDecision };
-
 export interface RevocationRecorder {
   /** Records one revocation idempotently (unique per customer and revocation time). */
   recordRevocation(revocation: Revocation): Promise<RevocationResult>;
   /** Records consent granted again on the customer's latest request; a submitted deletion is not undone. */
   recordRegrant(input: { customerId: string; regrantedAt: string; detail?: Record<string, unknown> }): Promise<string | null>;
-  /** Applies the revocation rule to a decoded Firestore event and records what it means. */
-  recordFirestoreWrite(event: FirestoreEvent): Promise<WriteOutcome>;
 }
 
 export interface RevocationRecorderDeps {
@@ -157,36 +148,5 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
   return {
     recordRevocation,
     recordRegrant: regrant,
-    async recordFirestoreWrite(event) {
-      const customerId = customerIdOf(event, config.customersCollection);
-      const before = event.data.oldValue;
-      const after = event.data.value;
-      const decision = decideRevocation(before, after, config.consentField);
-      const evidence = {
-        eventId: event.id,
-        eventSource: event.source,
-        eventType: event.type,
-        eventTime: event.time ?? null,
-        reason: decision.reason,
-      };
-      if (decision.kind === 'none') return { kind: 'none', customerId, decision };
-      if (decision.kind === 'regranted') {
-        const at = after?.updateTime ?? event.time;
-        if (!at) throw new InvalidInputError('a regranting write carries no update time and the event no time');
-        return { kind: 'regranted', customerId, decision, requestId: await regrant({ customerId, regrantedAt: at, detail: evidence }) };
-      }
-      // A withdrawal is dated by the write that made it; a delete has no after-image, so by the event.
-      // Both are stable across redeliveries, which is what makes the request unique.
-      const revokedAt = decision.cause === 'withdrawn' ? (after?.updateTime ?? event.time) : (event.time ?? before?.updateTime);
-      if (!revokedAt) throw new InvalidInputError('the revoking write carries no update time and the event no time');
-      const result = await recordRevocation({
-        customerId,
-        revokedAt,
-        source: event.source,
-        sourceEventId: event.id,
-        detail: { ...evidence, cause: decision.cause, encoding: event.encoding },
-      });
-      return { kind: 'revoked', customerId, decision, result };
-    },
   };
 }

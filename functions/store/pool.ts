@@ -1,9 +1,13 @@
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+/** Where the database is: a URL, or a Cloud SQL instance reached with IAM authentication (config.ts builds it). */
+export type DatabaseConfig =
+  | { kind: 'url'; url: string; poolMax: number }
+  | { kind: 'cloudsql'; instanceConnectionName: string; ipType: 'PUBLIC' | 'PRIVATE' | 'PSC'; iamUser: string; database: string; poolMax: number };
 
 /**
  * Opens the connection pool: plain `pg` for a DATABASE_URL, or the Cloud SQL connector with IAM

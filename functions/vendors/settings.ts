@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { VendorPolicy } from '../domain/policy.js';
+import { ConfigError } from '../errors.js';
 import type { VendorKind } from './DeletionVendor.js';
 
 /**
@@ -103,3 +105,39 @@ export const SECRET_SETTINGS: Record<VendorKind, readonly string[]> = {
   mparticle: ['apiKey', 'apiSecret'],
   appsflyer: ['token'],
 };
+
+/** One enabled vendor: its adapter's kind, its settings as parsed (defaults filled) and the operator's policy overrides. */
+export interface VendorConfigOf<K extends VendorKind> {
+  name: K;
+  settings: VendorSettings<K>;
+  policy: Partial<VendorPolicy>;
+}
+
+/** Any enabled vendor, told apart by `name`. */
+export type VendorConfig = { [K in VendorKind]: VendorConfigOf<K> }[VendorKind];
+
+/** A vendor's settings as written (environment strings, or literals in tests and the local stack). */
+export interface UncheckedVendorConfig {
+  name: VendorKind;
+  settings: Record<string, unknown>;
+  policy?: Partial<VendorPolicy>;
+}
+
+/** Parses one vendor's settings with its schema: the one place settings are parsed. */
+export function parseVendorSettings<K extends VendorKind>(name: K, raw: unknown): z.ZodSafeParseResult<VendorSettings<K>> {
+  // VENDOR_SETTINGS[name] is the schema of K; TypeScript cannot see that through the generic index.
+  return (VENDOR_SETTINGS[name] as unknown as z.ZodType<VendorSettings<K>>).safeParse(raw);
+}
+
+/** Parses hand-written vendor configurations; throws ConfigError naming every setting of every vendor that is wrong. */
+export function vendorConfigs(configs: readonly UncheckedVendorConfig[]): VendorConfig[] {
+  const problems: string[] = [];
+  const out: VendorConfig[] = [];
+  for (const c of configs) {
+    const parsed = parseVendorSettings(c.name, c.settings);
+    if (parsed.success) out.push({ name: c.name, settings: parsed.data, policy: c.policy ?? {} } as VendorConfig);
+    else problems.push(...parsed.error.issues.map((i) => `VENDOR_${c.name.toUpperCase()} settings ${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import { DAY, SECOND, type Clock } from '../../functions/clock.js';
+import { DAY, MINUTE, SECOND, type Clock } from '../../functions/clock.js';
 import type { Config } from '../../functions/config.js';
 import { createLogger } from '../../functions/log.js';
 import type { RunningSandbox } from '../../local/sandbox/server.js';
@@ -82,7 +82,7 @@ export function pollerSettings(over: { timeBudgetMs?: number; batchSize?: number
   return {
     topics: { poll: 'deletion-poll', alerts: 'deletion-alerts' },
     poller: { timeBudgetMs: over.timeBudgetMs ?? 480 * SECOND, batchSize: over.batchSize ?? 500, leaseMs: over.leaseMs ?? 600 * SECOND },
-    alerts: { sendgridApiKey: undefined, sendgridBaseUrl: undefined, sandboxMode: false, from: undefined, to: [], escalationMs: DAY },
+    alerts: { sendgridApiKey: undefined, sendgridBaseUrl: undefined, sandboxMode: false, from: undefined, to: [], escalationMs: DAY, scanIntervalMs: 15 * MINUTE },
     deadline: { days: 30, warningDays: 7 },
   };
 }

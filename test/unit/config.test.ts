@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       c.vendors.map((v) => v.name),
       ['http'],
     );
-    assert.equal(c.vendors[0]!.settings['createPath'], '/deletions');
+    assert.equal((c.vendors[0]!.settings as Record<string, unknown>)['createPath'], '/deletions');
   });
 
   it('treats empty strings as unset', () => {

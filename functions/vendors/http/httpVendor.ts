@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import { z } from 'zod';
 import { DAY, HOUR, MINUTE, SECOND } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
@@ -6,6 +5,7 @@ import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type Op
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { mapHttpStatus } from './status.js';
+import { checkEach, submitEach } from '../perSubject.js';
 
 /**
  * Policy of the generic vendor unless VENDOR_HTTP_* overrides it: one customer per call, submitted at ingest
@@ -133,19 +133,9 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
     name,
     policy: merged,
 
-    async submit(subjects) {
-      const limit = pLimit(Math.max(1, Math.min(merged.concurrency, subjects.length)));
-      const settled = await Promise.allSettled(subjects.map((s) => limit(() => submitOne(s))));
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      return settled.map((r) => (r as PromiseFulfilledResult<SubmittedOperation>).value);
-    },
+    submit: (subjects) => submitEach(subjects, merged.concurrency, submitOne),
 
-    async checkStatus(operations) {
-      const reports = new Map<string, StatusReport>();
-      for (const op of operations) reports.set(op.deletionId, await readOne(op));
-      return reports;
-    },
+    checkStatus: (operations) => checkEach(operations, readOne),
 
     async cancel(op) {
       try {

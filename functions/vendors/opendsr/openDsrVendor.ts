@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
@@ -6,6 +5,7 @@ import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type Op
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { OPENDSR_STATUS_MAP, OpenDsrStatusWordSchema } from './status.js';
+import { checkEach, submitEach } from '../perSubject.js';
 
 /**
  * mParticle's documented limits (vendors.md A4): 1000 requests a minute per workspace (GET, POST and DELETE
@@ -210,19 +210,9 @@ export function createOpenDsrVendor(profile: OpenDsrProfile, clock: Clock = syst
     name,
     policy,
 
-    async submit(subjects) {
-      const limit = pLimit(Math.max(1, Math.min(policy.concurrency, subjects.length)));
-      const settled = await Promise.allSettled(subjects.map((s) => limit(() => submitOne(s))));
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      return settled.map((r) => (r as PromiseFulfilledResult<SubmittedOperation>).value);
-    },
+    submit: (subjects) => submitEach(subjects, policy.concurrency, submitOne),
 
-    async checkStatus(operations) {
-      const reports = new Map<string, StatusReport>();
-      for (const op of operations) reports.set(op.deletionId, await readOne(refId(op)));
-      return reports;
-    },
+    checkStatus: (operations) => checkEach(operations, (op) => readOne(refId(op))),
 
     async cancel(op) {
       try {

@@ -11,7 +11,7 @@ import type { DeletionVendor } from '../../../functions/vendors/DeletionVendor.j
 import { createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
 import { createAppsFlyerVendor, createMParticleVendor } from '../../../functions/vendors/opendsr/openDsrVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
-import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { VENDOR_SETTINGS, vendorConfigs } from '../../../functions/vendors/settings.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
 
@@ -54,11 +54,11 @@ describe('cancel on regrant (CANCEL_ON_REGRANT, real PostgreSQL, every vendor sa
     // Amplitude's cancel window and OpenDSR's submitted_time read the clock: the test's, not the wall's.
     vendors = [
       ...createVendors(
-        [
+        vendorConfigs([
           { name: 'http', settings: { baseUrl: url('http'), apiKey: CREDENTIAL.http }, policy },
           { name: 'segment', settings: { baseUrl: url('segment'), token: CREDENTIAL.segment }, policy },
           { name: 'mixpanel', settings: { baseUrl: url('mixpanel'), token: CREDENTIAL.mixpanel, projectToken: 'mp-project' }, policy },
-        ],
+        ]),
         {},
       ),
       createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: url('amplitude'), apiKey: 'amp-key', secretKey: 'amp-secret' }), policy, clock),

@@ -109,6 +109,7 @@ export function pollerConfig(over: { timeBudgetMs?: number; batchSize?: number; 
       from: undefined,
       to: [],
       escalationMs: over.escalationMs ?? DAY,
+      scanIntervalMs: 15 * MINUTE,
     },
     deadline: { days: 30, warningDays: 7 },
   };

@@ -6,6 +6,7 @@ import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/
 import { createTokenBucket, realSleep } from '../../../functions/services/rateLimiter.js';
 import type { DeletionSubject, DeletionVendor, OperationToCheck, StatusReport } from '../../../functions/vendors/DeletionVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
+import { vendorConfigs } from '../../../functions/vendors/settings.js';
 
 const CUSTOMERS = 1_000;
 const NAMED = ['segment', 'mixpanel', 'amplitude', 'mparticle', 'appsflyer'] as const;
@@ -55,7 +56,7 @@ describe('mixed run: 1,000 revocations across every vendor adapter and sandbox',
   it('submits and completes every deletion with the expected calls per vendor and no rate limit exceeded', async () => {
     const base = (name: Named) => `${sandbox.url}/${name}`;
     const adapters = createVendors(
-      NAMED.map((name) => ({
+      vendorConfigs(NAMED.map((name) => ({
         name,
         settings: {
           segment: { baseUrl: base('segment'), token: credentials.segment },
@@ -65,7 +66,7 @@ describe('mixed run: 1,000 revocations across every vendor adapter and sandbox',
           appsflyer: { baseUrl: base('appsflyer'), token: credentials.appsflyer, propertyId: 'com.example', platform: 'ios' },
         }[name],
         policy: { requestsPerSecond: LIMITS[name] / 2, ...(BATCH[name] ? { maxBatchSize: BATCH[name] } : {}), timeoutMs: 5_000 },
-      })),
+      }))),
     );
     assert.deepEqual(adapters.map((a) => a.name), [...NAMED]);
 

@@ -17,7 +17,7 @@ import { MixpanelRefSchema } from '../../../functions/vendors/mixpanel/mixpanelV
 import { createAppsFlyerVendor, createMParticleVendor, OpenDsrRefSchema } from '../../../functions/vendors/opendsr/openDsrVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { SegmentRefSchema } from '../../../functions/vendors/segment/segmentVendor.js';
-import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { VENDOR_SETTINGS, vendorConfigs } from '../../../functions/vendors/settings.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { pollerConfig } from '../poller/fixtures.js';
 
@@ -111,11 +111,11 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
     // room for latency: calls leave paced but arrive with jitter, and a limit enforced over a sliding window
     // counts arrivals.
     vendors = [
-      ...createVendors([
+      ...createVendors(vendorConfigs([
         { name: 'http', settings: { baseUrl: url('http'), apiKey: CREDENTIAL.http }, policy: policy('http') },
         { name: 'segment', settings: { baseUrl: url('segment'), token: CREDENTIAL.segment }, policy: policy('segment') },
         { name: 'mixpanel', settings: { baseUrl: url('mixpanel'), token: CREDENTIAL.mixpanel, projectToken: 'mp-project' }, policy: policy('mixpanel') },
-      ]),
+      ])),
       createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: url('amplitude'), apiKey: 'amp-key', secretKey: 'amp-secret' }), policy('amplitude'), clock),
       createMParticleVendor(VENDOR_SETTINGS.mparticle.parse({ baseUrl: url('mparticle'), apiKey: 'mpk', apiSecret: 'mps' }), policy('mparticle'), clock),
       createAppsFlyerVendor(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildTimeline, deadlineOutcome } from '../../../functions/domain/timeline.js';
-import type { TimelineDeletionRow } from '../../../functions/store/loadTimelineRows.js';
+import type { TimelineDeletionRow } from '../../../functions/domain/timelineRows.js';
 
 const deadline = new Date('2026-02-01T00:00:00Z');
 function deletion(state: string, completedAt: string | null, vendor = 'http'): TimelineDeletionRow {

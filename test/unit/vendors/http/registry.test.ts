@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../../../functions/config.js';
 import { ConfigError } from '../../../../functions/errors.js';
 import { createVendors } from '../../../../functions/vendors/registry.js';
+import { vendorConfigs } from '../../../../functions/vendors/settings.js';
 
 const env = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', VENDOR_HTTP_BASE_URL: 'http://127.0.0.1:9/http' };
 
@@ -27,11 +28,13 @@ describe('createVendors', () => {
   it('names every vendor it cannot build, at once', () => {
     assert.throws(
       () =>
-        createVendors([
-          { name: 'segment', settings: {}, policy: {} },
-          { name: 'http', settings: { baseUrl: 'http://x' }, policy: {} },
-          { name: 'mixpanel', settings: {}, policy: {} },
-        ]),
+        createVendors(
+          vendorConfigs([
+            { name: 'segment', settings: {}, policy: {} },
+            { name: 'http', settings: { baseUrl: 'http://x' }, policy: {} },
+            { name: 'mixpanel', settings: {}, policy: {} },
+          ]),
+        ),
       (err: unknown) =>
         err instanceof ConfigError &&
         err.problems.some((p) => p.startsWith('VENDOR_SEGMENT settings')) &&
@@ -42,7 +45,7 @@ describe('createVendors', () => {
 
   it('rejects http settings that do not validate, naming the setting', () => {
     assert.throws(
-      () => createVendors([{ name: 'http', settings: { baseUrl: 'not a url' }, policy: {} }]),
+      () => createVendors(vendorConfigs([{ name: 'http', settings: { baseUrl: 'not a url' }, policy: {} }])),
       (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.includes('VENDOR_HTTP settings baseUrl')),
     );
   });
