@@ -53,6 +53,72 @@ export interface RegrantCancellerDeps {
   instanceId?: string;
 }
 
+async function decide(row: ClaimedDeletion, vendor: DeletionVendor | undefined, log: Logger): Promise<CancelResult> {
+  const base = { deletionId: row.deletionId, fromState: row.state };
+  const operation = row.operationId === null ? {} : { operationId: row.operationId };
+  if (row.state === 'queued') {
+    return { ...base, kind: 'cancelled', detail: { reason: 'consent granted again', where: 'local', neverSent: true, previousState: 'queued' } };
+  }
+  if (row.state === 'in_progress') {
+    return {
+      ...base,
+      kind: 'cancel_refused',
+      detail: { reason: 'started at the vendor: the deletion goes on', rawStatus: row.rawStatus, ...operation },
+    };
+  }
+  if (!vendor) {
+    return { ...base, kind: 'cancel_failed', detail: { reason: `vendor ${row.vendor} is not configured here`, ...operation } };
+  }
+  const cancel = vendor.cancel;
+  if (!cancel) {
+    return { ...base, kind: 'cancel_refused', detail: { reason: 'the vendor offers no cancellation: the deletion goes on', ...operation } };
+  }
+  return cancelAtVendor(row, vendor, (op) => cancel.call(vendor, op), log);
+}
+
+/** Asks the vendor to cancel one submitted deletion; its answer (or fault) is the outcome. */
+async function cancelAtVendor(
+  row: ClaimedDeletion,
+  vendor: DeletionVendor,
+  cancel: NonNullable<DeletionVendor['cancel']>,
+  log: Logger,
+): Promise<CancelResult> {
+  const base = { deletionId: row.deletionId, fromState: row.state };
+  const operation = row.operationId === null ? {} : { operationId: row.operationId };
+  try {
+    const done = await guarded(vendor, 'cancel', cancel(toOperation(row)));
+    if (done) {
+      return { ...base, kind: 'cancelled', detail: { reason: 'consent granted again', where: 'vendor', vendorAnswer: 'cancelled', rawStatus: row.rawStatus, ...operation } };
+    }
+    return {
+      ...base,
+      kind: 'cancel_refused',
+      detail: {
+        reason: 'the vendor no longer allows cancelling this job (started, past its window, or shared with other customers): the deletion goes on',
+        vendorAnswer: 'refused',
+        rawStatus: row.rawStatus,
+        ...operation,
+      },
+    };
+  } catch (err) {
+    const kind = classifyVendorError(err);
+    log[kind === 'auth' || kind === 'contract' ? 'error' : 'warn'](
+      { event: 'vendor_cancel_failed', err, vendor: vendor.name, deletionId: row.deletionId, operationId: row.operationId, kind },
+      `${vendor.name} cancel failed; the deletion goes on`,
+    );
+    return {
+      ...base,
+      kind: 'cancel_failed',
+      detail: {
+        errorKind: kind,
+        message: errorText(err),
+        ...(err instanceof VendorError && err.status !== undefined ? { httpStatus: err.status } : {}),
+        ...operation,
+      },
+    };
+  }
+}
+
 /**
  * Builds the canceller `onCustomerWritten` uses when CANCEL_ON_REGRANT=true (facts: vendors.md §0.8).
  * A queued deletion is cancelled locally and never sent; a submitted one is cancelled through the adapter's
@@ -66,60 +132,6 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
   const byName = new Map(vendors.map((v) => [v.name, v]));
   // The lease outlives the slowest vendor's cancel call and its guard, and no more.
   const leaseMs = Math.max(callLeaseMs({ timeoutMs: 0 }), ...vendors.map((v) => callLeaseMs(v.policy)));
-
-  async function decide(row: ClaimedDeletion): Promise<CancelResult> {
-    const base = { deletionId: row.deletionId, fromState: row.state };
-    const operation = row.operationId === null ? {} : { operationId: row.operationId };
-    if (row.state === 'queued') {
-      return { ...base, kind: 'cancelled', detail: { reason: 'consent granted again', where: 'local', neverSent: true, previousState: 'queued' } };
-    }
-    if (row.state === 'in_progress') {
-      return {
-        ...base,
-        kind: 'cancel_refused',
-        detail: { reason: 'started at the vendor: the deletion goes on', rawStatus: row.rawStatus, ...operation },
-      };
-    }
-    const vendor = byName.get(row.vendor);
-    if (!vendor) {
-      return { ...base, kind: 'cancel_failed', detail: { reason: `vendor ${row.vendor} is not configured here`, ...operation } };
-    }
-    if (!vendor.cancel) {
-      return { ...base, kind: 'cancel_refused', detail: { reason: 'the vendor offers no cancellation: the deletion goes on', ...operation } };
-    }
-    try {
-      const done = await guarded(vendor, 'cancel', vendor.cancel(toOperation(row)));
-      if (done) {
-        return { ...base, kind: 'cancelled', detail: { reason: 'consent granted again', where: 'vendor', vendorAnswer: 'cancelled', rawStatus: row.rawStatus, ...operation } };
-      }
-      return {
-        ...base,
-        kind: 'cancel_refused',
-        detail: {
-          reason: 'the vendor no longer allows cancelling this job (started, past its window, or shared with other customers): the deletion goes on',
-          vendorAnswer: 'refused',
-          rawStatus: row.rawStatus,
-          ...operation,
-        },
-      };
-    } catch (err) {
-      const kind = classifyVendorError(err);
-      log[kind === 'auth' || kind === 'contract' ? 'error' : 'warn'](
-        { event: 'vendor_cancel_failed', err, vendor: vendor.name, deletionId: row.deletionId, operationId: row.operationId, kind },
-        `${vendor.name} cancel failed; the deletion goes on`,
-      );
-      return {
-        ...base,
-        kind: 'cancel_failed',
-        detail: {
-          errorKind: kind,
-          message: errorText(err),
-          ...(err instanceof VendorError && err.status !== undefined ? { httpStatus: err.status } : {}),
-          ...operation,
-        },
-      };
-    }
-  }
 
   return {
     async cancelForRegrant(input) {
@@ -143,7 +155,7 @@ export function createRegrantCanceller(deps: RegrantCancellerDeps): RegrantCance
         busy: claim.busy,
       };
       // One row per vendor: side by side, so one slow vendor does not delay the others.
-      const settled = await Promise.allSettled(claim.claimed.map(decide));
+      const settled = await Promise.allSettled(claim.claimed.map((row) => decide(row, byName.get(row.vendor), log)));
       const results = settled.map((s, i): CancelResult => {
         if (s.status === 'fulfilled') return s.value;
         const row = claim.claimed[i]!;

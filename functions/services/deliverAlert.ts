@@ -59,6 +59,90 @@ export function composeAlertEmail(message: AlertMessage, from: string, to: strin
   };
 }
 
+type Fields = { alertId: string; alertKind: AlertMessage['kind']; vendor: AlertMessage['vendor']; escalation: number };
+const fieldsOf = (m: AlertMessage): Fields => ({ alertId: m.alertId, alertKind: m.kind, vendor: m.vendor, escalation: m.escalation });
+
+/**
+ * Claims the alert's delivery for `owner`. While another delivery holds it, looks again every POLL_MS up
+ * to `inFlightWaitMs`, then throws AlertInFlightError (a retry); an alert already sent or refused is a duplicate.
+ */
+async function claimDelivery(
+  deps: DeliverAlertDeps,
+  message: AlertMessage,
+  email: OutgoingEmail,
+  owner: string,
+  o: { leaseMs: number; inFlightWaitMs: number },
+): Promise<{ attempt: number } | { duplicate: 'sent' | 'rejected' }> {
+  const { pool, log, clock } = deps;
+  const fields = fieldsOf(message);
+  const waitUntil = Date.now() + o.inFlightWaitMs;
+  for (;;) {
+    const now = clock.now();
+    const attempt = await claimAlertDelivery(pool, {
+      alertId: message.alertId,
+      kind: message.kind,
+      vendor: message.vendor,
+      incidentKey: message.incidentKey,
+      escalation: message.escalation,
+      owner,
+      now,
+      leaseExpiresAt: new Date(now.getTime() + o.leaseMs),
+      recipients: email.to,
+      subject: email.subject,
+    });
+    if (attempt !== undefined) return { attempt };
+    const row = await readAlertDelivery(pool, message.alertId);
+    if (row && row.state !== 'sending') {
+      log.info({ event: 'alert_duplicate', ...fields, state: row.state }, 'alert already handled; delivery acknowledged');
+      return { duplicate: row.state };
+    }
+    if (Date.now() >= waitUntil) {
+      log.warn({ event: 'alert_in_flight', ...fields }, 'another delivery is sending this alert; asking for a retry');
+      throw new AlertInFlightError(`alert ${message.alertId} is being sent by another delivery`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** Marks the alert sent and records `alert_sent` for every deletion it lists, if this delivery still holds it. */
+async function recordSent(
+  deps: DeliverAlertDeps,
+  message: AlertMessage,
+  email: OutgoingEmail,
+  owner: string,
+  providerMessageId: string | undefined,
+  attempt: number,
+): Promise<void> {
+  const { pool, log, clock } = deps;
+  const fields = fieldsOf(message);
+  const now = clock.now();
+  const recorded = await inTransaction(pool, async (client) => {
+    const mine = await markAlertSent(client, { alertId: message.alertId, owner, providerMessageId, now });
+    if (!mine) return undefined;
+    return recordAlertSentEvents(client, {
+      deletionIds: message.items.map((i) => i.deletionId),
+      alertId: message.alertId,
+      kind: message.kind,
+      incidentKey: message.incidentKey,
+      escalation: message.escalation,
+      providerMessageId,
+      recipients: email.to,
+      now,
+    });
+  });
+  if (recorded === undefined) {
+    log.warn(
+      { event: 'alert_lease_lost', ...fields, attempt },
+      'the alert was sent after its lease ran out; another delivery may have sent it too',
+    );
+  } else {
+    log.info(
+      { event: 'alert_sent', ...fields, attempt, providerMessageId, recipients: email.to.length, deletionsRecorded: recorded },
+      'alert email sent',
+    );
+  }
+}
+
 /**
  * Builds the alert delivery service: send each alert id's email once, whatever the number of deliveries,
  * and record `alert_sent` for every deletion it lists. Throws (so the platform retries) when the send or the
@@ -72,36 +156,11 @@ export function createDeliverAlert(deps: DeliverAlertDeps): (message: AlertMessa
   return async function deliverAlert(message) {
     const email = composeAlertEmail(message, deps.from, deps.to);
     const owner = randomUUID();
-    const fields = { alertId: message.alertId, alertKind: message.kind, vendor: message.vendor, escalation: message.escalation };
+    const fields = fieldsOf(message);
 
-    const waitUntil = Date.now() + inFlightWaitMs;
-    let attempt: number | undefined;
-    for (;;) {
-      const now = clock.now();
-      attempt = await claimAlertDelivery(pool, {
-        alertId: message.alertId,
-        kind: message.kind,
-        vendor: message.vendor,
-        incidentKey: message.incidentKey,
-        escalation: message.escalation,
-        owner,
-        now,
-        leaseExpiresAt: new Date(now.getTime() + leaseMs),
-        recipients: email.to,
-        subject: email.subject,
-      });
-      if (attempt !== undefined) break;
-      const row = await readAlertDelivery(pool, message.alertId);
-      if (row && row.state !== 'sending') {
-        log.info({ event: 'alert_duplicate', ...fields, state: row.state }, 'alert already handled; delivery acknowledged');
-        return { outcome: 'duplicate', state: row.state };
-      }
-      if (Date.now() >= waitUntil) {
-        log.warn({ event: 'alert_in_flight', ...fields }, 'another delivery is sending this alert; asking for a retry');
-        throw new AlertInFlightError(`alert ${message.alertId} is being sent by another delivery`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    const claimed = await claimDelivery(deps, message, email, owner, { leaseMs, inFlightWaitMs });
+    if ('duplicate' in claimed) return { outcome: 'duplicate', state: claimed.duplicate };
+    const attempt = claimed.attempt;
 
     let providerMessageId: string | undefined;
     try {
@@ -124,32 +183,7 @@ export function createDeliverAlert(deps: DeliverAlertDeps): (message: AlertMessa
       throw err;
     }
 
-    const now = clock.now();
-    const recorded = await inTransaction(pool, async (client) => {
-      const mine = await markAlertSent(client, { alertId: message.alertId, owner, providerMessageId, now });
-      if (!mine) return undefined;
-      return recordAlertSentEvents(client, {
-        deletionIds: message.items.map((i) => i.deletionId),
-        alertId: message.alertId,
-        kind: message.kind,
-        incidentKey: message.incidentKey,
-        escalation: message.escalation,
-        providerMessageId,
-        recipients: email.to,
-        now,
-      });
-    });
-    if (recorded === undefined) {
-      log.warn(
-        { event: 'alert_lease_lost', ...fields, attempt },
-        'the alert was sent after its lease ran out; another delivery may have sent it too',
-      );
-    } else {
-      log.info(
-        { event: 'alert_sent', ...fields, attempt, providerMessageId, recipients: email.to.length, deletionsRecorded: recorded },
-        'alert email sent',
-      );
-    }
+    await recordSent(deps, message, email, owner, providerMessageId, attempt);
     return { outcome: 'sent', providerMessageId, attempt };
   };
 }

@@ -87,6 +87,95 @@ function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: 
   });
 }
 
+/** Publishes one alert; false (logged) when it could not, so it stays due. */
+async function publish(deps: AlertRaiserDeps, message: AlertMessage): Promise<boolean> {
+  const { publisher, log, config } = deps;
+  try {
+    await publisher.publish(config.topics.alerts, message, { alertId: message.alertId, kind: message.kind });
+    log.warn(
+      {
+        event: 'alert_raised',
+        alertId: message.alertId,
+        kind: message.kind,
+        vendor: message.vendor,
+        escalation: message.escalation,
+        totalItems: message.totalItems,
+      },
+      message.summary,
+    );
+    return true;
+  } catch (err) {
+    // Left unrecorded, so the next cycle publishes it again.
+    log.error({ event: 'alert_publish_failed', err, alertId: message.alertId, kind: message.kind }, 'could not publish an alert; it stays due');
+    return false;
+  }
+}
+
+async function raiseDeletionAlerts(deps: AlertRaiserDeps, db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
+  const { config } = deps;
+  await evaluateDeletionAlerts(db, {
+    now,
+    policies: deps.policies,
+    deadlineWarningMs: config.deadline.warningDays * DAY,
+  });
+  const due = await dueDeletionAlerts(db, { now, escalationMs: config.alerts.escalationMs, limit: MAX_DUE });
+  const groups = new Map<string, DueDeletionAlert[]>();
+  for (const row of due) {
+    const key = `${row.kind}\u001f${row.vendor}`;
+    const list = groups.get(key);
+    if (list) list.push(row);
+    else groups.set(key, [row]);
+  }
+  for (const rows of groups.values()) {
+    const first = rows[0]!;
+    const message = digest(first.kind, first.vendor, rows, now);
+    if (!(await publish(deps, message))) {
+      result.failed += 1;
+      continue;
+    }
+    result.published.push(message);
+    await markDeletionAlertsRaised(db, {
+      now,
+      items: rows.map((r) => ({ deletionId: r.deletionId, kind: r.kind, escalation: r.escalation, alertId: message.alertId })),
+    });
+  }
+}
+
+async function raiseVendorIncidents(deps: AlertRaiserDeps, db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
+  const { config } = deps;
+  const incidents = await readOpenVendorIncidents(db);
+  for (const incident of incidents) {
+    const due = incident.raisedAt === null || incident.raisedAt.getTime() + config.alerts.escalationMs <= now.getTime();
+    if (!due) continue;
+    const message = AlertMessageSchema.parse({
+      alertId: incidentAlertId(incident),
+      kind: incident.kind,
+      vendor: incident.vendor,
+      incidentKey: `${incident.kind}:${incident.vendor}:${incident.openedAt.toISOString()}`,
+      escalation: incident.escalation,
+      raisedAt: now.toISOString(),
+      since: incident.openedAt.toISOString(),
+      summary: SUMMARY[incident.kind](0, incident.vendor),
+      detail: `${incident.detail} (last seen ${incident.lastSeenAt.toISOString()})`,
+      items: [],
+      totalItems: 0,
+    } satisfies AlertMessage);
+    if (!(await publish(deps, message))) {
+      result.failed += 1;
+      continue;
+    }
+    result.published.push(message);
+    await markVendorIncidentRaised(db, {
+      now,
+      vendor: incident.vendor,
+      kind: incident.kind,
+      escalation: incident.escalation,
+      alertId: message.alertId,
+    });
+  }
+}
+
+
 /**
  * Raises what is due: per-deletion conditions (stale, no progress, failed, deadline warning and missed)
  * as one digest per kind and vendor, and vendor incidents (contract violation, credential rejected) as
@@ -99,92 +188,8 @@ function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: 
  * vendor incidents are raised on any call where the caller knows one is open.
  */
 export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean }): Promise<RaiseResult> } {
-  const { pool, publisher, log, clock, config } = deps;
+  const { pool, log, clock, config } = deps;
   const scanIntervalMs = config.alerts.scanIntervalMs;
-
-  async function publish(message: AlertMessage): Promise<boolean> {
-    try {
-      await publisher.publish(config.topics.alerts, message, { alertId: message.alertId, kind: message.kind });
-      log.warn(
-        {
-          event: 'alert_raised',
-          alertId: message.alertId,
-          kind: message.kind,
-          vendor: message.vendor,
-          escalation: message.escalation,
-          totalItems: message.totalItems,
-        },
-        message.summary,
-      );
-      return true;
-    } catch (err) {
-      // Left unrecorded, so the next cycle publishes it again.
-      log.error({ event: 'alert_publish_failed', err, alertId: message.alertId, kind: message.kind }, 'could not publish an alert; it stays due');
-      return false;
-    }
-  }
-
-  async function raiseDeletionAlerts(db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
-    await evaluateDeletionAlerts(db, {
-      now,
-      policies: deps.policies,
-      deadlineWarningMs: config.deadline.warningDays * DAY,
-    });
-    const due = await dueDeletionAlerts(db, { now, escalationMs: config.alerts.escalationMs, limit: MAX_DUE });
-    const groups = new Map<string, DueDeletionAlert[]>();
-    for (const row of due) {
-      const key = `${row.kind}\u001f${row.vendor}`;
-      const list = groups.get(key);
-      if (list) list.push(row);
-      else groups.set(key, [row]);
-    }
-    for (const rows of groups.values()) {
-      const first = rows[0]!;
-      const message = digest(first.kind, first.vendor, rows, now);
-      if (!(await publish(message))) {
-        result.failed += 1;
-        continue;
-      }
-      result.published.push(message);
-      await markDeletionAlertsRaised(db, {
-        now,
-        items: rows.map((r) => ({ deletionId: r.deletionId, kind: r.kind, escalation: r.escalation, alertId: message.alertId })),
-      });
-    }
-  }
-
-  async function raiseVendorIncidents(db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
-    const incidents = await readOpenVendorIncidents(db);
-    for (const incident of incidents) {
-      const due = incident.raisedAt === null || incident.raisedAt.getTime() + config.alerts.escalationMs <= now.getTime();
-      if (!due) continue;
-      const message = AlertMessageSchema.parse({
-        alertId: incidentAlertId(incident),
-        kind: incident.kind,
-        vendor: incident.vendor,
-        incidentKey: `${incident.kind}:${incident.vendor}:${incident.openedAt.toISOString()}`,
-        escalation: incident.escalation,
-        raisedAt: now.toISOString(),
-        since: incident.openedAt.toISOString(),
-        summary: SUMMARY[incident.kind](0, incident.vendor),
-        detail: `${incident.detail} (last seen ${incident.lastSeenAt.toISOString()})`,
-        items: [],
-        totalItems: 0,
-      } satisfies AlertMessage);
-      if (!(await publish(message))) {
-        result.failed += 1;
-        continue;
-      }
-      result.published.push(message);
-      await markVendorIncidentRaised(db, {
-        now,
-        vendor: incident.vendor,
-        kind: incident.kind,
-        escalation: incident.escalation,
-        alertId: message.alertId,
-      });
-    }
-  }
 
   return {
     async raise(options = {}) {
@@ -196,9 +201,9 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { in
         result.ran = true;
         if (scanDue) {
           result.scanned = true;
-          await raiseDeletionAlerts(db, now, result);
+          await raiseDeletionAlerts(deps, db, now, result);
         }
-        await raiseVendorIncidents(db, now, result);
+        await raiseVendorIncidents(deps, db, now, result);
       });
       if (!locked.locked) log.debug({ event: 'alerts_skipped' }, 'another poller is raising alerts');
       return result;

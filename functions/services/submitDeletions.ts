@@ -71,52 +71,76 @@ export interface Submitter {
   submit(vendor: DeletionVendor, rows: SubmitRow[]): Promise<SubmitOutcome>;
 }
 
+type SubmitterDeps = { pool: pg.Pool; log: Logger; clock: Clock };
+
+/** Stores a failed submission of `rows` (they stay queued, retried with back-off) and adds it to `outcome`. */
+async function recordFailure(deps: SubmitterDeps, vendor: DeletionVendor, rows: SubmitRow[], err: unknown, outcome: SubmitOutcome): Promise<void> {
+  const kind = classifyVendorError(err);
+  const message = errorText(err);
+  const policy = vendor.policy;
+  const retryAfterMs = err instanceof VendorRateLimitedError ? err.retryAfterMs : undefined;
+  const failedRows: FailedRow[] = rows.map((r) => ({
+    deletionId: r.deletionId,
+    error: message,
+    errorKind: kind,
+    // A 429 names its own wait; everything else backs off from the vendor's shortest check interval.
+    baseDelayMs: retryAfterMs ?? policy.minCheckIntervalMs,
+    maxDelayMs: retryAfterMs ?? policy.maxCheckIntervalMs,
+  }));
+  const stored = await recordSubmitFailed(deps.pool, failedRows, deps.clock.now());
+  const byId = new Map(stored.map((s) => [s.deletionId, s]));
+  for (const r of rows) {
+    const s = byId.get(r.deletionId);
+    if (!s) outcome.skipped.push(r.deletionId);
+    outcome.failed.push({ deletionId: r.deletionId, customerId: r.customerId, kind, message, retryAt: s?.nextCheckAt ?? null });
+  }
+  outcome.error ??= {
+    kind,
+    error: err instanceof Error ? err : new VendorTransientError(vendor.name, message),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
+  const level = kind === 'auth' || kind === 'contract' ? 'error' : 'warn';
+  deps.log[level](
+    { event: 'vendor_submit_failed', vendor: vendor.name, kind, deletions: rows.length, retryAfterMs, error: message },
+    'vendor did not accept the deletions; they stay queued',
+  );
+}
+
+/** The rows a create call answered for, as they are stored; `missing` keeps the subjects it left without an operation. */
+function acceptedRows(vendor: DeletionVendor, rows: SubmitRow[], operations: SubmittedOperation[], now: Date) {
+  const missing = new Map(rows.map((r) => [r.deletionId, r]));
+  const accepted: Array<{ row: SubmitRow; state: VendorState; stored: SubmittedRow }> = [];
+  for (const op of operations) {
+    const row = missing.get(op.deletionId);
+    // An operation for a subject we did not send (or sent once and got twice) is ignored here;
+    // the subjects left without one are recorded as a contract violation.
+    if (!row) continue;
+    missing.delete(op.deletionId);
+    const state: VendorState = op.status?.state ?? 'submitted';
+    const stored: SubmittedRow = {
+      deletionId: op.deletionId,
+      state,
+      operationRef: op.ref,
+      operationId: op.operationId,
+      rawStatus: op.status?.rawStatus ?? null,
+      statusPayload: op.status?.payload ?? null,
+      expectedBy: op.status?.expectedCompletionAt ?? new Date(now.getTime() + vendor.policy.expectedDurationMs),
+      nextCheckAt: isTerminal(state) ? null : new Date(now.getTime() + vendor.policy.minCheckIntervalMs),
+      completedAt: state === 'completed' ? now : null,
+    };
+    accepted.push({ row, state, stored });
+  }
+  return { accepted, missing: [...missing.values()] };
+}
+
 /**
  * Builds the submitter, shared by the ingest (vendors taking one subject per call) and the poller (batches).
  * The rows must already be queued and leased by the caller (intent is recorded before the vendor is called),
  * so a crash between the call and the store leaves a row the poller retries with the same idempotency key.
  * Vendor faults are stored and returned; database faults are thrown.
  */
-export function createSubmitter(deps: { pool: pg.Pool; log: Logger; clock: Clock }): Submitter {
+export function createSubmitter(deps: SubmitterDeps): Submitter {
   const { pool, log, clock } = deps;
-
-  async function fail(
-    vendor: DeletionVendor,
-    rows: SubmitRow[],
-    err: unknown,
-    outcome: SubmitOutcome,
-  ): Promise<void> {
-    const kind = classifyVendorError(err);
-    const message = errorText(err);
-    const policy = vendor.policy;
-    const retryAfterMs = err instanceof VendorRateLimitedError ? err.retryAfterMs : undefined;
-    const failedRows: FailedRow[] = rows.map((r) => ({
-      deletionId: r.deletionId,
-      error: message,
-      errorKind: kind,
-      // A 429 names its own wait; everything else backs off from the vendor's shortest check interval.
-      baseDelayMs: retryAfterMs ?? policy.minCheckIntervalMs,
-      maxDelayMs: retryAfterMs ?? policy.maxCheckIntervalMs,
-    }));
-    const stored = await recordSubmitFailed(pool, failedRows, clock.now());
-    const byId = new Map(stored.map((s) => [s.deletionId, s]));
-    for (const r of rows) {
-      const s = byId.get(r.deletionId);
-      if (!s) outcome.skipped.push(r.deletionId);
-      outcome.failed.push({ deletionId: r.deletionId, customerId: r.customerId, kind, message, retryAt: s?.nextCheckAt ?? null });
-    }
-    outcome.error ??= {
-      kind,
-      error: err instanceof Error ? err : new VendorTransientError(vendor.name, message),
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    };
-    const level = kind === 'auth' || kind === 'contract' ? 'error' : 'warn';
-    log[level](
-      { event: 'vendor_submit_failed', vendor: vendor.name, kind, deletions: rows.length, retryAfterMs, error: message },
-      'vendor did not accept the deletions; they stay queued',
-    );
-  }
-
   return {
     async submit(vendor, rows) {
       const outcome: SubmitOutcome = { vendor: vendor.name, submitted: [], failed: [], skipped: [] };
@@ -124,72 +148,27 @@ export function createSubmitter(deps: { pool: pg.Pool; log: Logger; clock: Clock
       if (rows.length > vendor.policy.maxBatchSize) {
         throw new RangeError(`${vendor.name} takes at most ${vendor.policy.maxBatchSize} subjects per call, got ${rows.length}`);
       }
-
       let operations: SubmittedOperation[];
       try {
         operations = await guarded(vendor, 'submit', vendor.submit(rows));
       } catch (err) {
-        await fail(vendor, rows, err, outcome);
+        await recordFailure(deps, vendor, rows, err, outcome);
         return outcome;
       }
-
       const now = clock.now();
-      const wanted = new Map(rows.map((r) => [r.deletionId, r]));
-      const accepted: SubmittedRow[] = [];
-      const acceptedRows: Array<{ row: SubmitRow; state: VendorState; operationId: string }> = [];
-      for (const op of operations) {
-        const row = wanted.get(op.deletionId);
-        // An operation for a subject we did not send (or sent once and got twice) is ignored here;
-        // the subjects left without one are recorded as a contract violation below.
-        if (!row) continue;
-        wanted.delete(op.deletionId);
-        const state: VendorState = op.status?.state ?? 'submitted';
-        const expectedBy =
-          op.status?.expectedCompletionAt ?? new Date(now.getTime() + vendor.policy.expectedDurationMs);
-        const terminal = isTerminal(state);
-        accepted.push({
-          deletionId: op.deletionId,
-          state,
-          operationRef: op.ref,
-          operationId: op.operationId,
-          rawStatus: op.status?.rawStatus ?? null,
-          statusPayload: op.status?.payload ?? null,
-          expectedBy,
-          nextCheckAt: terminal ? null : new Date(now.getTime() + vendor.policy.minCheckIntervalMs),
-          completedAt: state === 'completed' ? now : null,
-        });
-        acceptedRows.push({ row, state, operationId: op.operationId });
-      }
-
-      const stored = await recordSubmitted(pool, accepted, now);
-      const storedIds = new Set(stored.map((s) => s.deletionId));
-      for (const a of acceptedRows) {
-        if (storedIds.has(a.row.deletionId)) {
-          outcome.submitted.push({
-            deletionId: a.row.deletionId,
-            customerId: a.row.customerId,
-            operationId: a.operationId,
-            state: a.state,
-          });
-        } else {
-          outcome.skipped.push(a.row.deletionId);
-        }
+      const { accepted, missing } = acceptedRows(vendor, rows, operations, now);
+      const stored = new Set((await recordSubmitted(pool, accepted.map((a) => a.stored), now)).map((s) => s.deletionId));
+      for (const { row, state, stored: s } of accepted) {
+        if (stored.has(row.deletionId)) {
+          outcome.submitted.push({ deletionId: row.deletionId, customerId: row.customerId, operationId: s.operationId, state });
+        } else outcome.skipped.push(row.deletionId);
       }
       if (outcome.submitted.length > 0) {
-        log.info(
-          { event: 'vendor_submitted', vendor: vendor.name, deletions: outcome.submitted.length },
-          'vendor accepted the deletions',
-        );
+        log.info({ event: 'vendor_submitted', vendor: vendor.name, deletions: outcome.submitted.length }, 'vendor accepted the deletions');
       }
-
-      if (wanted.size > 0) {
-        const missing = [...wanted.values()];
-        const err = new VendorContractError(
-          vendor.name,
-          `the create call returned no operation for ${missing.length} of ${rows.length} subjects`,
-          '',
-        );
-        await fail(vendor, missing, err, outcome);
+      if (missing.length > 0) {
+        const err = new VendorContractError(vendor.name, `the create call returned no operation for ${missing.length} of ${rows.length} subjects`, '');
+        await recordFailure(deps, vendor, missing, err, outcome);
       }
       return outcome;
     },
