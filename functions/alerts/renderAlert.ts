@@ -165,6 +165,78 @@ function earliestDeadline(m: AlertMessage): string | undefined {
   return times.sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0];
 }
 
+/** What both parts of the email say. */
+interface AlertParts {
+  subject: string;
+  title: string;
+  what: string;
+  facts: Array<[string, string]>;
+  actions: string[];
+  rows: string[][];
+  truncated: string | undefined;
+}
+
+function renderText(message: AlertMessage, { title, what, facts, actions, rows, truncated }: AlertParts): string {
+  return [
+    title,
+    '',
+    what,
+    message.summary,
+    '',
+    ...facts.map(([k, v]) => `${k}: ${v}`),
+    ...(message.detail ? ['', 'Detail:', message.detail] : []),
+    '',
+    'What to do:',
+    ...actions.map((a, n) => `${n + 1}. ${a}`),
+    '',
+    rows.length > 0 ? 'Affected deletions:' : 'No individual deletions are attached to this alert.',
+    ...rows.map(
+      (r) =>
+        `- customer ${r[0]} | vendor ${r[1]} | operation ${r[2]} | state ${r[3]} | since ${r[4]}${r[5] ? ` | deadline ${r[5]}` : ''}${r[6] ? ` | ${r[6]}` : ''}`,
+    ),
+    ...(truncated ? ['', truncated] : []),
+    '',
+    '-- consent-erasure',
+    '',
+  ].join('\n');
+
+}
+
+function renderHtml(message: AlertMessage, { subject, title, what, facts, actions, rows, truncated }: AlertParts): string {
+  const e = escapeHtml;
+  const cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
+  return [
+    '<!doctype html>',
+    `<html><head><meta charset="utf-8"><title>${e(subject)}</title></head>`,
+    '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
+    `<h2 style="margin:0 0 12px">${e(title)}</h2>`,
+    `<p>${e(what)}</p>`,
+    `<p>${e(message.summary)}</p>`,
+    '<table style="border-collapse:collapse;margin:12px 0">',
+    ...facts.map(([k, v]) => `<tr><th ${cell}>${e(k)}</th><td ${cell}>${e(v)}</td></tr>`),
+    '</table>',
+    ...(message.detail ? ['<h3>Detail</h3>', `<pre style="white-space:pre-wrap;background:#f5f5f5;padding:8px">${e(message.detail)}</pre>`] : []),
+    '<h3>What to do</h3>',
+    '<ol>',
+    ...actions.map((a) => `<li>${e(a)}</li>`),
+    '</ol>',
+    ...(rows.length > 0
+      ? [
+          '<h3>Affected deletions</h3>',
+          '<table style="border-collapse:collapse">',
+          `<tr>${HEADERS.map((h) => `<th ${cell}>${e(h)}</th>`).join('')}</tr>`,
+          ...rows.map((r) => `<tr>${r.map((v) => `<td ${cell}>${e(v)}</td>`).join('')}</tr>`),
+          '</table>',
+        ]
+      : ['<p>No individual deletions are attached to this alert.</p>']),
+    ...(truncated ? [`<p><em>${e(truncated)}</em></p>`] : []),
+    '<p style="color:#777;font-size:12px">consent-erasure</p>',
+    '</body></html>',
+    '',
+  ].join('\n');
+
+}
+
 /**
  * Renders an alert as an email. Pure: the same message gives the same email. Every value that came from
  * outside (customer ids, vendor names, operation ids, details) is escaped in the HTML part.
@@ -198,60 +270,6 @@ export function renderAlert(message: AlertMessage): RenderedAlert {
   ];
   const rows = itemRows(message.items);
 
-  const text = [
-    title,
-    '',
-    what,
-    message.summary,
-    '',
-    ...facts.map(([k, v]) => `${k}: ${v}`),
-    ...(message.detail ? ['', 'Detail:', message.detail] : []),
-    '',
-    'What to do:',
-    ...actions.map((a, n) => `${n + 1}. ${a}`),
-    '',
-    rows.length > 0 ? 'Affected deletions:' : 'No individual deletions are attached to this alert.',
-    ...rows.map(
-      (r) =>
-        `- customer ${r[0]} | vendor ${r[1]} | operation ${r[2]} | state ${r[3]} | since ${r[4]}${r[5] ? ` | deadline ${r[5]}` : ''}${r[6] ? ` | ${r[6]}` : ''}`,
-    ),
-    ...(truncated ? ['', truncated] : []),
-    '',
-    '-- consent-erasure',
-    '',
-  ].join('\n');
-
-  const e = escapeHtml;
-  const cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
-  const html = [
-    '<!doctype html>',
-    `<html><head><meta charset="utf-8"><title>${e(subject)}</title></head>`,
-    '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
-    `<h2 style="margin:0 0 12px">${e(title)}</h2>`,
-    `<p>${e(what)}</p>`,
-    `<p>${e(message.summary)}</p>`,
-    '<table style="border-collapse:collapse;margin:12px 0">',
-    ...facts.map(([k, v]) => `<tr><th ${cell}>${e(k)}</th><td ${cell}>${e(v)}</td></tr>`),
-    '</table>',
-    ...(message.detail ? ['<h3>Detail</h3>', `<pre style="white-space:pre-wrap;background:#f5f5f5;padding:8px">${e(message.detail)}</pre>`] : []),
-    '<h3>What to do</h3>',
-    '<ol>',
-    ...actions.map((a) => `<li>${e(a)}</li>`),
-    '</ol>',
-    ...(rows.length > 0
-      ? [
-          '<h3>Affected deletions</h3>',
-          '<table style="border-collapse:collapse">',
-          `<tr>${HEADERS.map((h) => `<th ${cell}>${e(h)}</th>`).join('')}</tr>`,
-          ...rows.map((r) => `<tr>${r.map((v) => `<td ${cell}>${e(v)}</td>`).join('')}</tr>`),
-          '</table>',
-        ]
-      : ['<p>No individual deletions are attached to this alert.</p>']),
-    ...(truncated ? [`<p><em>${e(truncated)}</em></p>`] : []),
-    '<p style="color:#777;font-size:12px">consent-erasure</p>',
-    '</body></html>',
-    '',
-  ].join('\n');
-
-  return { subject, text, html };
+  const parts: AlertParts = { subject, title, what, facts, actions, rows, truncated };
+  return { subject, text: renderText(message, parts), html: renderHtml(message, parts) };
 }

@@ -31,32 +31,10 @@ const RowSchema = z.object({
 
 const PAGE = 5000;
 
-/**
- * Walks the hash chain in order (in pages, so memory stays flat) and names the first entry that breaks it.
- * `fromSeq`/`toSeq` restrict the walk to a range; the link into the range is checked against the entry before it.
- */
-export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyResult> {
-  const from = range.fromSeq ?? 1;
-  let prevHash: string | null = null;
-  let expectedSeq = from;
-  if (from > 1) {
-    const before = await db.query<{ hash: string }>(
-      "select encode(hash, 'hex') as hash from deletion_event where chain_seq = $1::bigint",
-      [from - 1],
-    );
-    prevHash = before.rows[0]?.hash ?? null;
-  } else {
-    const genesis = await db.query<{ hash: string }>("select encode(sha256(''::bytea), 'hex') as hash");
-    prevHash = genesis.rows[0]!.hash;
-  }
-  let checked = 0;
-  let firstSeq: number | null = null;
-  let lastSeq: number | null = null;
-  let lastHash: string | null = null;
-  let cursor = from - 1;
-  for (;;) {
-    const page = await db.query(
-      `select id, chain_seq,
+const BEFORE_SQL = "select encode(hash, 'hex') as hash from deletion_event where chain_seq = $1::bigint";
+const GENESIS_SQL = "select encode(sha256(''::bytea), 'hex') as hash";
+const HEAD_SQL = "select seq::text, encode(hash, 'hex') as hash from deletion_event_chain_head";
+const PAGE_SQL = `select id, chain_seq,
               encode(prev_hash, 'hex') as prev_hash,
               encode(hash, 'hex') as hash,
               encode(sha256(deletion_event_content(chain_seq, prev_hash, subject_hash, request_id, vendor_deletion_id,
@@ -68,31 +46,56 @@ export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; t
          from deletion_event
         where chain_seq > $1::bigint and ($2::bigint is null or chain_seq <= $2::bigint)
         order by chain_seq
-        limit $3::int`,
+        limit $3::int`;
+
+const brk = (reason: ChainBreak, detail: string) => ({ reason, detail });
+
+/** Why one entry breaks the chain, if it does. */
+function breakOf(row: z.infer<typeof RowSchema>, expectedSeq: number, prevHash: string | null): { reason: ChainBreak; detail: string } | null {
+  if (row.chain_seq !== expectedSeq) {
+    return brk('missing_entry', `expected entry ${expectedSeq} next, found ${row.chain_seq}: entries are missing`);
+  }
+  if (prevHash !== null && row.prev_hash !== prevHash) {
+    return brk('prev_hash_mismatch', 'its link to the previous entry does not match (an entry was removed, replaced or reordered)');
+  }
+  if (row.hash !== row.expected_hash) {
+    return brk('content_changed', 'its content no longer matches the hash recorded when it was written');
+  }
+  if (row.subject_ok === false || (row.subject_ok === null && row.redacted && !row.customer_id?.startsWith('hmac-sha256:'))) {
+    return brk('subject_changed', 'its customer id no longer matches the subject hash recorded when it was written');
+  }
+  return null;
+}
+
+/**
+ * Walks the hash chain in order (in pages, so memory stays flat) and names the first entry that breaks it.
+ * `fromSeq`/`toSeq` restrict the walk to a range; the link into the range is checked against the entry before it.
+ */
+export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyResult> {
+  const from = range.fromSeq ?? 1;
+  let prevHash: string | null = null;
+  let expectedSeq = from;
+  if (from > 1) {
+    const before = await db.query<{ hash: string }>(BEFORE_SQL, [from - 1]);
+    prevHash = before.rows[0]?.hash ?? null;
+  } else {
+    const genesis = await db.query<{ hash: string }>(GENESIS_SQL);
+    prevHash = genesis.rows[0]!.hash;
+  }
+  let checked = 0;
+  let firstSeq: number | null = null;
+  let lastSeq: number | null = null;
+  let lastHash: string | null = null;
+  let cursor = from - 1;
+  for (;;) {
+    const page = await db.query(PAGE_SQL,
       [cursor, range.toSeq ?? null, PAGE],
     );
     if (page.rows.length === 0) break;
     for (const raw of page.rows) {
       const row = RowSchema.parse(raw);
-      const at = (reason: ChainBreak, detail: string): VerifyResult => ({
-        ok: false,
-        checked,
-        firstSeq,
-        lastSeq,
-        broken: { seq: row.chain_seq, id: row.id, reason, detail },
-      });
-      if (row.chain_seq !== expectedSeq) {
-        return at('missing_entry', `expected entry ${expectedSeq} next, found ${row.chain_seq}: entries are missing`);
-      }
-      if (prevHash !== null && row.prev_hash !== prevHash) {
-        return at('prev_hash_mismatch', 'its link to the previous entry does not match (an entry was removed, replaced or reordered)');
-      }
-      if (row.hash !== row.expected_hash) {
-        return at('content_changed', 'its content no longer matches the hash recorded when it was written');
-      }
-      if (row.subject_ok === false || (row.subject_ok === null && row.redacted && !row.customer_id?.startsWith('hmac-sha256:'))) {
-        return at('subject_changed', 'its customer id no longer matches the subject hash recorded when it was written');
-      }
+      const broken = breakOf(row, expectedSeq, prevHash);
+      if (broken) return { ok: false, checked, firstSeq, lastSeq, broken: { seq: row.chain_seq, id: row.id, ...broken } };
       checked += 1;
       firstSeq ??= row.chain_seq;
       lastSeq = row.chain_seq;
@@ -103,9 +106,7 @@ export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; t
     }
   }
   if (range.toSeq === undefined) {
-    const head = await db.query<{ seq: string; hash: string }>(
-      "select seq::text, encode(hash, 'hex') as hash from deletion_event_chain_head",
-    );
+    const head = await db.query<{ seq: string; hash: string }>(HEAD_SQL);
     const h = head.rows[0];
     if (h && (Number(h.seq) !== (lastSeq ?? from - 1) || (lastHash !== null && h.hash !== lastHash))) {
       return {

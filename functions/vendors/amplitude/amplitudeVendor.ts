@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
 import { callVendor } from '../callVendor.js';
-import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
+import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { AMPLITUDE_INVALID_ID, AMPLITUDE_MISSING, AMPLITUDE_STATUS_MAP, AmplitudeStatusWordSchema } from './status.js';
@@ -130,6 +130,66 @@ export function amplitudeReport(ref: AmplitudeRef, jobs: readonly Job[]): Status
   };
 }
 
+function refOf(op: OperationToCheck): AmplitudeRef | undefined {
+  const ref = AmplitudeRefSchema.safeParse(op.ref);
+  return ref.success ? ref.data : undefined;
+}
+
+function invalidReport(payload: unknown): StatusReport {
+  return { state: 'completed', rawStatus: AMPLITUDE_INVALID_ID, payload, detail: 'Amplitude knows no such user: nothing to delete' };
+}
+
+/** The create call's body: the customers as user_ids or amplitude_ids, and the invalid-id flag unless turned off. */
+function createBody(settings: VendorSettings<'amplitude'>, subjects: DeletionSubject[]): Record<string, unknown> {
+  const body: Record<string, unknown> = { requester: settings.requester };
+  if (settings.idType === 'user_id') {
+    body['user_ids'] = subjects.map((s) => s.customerId);
+  } else {
+    const bad = subjects.filter((s) => !/^\d{1,16}$/.test(s.customerId));
+    if (bad.length > 0) {
+      throw new VendorRejectedError('amplitude', `customer ids ${bad.map((s) => `"${s.customerId}"`).join(', ')} are not Amplitude ids (integers)`);
+    }
+    body['amplitude_ids'] = subjects.map((s) => Number(s.customerId));
+  }
+  if (settings.ignoreInvalidIds) {
+    // The docs spell it both ways (vendors.md §0.3); send both so either reading applies.
+    body['ignore_invalid_id'] = true;
+    body['ignore_invalid_ids'] = true;
+  }
+  return body;
+}
+
+/** Each customer's operation from the job the create call answered with (an unknown customer: nothing to delete). */
+function submittedOperations(settings: VendorSettings<'amplitude'>, subjects: DeletionSubject[], job: z.infer<typeof CreateResponse>): SubmittedOperation[] {
+  const invalid = new Set((job.invalid_ids ?? []).map(String));
+  return subjects.map((s): SubmittedOperation => {
+    const user = job.amplitude_ids.find((u) =>
+      settings.idType === 'user_id' ? u.user_id === s.customerId : String(u.amplitude_id) === s.customerId,
+    );
+    const ref: AmplitudeRef = { project: settings.project, day: job.day, id: s.customerId, idType: settings.idType };
+    if (invalid.has(s.customerId) && !user) {
+      const unknown: AmplitudeRef = { ...ref, day: null, unknownUser: true };
+      return {
+        deletionId: s.deletionId,
+        ref: unknown,
+        operationId: `${settings.project}/unknown/${s.customerId}`,
+        status: invalidReport({ invalid_id: s.customerId }),
+      };
+    }
+    if (user) ref.amplitudeId = user.amplitude_id;
+    const op: SubmittedOperation = { deletionId: s.deletionId, ref, operationId: `${settings.project}/${job.day}/${s.customerId}` };
+    if (user) {
+      op.status = {
+        state: AMPLITUDE_STATUS_MAP[job.status],
+        rawStatus: job.status,
+        payload: { day: job.day, status: job.status, user },
+        expectedCompletionAt: new Date(dayStart(job.day) + AMPLITUDE_DONE_AFTER_MS),
+      };
+    }
+    return op;
+  });
+}
+
 /**
  * Amplitude User Privacy API v1 (vendors.md A3), HTTP Basic with the project's API key and secret key.
  * submit() sends up to 100 ids (user_ids or amplitude_ids, as `settings.idType` says) with
@@ -151,18 +211,6 @@ export function createAmplitudeVendor(
   const base = (settings.baseUrl ?? REGION_HOSTS[settings.region]).replace(/\/+$/, '');
   const headers = { authorization: `Basic ${Buffer.from(`${settings.apiKey}:${settings.secretKey}`).toString('base64')}` };
 
-  const refOf = (op: OperationToCheck): AmplitudeRef | undefined => {
-    const ref = AmplitudeRefSchema.safeParse(op.ref);
-    return ref.success ? ref.data : undefined;
-  };
-
-  const invalidReport = (payload: unknown): StatusReport => ({
-    state: 'completed',
-    rawStatus: AMPLITUDE_INVALID_ID,
-    payload,
-    detail: 'Amplitude knows no such user: nothing to delete',
-  });
-
   return {
     name,
     policy: merged,
@@ -172,53 +220,13 @@ export function createAmplitudeVendor(
       if (subjects.length > AMPLITUDE_MAX_IDS) {
         throw new RangeError(`amplitude: ${subjects.length} ids in one request; at most ${AMPLITUDE_MAX_IDS}`);
       }
-      const body: Record<string, unknown> = { requester: settings.requester };
-      if (settings.idType === 'user_id') {
-        body['user_ids'] = subjects.map((s) => s.customerId);
-      } else {
-        const bad = subjects.filter((s) => !/^\d{1,16}$/.test(s.customerId));
-        if (bad.length > 0) {
-          throw new VendorRejectedError(name, `customer ids ${bad.map((s) => `"${s.customerId}"`).join(', ')} are not Amplitude ids (integers)`);
-        }
-        body['amplitude_ids'] = subjects.map((s) => Number(s.customerId));
-      }
-      if (settings.ignoreInvalidIds) {
-        // The docs spell it both ways (vendors.md §0.3); send both so either reading applies.
-        body['ignore_invalid_id'] = true;
-        body['ignore_invalid_ids'] = true;
-      }
+      const body = createBody(settings, subjects);
       const { body: job } = await callVendor(
         name,
         { method: 'POST', url: base + PATH, headers, json: body, timeoutMs: merged.timeoutMs },
         CreateResponse,
       );
-      const invalid = new Set((job.invalid_ids ?? []).map(String));
-      return subjects.map((s): SubmittedOperation => {
-        const user = job.amplitude_ids.find((u) =>
-          settings.idType === 'user_id' ? u.user_id === s.customerId : String(u.amplitude_id) === s.customerId,
-        );
-        const ref: AmplitudeRef = { project: settings.project, day: job.day, id: s.customerId, idType: settings.idType };
-        if (invalid.has(s.customerId) && !user) {
-          const unknown: AmplitudeRef = { ...ref, day: null, unknownUser: true };
-          return {
-            deletionId: s.deletionId,
-            ref: unknown,
-            operationId: `${settings.project}/unknown/${s.customerId}`,
-            status: invalidReport({ invalid_id: s.customerId }),
-          };
-        }
-        if (user) ref.amplitudeId = user.amplitude_id;
-        const op: SubmittedOperation = { deletionId: s.deletionId, ref, operationId: `${settings.project}/${job.day}/${s.customerId}` };
-        if (user) {
-          op.status = {
-            state: AMPLITUDE_STATUS_MAP[job.status],
-            rawStatus: job.status,
-            payload: { day: job.day, status: job.status, user },
-            expectedCompletionAt: new Date(dayStart(job.day) + AMPLITUDE_DONE_AFTER_MS),
-          };
-        }
-        return op;
-      });
+      return submittedOperations(settings, subjects, job);
     },
 
     // One listing per batch: operations of one day are read by one call (undated ones by none).

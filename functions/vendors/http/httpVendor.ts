@@ -46,6 +46,21 @@ export function httpPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy 
   return withPolicyOverrides(HTTP_POLICY_DEFAULTS, overrides);
 }
 
+function refId(op: OperationToCheck): string {
+  const ref = HttpRefSchema.safeParse(op.ref);
+  return ref.success ? ref.data.operationId : op.operationId;
+}
+
+/** The operation a create call answered with, and its status where the call reported one. */
+function submittedOperation(subject: DeletionSubject, body: z.infer<typeof CreateResponse>): SubmittedOperation {
+  const submitted: SubmittedOperation = { deletionId: subject.deletionId, ref: { operationId: body.operationId }, operationId: body.operationId };
+  if (body.status !== undefined) {
+    const state = mapHttpStatus('http', body.status, sampleBody(JSON.stringify(body)));
+    submitted.status = { state, rawStatus: body.status, payload: body };
+  }
+  return submitted;
+}
+
 /**
  * The generic `http` deletion API (the seed's third-party API): POST createPath → operation id, GET
  * statusPath → status, DELETE /deletions/{id} → cancel while pending. `verify` is not offered: the API has
@@ -66,11 +81,6 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
   const statusUrl = (id: string) => base + settings.statusPath.replace('{operationId}', encodeURIComponent(id));
   const cancelUrl = (id: string) => `${base}/deletions/${encodeURIComponent(id)}`;
 
-  const refId = (op: OperationToCheck): string => {
-    const ref = HttpRefSchema.safeParse(op.ref);
-    return ref.success ? ref.data.operationId : op.operationId;
-  };
-
   const submitOne = async (subject: DeletionSubject): Promise<SubmittedOperation> => {
     const { body } = await callVendor(
       name,
@@ -83,16 +93,7 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
       },
       CreateResponse,
     );
-    const submitted: SubmittedOperation = {
-      deletionId: subject.deletionId,
-      ref: { operationId: body.operationId },
-      operationId: body.operationId,
-    };
-    if (body.status !== undefined) {
-      const state = mapHttpStatus(name, body.status, sampleBody(JSON.stringify(body)));
-      submitted.status = { state, rawStatus: body.status, payload: body };
-    }
-    return submitted;
+    return submittedOperation(subject, body);
   };
 
   const readOne = async (op: OperationToCheck): Promise<StatusReport> => {

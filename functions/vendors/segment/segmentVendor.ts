@@ -59,6 +59,20 @@ export function segmentPolicy(overrides: Partial<VendorPolicy> = {}): VendorPoli
   return withPolicyOverrides(SEGMENT_POLICY_DEFAULTS, overrides);
 }
 
+function refOf(op: OperationToCheck) {
+  const ref = SegmentRefSchema.safeParse(op.ref);
+  return ref.success ? ref.data : { regulateId: op.operationId, subjects: Number.MAX_SAFE_INTEGER };
+}
+
+/** A regulation's state, classified from its destinations. */
+function regulationReport(regulation: z.infer<typeof StatusResponse>['data']['regulation']): StatusReport {
+  const destinations = regulation.streamStatus.flatMap((s) => s.destinationStatus);
+  const verdict = classifySegmentRegulation(regulation.overallStatus, destinations);
+  const report: StatusReport = { state: verdict.state, rawStatus: regulation.overallStatus, payload: regulation };
+  if (verdict.detail) report.detail = verdict.detail;
+  return report;
+}
+
 /**
  * Segment Public API regulations (vendors.md A1). submit() sends the whole batch (≤ 5000) as one regulation of
  * `settings.regulationType`; every customer keeps its own operation carrying the shared regulateId.
@@ -74,11 +88,6 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
   const headers = { authorization: `Bearer ${settings.token}`, accept: 'application/vnd.segment.v1+json, application/json' };
   const createUrl = settings.sourceId ? `${base}/regulations/sources/${encodeURIComponent(settings.sourceId)}` : `${base}/regulations`;
   const regulationUrl = (id: string) => `${base}/regulations/${encodeURIComponent(id)}`;
-
-  const refOf = (op: OperationToCheck) => {
-    const ref = SegmentRefSchema.safeParse(op.ref);
-    return ref.success ? ref.data : { regulateId: op.operationId, subjects: Number.MAX_SAFE_INTEGER };
-  };
 
   const readRegulation = async (regulateId: string): Promise<StatusReport> => {
     let body: z.infer<typeof StatusResponse>;
@@ -104,11 +113,7 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
         { status: 200 },
       );
     }
-    const destinations = regulation.streamStatus.flatMap((s) => s.destinationStatus);
-    const verdict = classifySegmentRegulation(regulation.overallStatus, destinations);
-    const report: StatusReport = { state: verdict.state, rawStatus: regulation.overallStatus, payload: body.data.regulation };
-    if (verdict.detail) report.detail = verdict.detail;
-    return report;
+    return regulationReport(regulation);
   };
 
   return {
