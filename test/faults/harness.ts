@@ -77,15 +77,8 @@ export function capturingLogger(level = 'debug'): { log: Logger; lines: Array<Re
   return { log, lines, raw };
 }
 
-/** The poller settings of a scenario (the config slice createPollCycle reads). */
-export function pollerSettings(over: { timeBudgetMs?: number; batchSize?: number; leaseMs?: number } = {}): Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> {
-  return {
-    topics: { poll: 'deletion-poll', alerts: 'deletion-alerts' },
-    poller: { timeBudgetMs: over.timeBudgetMs ?? 480 * SECOND, batchSize: over.batchSize ?? 500, leaseMs: over.leaseMs ?? 600 * SECOND },
-    alerts: { sendgridApiKey: undefined, sendgridBaseUrl: undefined, sandboxMode: false, from: undefined, to: [], escalationMs: DAY, scanIntervalMs: 15 * MINUTE },
-    deadline: { days: 30, warningDays: 7 },
-  };
-}
+/** The poller settings of a scenario (the config slice createPollCycle reads; one copy, in test/helpers/pollCycle.ts). */
+export { pollerConfig as pollerSettings } from '../helpers/pollCycle.js';
 
 /** How many operations the http sandbox created per customer (201 answers to a create; 200 is a replayed key). */
 export function vendorJobsPerCustomer(sandbox: RunningSandbox, module = 'http'): Map<string, number> {

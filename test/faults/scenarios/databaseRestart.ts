@@ -16,8 +16,6 @@ import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createPubsubPublisher, type Publisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createPool } from '../../../functions/store/pool.js';
 import { migrate } from '../../../functions/store/migrate.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
@@ -25,7 +23,8 @@ import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { deletionFigures, deliverUntilAccepted, eventually, forEachLimited, pollerSettings, sleep } from '../harness.js';
+import { deletionFigures, deliverUntilAccepted, eventually, forEachLimited, sleep } from '../harness.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 export const RESTART = '4 database restart + email outage';
 
@@ -152,7 +151,7 @@ export function databaseRestart(profile: FaultProfile, results: FaultResults): v
 
       // Days pass without completion: stale, no-progress and escalation alerts, while SendGrid answers 500.
       sink.setFault({ status: 500 });
-      const cycle = createPollCycle({ pool, vendors: [vendor], publisher, log, clock, config: pollerSettings(), submitter: createSubmitter({ pool, log, clock }) });
+      const cycle = buildPollCycle({ pool, vendors: [vendor], publisher, log, clock, submit: true });
       for (let day = 0; day < 6; day += 1) {
         clock.advance(day === 0 ? 10 * MINUTE : DAY);
         await cycle.run({});

@@ -8,14 +8,13 @@ import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import type { DriftMode } from '../../../local/sandbox/types.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, pollerSettings } from '../harness.js';
+import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited } from '../harness.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 export const DRIFT = '5 contract drift';
 
@@ -75,14 +74,13 @@ export function contractDrift(profile: FaultProfile, results: FaultResults): voi
       await ingest(customers.slice(0, half), 0);
 
       const publisher = createMemoryPublisher();
-      const cycle = createPollCycle({
+      const cycle = buildPollCycle({
         pool: db().pool,
         vendors: [vendor],
         publisher,
         log,
         clock,
-        config: pollerSettings(),
-        submitter: createSubmitter({ pool: db().pool, log, clock }),
+        submit: true,
       });
       for (let incident = 0; incident < profile.driftIncidents; incident += 1) {
         sandbox.control.configure('http', { drift: MODES[incident % MODES.length]! });

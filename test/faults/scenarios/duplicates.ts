@@ -6,14 +6,13 @@ import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerW
 import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, pollerSettings, pollUntilSettled, seededRandom, shuffle } from '../harness.js';
+import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, pollUntilSettled, seededRandom, shuffle } from '../harness.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 export const DUPLICATES = '1 duplicate deliveries';
 
@@ -80,14 +79,13 @@ export function duplicateDeliveries(profile: FaultProfile, results: FaultResults
       assert.equal(creates.length, customers.length, 'one create call per customer: later deliveries found the request recorded');
 
       const publisher = createMemoryPublisher();
-      const cycle = createPollCycle({
+      const cycle = buildPollCycle({
         pool: db().pool,
         vendors: [vendor],
         publisher,
         log,
         clock,
-        config: pollerSettings(),
-        submitter: createSubmitter({ pool: db().pool, log, clock }),
+        submit: true,
       });
       await pollUntilSettled(db().pool, cycle, clock, { stepMs: 11 * MINUTE, maxRounds: 5 });
 

@@ -16,14 +16,13 @@ import { registerFirestoreTrigger } from '../../../local/emulators.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { startTriggerRelay, type TriggerRelay } from '../../../local/triggerRelay.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { firestoreEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { deletionFigures, eventually, pollerSettings, pollUntilSettled } from '../harness.js';
+import { deletionFigures, eventually, pollUntilSettled } from '../harness.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 const trace = (what: string) => void (process.env['FAULTS_TRACE'] && process.stderr.write(`${Date.now()} ${what}\n`));
 
@@ -150,7 +149,7 @@ export function lostEvents(profile: FaultProfile, results: FaultResults): void {
       const log = silentLogger();
       const vendor = createHttpVendor({ baseUrl: `${sandbox.url}/http`, createPath: '/deletions', statusPath: '/deletions/{operationId}' }, { timeoutMs: 5 * SECOND, requestsPerSecond: 100_000 });
       const publisher = createMemoryPublisher();
-      const cycle = createPollCycle({ pool: db().pool, vendors: [vendor], publisher, log, clock, config: pollerSettings(), submitter: createSubmitter({ pool: db().pool, log, clock }) });
+      const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor], publisher, log, clock, submit: true });
       await pollUntilSettled(db().pool, cycle, clock, { stepMs: 11 * MINUTE, maxRounds: 6 });
 
       trace('polled');

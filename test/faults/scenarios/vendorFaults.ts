@@ -6,14 +6,13 @@ import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerW
 import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { count, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, pollerSettings, replayedCreates } from '../harness.js';
+import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, replayedCreates } from '../harness.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 export const VENDOR_FAULTS = '2 vendor faults';
 
@@ -75,14 +74,13 @@ export function vendorFaults(profile: FaultProfile, results: FaultResults): void
       });
 
       const publisher = createMemoryPublisher();
-      const cycle = createPollCycle({
+      const cycle = buildPollCycle({
         pool: db().pool,
         vendors: [vendor],
         publisher,
         log,
         clock,
-        config: pollerSettings(),
-        submitter: createSubmitter({ pool: db().pool, log, clock }),
+        submit: true,
       });
       const bursts = new Set([2, 3, 9, 10]);
       let rounds = 0;

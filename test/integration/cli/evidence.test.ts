@@ -7,14 +7,12 @@ import { loadConfig } from '../../../functions/config.js';
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { silentLogger } from '../../../functions/log.js';
-import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { cli } from './helpers.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 /**
  * Evidence for auditors, end to end on real parts: revocations go through the real ingest handler (real
@@ -43,14 +41,12 @@ describe('evidence: timeline and verify-log (real PostgreSQL, vendor sandbox)', 
   async function pollFor(span: number, step: number): Promise<void> {
     const config = loadConfig(env);
     const vendors = createVendors(config.vendors);
-    const cycle = createPollCycle({
+    const cycle = buildPollCycle({
       pool: db().pool,
       vendors,
-      publisher: createMemoryPublisher(),
-      log: silentLogger(),
       clock,
       config,
-      submitter: createSubmitter({ pool: db().pool, log: silentLogger(), clock }),
+      submit: true,
     });
     for (let t = 0; t < span; t += step) {
       await cycle.run({});

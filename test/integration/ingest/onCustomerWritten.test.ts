@@ -9,18 +9,15 @@ import { freePort } from '../../../local/emulators.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
 import { createPool } from '../../../functions/store/pool.js';
-import type { DeletionSubject, DeletionVendor } from '../../../functions/vendors/DeletionVendor.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
+import { fakeVendor } from '../../helpers/fakeVendor.js';
 
 /** A vendor that takes batches: the ingest must leave its deletions to the poller and never call it. */
-function batchVendor(): DeletionVendor & { calls: DeletionSubject[][] } {
-  const calls: DeletionSubject[][] = [];
-  return {
-    name: 'segment',
-    calls,
+function batchVendor() {
+  return fakeVendor('segment', {
     policy: {
       maxBatchSize: 100,
       requestsPerSecond: 10,
@@ -32,14 +29,10 @@ function batchVendor(): DeletionVendor & { calls: DeletionSubject[][] } {
       maxSubmitAttempts: 5,
       timeoutMs: 1000,
     },
-    async submit(subjects) {
-      calls.push(subjects);
+    async submit() {
       throw new Error('the ingest must not submit batch vendors');
     },
-    async checkStatus() {
-      return new Map();
-    },
-  };
+  });
 }
 
 function captureLog() {

@@ -3,9 +3,10 @@ import { createFakeClock, MINUTE } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
 import { createSubmitter, type SubmitRow } from '../../../functions/services/submitDeletions.js';
-import type { DeletionSubject, DeletionVendor, SubmittedOperation, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
+import type { DeletionSubject, SubmittedOperation, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { VendorRateLimitedError, VendorTransientError } from '../../../functions/vendors/errors.js';
 import { useTestDatabase } from '../../helpers/db.js';
+import { fakeVendor as theFakeVendor } from '../../helpers/fakeVendor.js';
 
 const policy: VendorPolicy = {
   maxBatchSize: 3,
@@ -19,19 +20,9 @@ const policy: VendorPolicy = {
   timeoutMs: 200,
 };
 
-/** A fake batch vendor whose answer each test scripts. */
-function fakeVendor(answer: (subjects: DeletionSubject[]) => Promise<SubmittedOperation[]>): DeletionVendor & { calls: DeletionSubject[][] } {
-  const calls: DeletionSubject[][] = [];
-  return {
-    name: 'segment',
-    policy,
-    calls,
-    submit: async (subjects) => {
-      calls.push(subjects);
-      return answer(subjects);
-    },
-    checkStatus: async () => new Map(),
-  };
+/** A fake batch vendor whose answer each test scripts (test/helpers/fakeVendor.ts). */
+function fakeVendor(answer: (subjects: DeletionSubject[]) => Promise<SubmittedOperation[]>) {
+  return theFakeVendor('segment', { policy, submit: answer });
 }
 
 describe('createSubmitter (real PostgreSQL, fake vendors)', () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, HOUR, MINUTE } from '../../../functions/clock.js';
-import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 describe('poller alerts (real PostgreSQL, injected clock)', () => {
   const db = useTestDatabase('poller_alerts');
@@ -15,7 +14,7 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     const clock = createFakeClock(T0);
     const publisher = createMemoryPublisher();
     const vendor = scriptedVendor('http', () => ({ state: status(), rawStatus: status(), payload: {} }), policy);
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor], publisher, log: silentLogger(), clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor], publisher, clock, config: pollerConfig() });
     const alerts = () =>
       publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message) as AlertMessage);
     return { clock, publisher, cycle, alerts, vendor };
@@ -154,7 +153,7 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
       },
     };
     const vendor = scriptedVendor('http', () => undefined);
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor], publisher, log: silentLogger(), clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor], publisher, clock, config: pollerConfig() });
     await seedDeletions(db().pool, [{ customerId: 'r1', vendor: 'http', operationId: 'op-r1', revokedAt: T0, nextCheckAt: null }]);
     await cycle.run({});
     fail = false;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createFakeClock } from '../../../functions/clock.js';
-import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { capturingLogger, pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
+import { capturingLogger, pollerConfig, seedDeletions } from './fixtures.js';
+import { fakeVendor } from '../../helpers/fakeVendor.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 describe('completion and verification (real PostgreSQL)', () => {
   const db = useTestDatabase('poller_completion');
@@ -12,20 +12,18 @@ describe('completion and verification (real PostgreSQL)', () => {
   it('records completion, then verification where the adapter offers it; a failed verification leaves completion standing', async () => {
     const clock = createFakeClock(T0);
     const { log, lines } = capturingLogger();
-    const vendor = Object.assign(
-      scriptedVendor('http', () => ({ state: 'completed', rawStatus: 'done', payload: { evidence: 'vendor receipt' } })),
-      {
-        async verify(op: { customerId: string }) {
-          if (op.customerId === 'v-broken') throw new Error('verification endpoint down');
-          return op.customerId === 'v-ok';
-        },
+    const vendor = fakeVendor('http', {
+      check: () => ({ state: 'completed', rawStatus: 'done', payload: { evidence: 'vendor receipt' } }),
+      async verify(op) {
+        if (op.customerId === 'v-broken') throw new Error('verification endpoint down');
+        return op.customerId === 'v-ok';
       },
-    );
+    });
     const [ok, no, broken] = await seedDeletions(
       db().pool,
       ['v-ok', 'v-no', 'v-broken'].map((c) => ({ customerId: c, vendor: 'http', operationId: `op-${c}`, revokedAt: T0, nextCheckAt: T0 })),
     );
-    const report = await createPollCycle({ pool: db().pool, vendors: [vendor], publisher: createMemoryPublisher(), log, clock, config: pollerConfig() }).run({});
+    const report = await buildPollCycle({ pool: db().pool, vendors: [vendor], log, clock, config: pollerConfig() }).run({});
     assert.equal(report.completed, 3);
     assert.equal(report.verified, 1);
     const rows = await db().pool.query(

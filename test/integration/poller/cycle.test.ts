@@ -3,14 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { createFakeClock, DAY, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { capturingLogger, pollerConfig, seedDeletions } from './fixtures.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', function () {
   this.timeout(60_000);
@@ -59,7 +58,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const ops = await submitted(1000, 'pair');
     const before = sandbox.control.calls('http').at(-1)?.seq ?? 0;
     const make = () =>
-      createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig({ batchSize: 50 }) });
+      buildPollCycle({ pool: db().pool, vendors: [vendor()], clock, config: pollerConfig({ batchSize: 50 }) });
     const [a, b] = await Promise.all([make().run({}), make().run({})]);
     assert.equal(a.claimed + b.claimed, 1000);
     const calls = statusCalls(before);
@@ -79,7 +78,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
 
   it('follows an operation to completion with backoff, recording a status only when it changes', async () => {
     const [op] = await submitted(1, 'life');
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor()], clock, config: pollerConfig() });
     const nextAt = async () => (await db().pool.query('select next_check_at from vendor_deletion where id = $1', [op!.id])).rows[0].next_check_at as Date | null;
 
     clock.advance(2 * SECOND);
@@ -110,7 +109,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
 
   it('5xx and timeouts lose nothing: the state stays, the fault is recorded, the next cycle recovers', async () => {
     const ops = await submitted(4, 'flaky');
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor({ timeoutMs: 200 })], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor({ timeoutMs: 200 })], clock, config: pollerConfig() });
     sandbox.control.configure('http', { failureShare: 1, failureStatus: 503 });
     await cycle.run({});
     sandbox.control.configure('http', { failureShare: 0, timeoutShare: 1, hangMs: 1000 });
@@ -132,7 +131,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
   it("a 429 pauses the vendor for its Retry-After, across cycles, and releases the rest untouched", async () => {
     const ops = await submitted(6, 'limited');
     sandbox.control.configure('http', { rateLimit: { requests: 2, perMs: 60_000 } });
-    const pollerA = createPollCycle({ pool: db().pool, vendors: [vendor({ concurrency: 1, maxBatchSize: 1 })], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const pollerA = buildPollCycle({ pool: db().pool, vendors: [vendor({ concurrency: 1, maxBatchSize: 1 })], clock, config: pollerConfig() });
     const report = await pollerA.run({});
     assert.deepEqual(report.pausedVendors, ['http']);
     const pause = (await db().pool.query("select paused_until from vendor_pause where vendor = 'http'")).rows[0];
@@ -140,7 +139,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const callsAfterFirst = sandbox.control.stats('http').requests;
 
     // Another poller (a forced poll, say) honours the stored pause.
-    const pollerB = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log: silentLogger(), clock, config: pollerConfig() });
+    const pollerB = buildPollCycle({ pool: db().pool, vendors: [vendor()], clock, config: pollerConfig() });
     clock.advance(10 * SECOND);
     assert.equal((await pollerB.run({})).claimed, 0);
     assert.equal(sandbox.control.stats('http').requests, callsAfterFirst);
@@ -161,14 +160,11 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     sandbox.control.configure('http', { rateLimit: { requests: 2, perMs: 2 * SECOND } });
     const sleep = async (ms: number) => void clock.advance(ms);
     const before = sandbox.control.calls('http').at(-1)?.seq ?? 0;
-    const cycle = createPollCycle({
+    const cycle = buildPollCycle({
       pool: db().pool,
       vendors: [vendor({ concurrency: 1, maxBatchSize: 1 })],
-      publisher: createMemoryPublisher(),
-      log: silentLogger(),
       clock,
       sleep,
-      config: pollerConfig(),
     });
     const report = await cycle.run({});
     assert.deepEqual(report.pausedVendors, [], 'no vendor left paused for the next tick');
@@ -184,7 +180,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const ops = await submitted(3, 'drift');
     const publisher = createMemoryPublisher();
     const { log, lines } = capturingLogger();
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor()], publisher, log, clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor()], publisher, log, clock, config: pollerConfig() });
     clock.advance(2 * SECOND);
     await cycle.run({});
     sandbox.control.configure('http', { drift: 'unknown_status' });
@@ -215,7 +211,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const ops = await submitted(5, 'auth');
     sandbox.control.configure('http', { rejectCredentials: true });
     const publisher = createMemoryPublisher();
-    const cycle = createPollCycle({ pool: db().pool, vendors: [vendor({ maxBatchSize: 1, concurrency: 1 })], publisher, log: silentLogger(), clock, config: pollerConfig() });
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor({ maxBatchSize: 1, concurrency: 1 })], publisher, clock, config: pollerConfig() });
     const before = sandbox.control.stats('http').requests;
     await cycle.run({});
     assert.equal(sandbox.control.stats('http').requests - before, 1);
@@ -235,14 +231,13 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     );
     const publisher = createMemoryPublisher();
     const log = silentLogger();
-    const cycle = createPollCycle({
+    const cycle = buildPollCycle({
       pool: db().pool,
       vendors: [vendor({ maxBatchSize: 2, maxSubmitAttempts: 2 })],
       publisher,
       log,
       clock,
-      config: pollerConfig(),
-      submitter: createSubmitter({ pool: db().pool, log, clock }),
+      submit: true,
     });
     const rows = async () =>
       (await db().pool.query('select state, submit_attempts, operation_id, idempotency_key::text as key from vendor_deletion where id = any($1::bigint[]) order by id', [ids])).rows;

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { createLogger } from '../../../functions/log.js';
 import type { Logger } from 'pino';
-import type { DeletionVendor, OperationToCheck, StatusReport, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
-import { DAY, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
+import type { OperationToCheck, StatusReport, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
+import { DAY } from '../../../functions/clock.js';
+import { fakeVendor, type FakeVendor } from '../../helpers/fakeVendor.js';
 
 /** One deletion to put in the database as the ingest would have left it. */
 export interface SeedDeletion {
@@ -59,58 +60,17 @@ export function capturingLogger(): { log: Logger; lines: Array<Record<string, un
   return { log, lines };
 }
 
-export const TEST_POLICY: VendorPolicy = {
-  maxBatchSize: 10,
-  requestsPerSecond: 1000,
-  concurrency: 4,
-  expectedDurationMs: 3 * DAY,
-  noProgressMs: 3 * DAY,
-  minCheckIntervalMs: 5 * MINUTE,
-  maxCheckIntervalMs: 6 * HOUR,
-  maxSubmitAttempts: 2,
-  timeoutMs: 10 * SECOND,
-};
+/** The fake vendor and its policy (one copy, in test/helpers/fakeVendor.ts). */
+export { TEST_POLICY } from '../../helpers/fakeVendor.js';
 
 /** A scripted vendor for rules that need no HTTP: `answer` decides each operation's report. */
 export function scriptedVendor(
   name: string,
   answer: (op: OperationToCheck) => StatusReport | undefined | Promise<StatusReport | undefined>,
   policy: Partial<VendorPolicy> = {},
-): DeletionVendor & { checked: string[] } {
-  const checked: string[] = [];
-  return {
-    name,
-    policy: { ...TEST_POLICY, ...policy },
-    checked,
-    async submit() {
-      throw new Error('scripted vendor takes no submissions');
-    },
-    async checkStatus(operations) {
-      const out = new Map<string, StatusReport>();
-      for (const op of operations) {
-        checked.push(op.deletionId);
-        const report = await answer(op);
-        if (report) out.set(op.deletionId, report);
-      }
-      return out;
-    },
-  };
+): FakeVendor {
+  return fakeVendor(name, { check: answer, policy });
 }
 
-/** The poller settings most tests use. */
-export function pollerConfig(over: { timeBudgetMs?: number; batchSize?: number; escalationMs?: number } = {}) {
-  return {
-    topics: { poll: 'deletion-poll', alerts: 'deletion-alerts' },
-    poller: { timeBudgetMs: over.timeBudgetMs ?? 480 * SECOND, batchSize: over.batchSize ?? 500, leaseMs: 600 * SECOND },
-    alerts: {
-      sendgridApiKey: undefined,
-      sendgridBaseUrl: undefined,
-      sandboxMode: false,
-      from: undefined,
-      to: [],
-      escalationMs: over.escalationMs ?? DAY,
-      scanIntervalMs: 15 * MINUTE,
-    },
-    deadline: { days: 30, warningDays: 7 },
-  };
-}
+/** The poller settings most tests use (one copy, in test/helpers/pollCycle.ts). */
+export { pollerConfig } from '../../helpers/pollCycle.js';

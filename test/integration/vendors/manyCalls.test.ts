@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
-import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
-import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import { callVendor } from '../../../functions/vendors/callVendor.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { z } from 'zod';
 import { useTestDatabase } from '../../helpers/db.js';
-import { pollerConfig, seedDeletions } from '../poller/fixtures.js';
+import { seedDeletions } from '../poller/fixtures.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 /**
  * The fault suite's full profile once stalled after ~17,500 vendor calls from one process (issue 8): a
@@ -120,13 +118,10 @@ describe('many vendor calls from one process (issue 8: the full fault profile st
       { baseUrl: `${sandbox.url}/http`, createPath: '/deletions', statusPath: '/deletions/{operationId}' },
       { requestsPerSecond, concurrency: CONCURRENCY, timeoutMs: 5 * SECOND },
     );
-    const cycle = createPollCycle({
+    const cycle = buildPollCycle({
       pool: db().pool,
       vendors: [vendor],
-      publisher: createMemoryPublisher(),
-      log: silentLogger(),
       clock,
-      config: pollerConfig(),
       // Waits are recorded, not slept: what is measured is how long the pacing asks to wait.
       sleep: async (ms) => {
         waits.push(ms);

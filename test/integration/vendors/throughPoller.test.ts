@@ -8,9 +8,7 @@ import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/types.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
-import { createPollCycle } from '../../../functions/services/poll/pollCycle.js';
 import type { PollMessage } from '../../../functions/domain/pollMessage.js';
-import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { AmplitudeRefSchema, createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
 import { MixpanelRefSchema } from '../../../functions/vendors/mixpanel/mixpanelVendor.js';
@@ -20,6 +18,7 @@ import { SegmentRefSchema } from '../../../functions/vendors/segment/segmentVend
 import { VENDOR_SETTINGS, vendorConfigs } from '../../../functions/vendors/settings.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { pollerConfig } from '../poller/fixtures.js';
+import { buildPollCycle } from '../../helpers/pollCycle.js';
 
 const CUSTOMERS = 1_000;
 /** Virtual seconds per real second while calls are made; idle hours between ticks are skipped outright. */
@@ -133,15 +132,14 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
 
   function poller() {
     const publisher = createMemoryPublisher();
-    const cycle = createPollCycle({
+    const cycle = buildPollCycle({
       pool: db().pool,
       vendors,
       publisher,
-      log: silentLogger(),
       clock,
       // One claim holds a whole mass revocation, so batch vendors get full batches (see the report).
       config: pollerConfig({ batchSize: 10_000 }),
-      submitter: createSubmitter({ pool: db().pool, log: silentLogger(), clock }),
+      submit: true,
       sleep,
     });
     const alerts = () =>
