@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,8 +211,8 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
     });
 
     it('random and mutated Pub/Sub messages to pollDeletions and sendAlert: rejected with a reason, nothing written', async () => {
-      const sent: OutgoingEmail[] = [];
-      const sender: AlertSender = { send: async (email) => (sent.push(email), { messageId: `m${sent.length}` }) };
+      const send = sinon.stub<[OutgoingEmail], Promise<{ messageId: string }>>().callsFake(async () => ({ messageId: `m${send.callCount}` }));
+      const sender: AlertSender = { send };
       const poll = createPollDeletions({ config: config(), pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log, clock: systemClock });
       const alert = createSendAlert({ config: config(), pool: db().pool, sender, log, clock: systemClock });
       const validAlert = {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { randomUUID } from 'node:crypto';
 import { createFakeClock, DAY, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
@@ -158,7 +159,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const ops = await submitted(6, 'short');
     // 2 requests per 2 s: the sandbox answers 429 with a Retry-After of a second or two.
     sandbox.control.configure('http', { rateLimit: { requests: 2, perMs: 2 * SECOND } });
-    const sleep = async (ms: number) => void clock.advance(ms);
+    const sleep = sinon.stub<[number], Promise<void>>().callsFake(async (ms) => clock.advance(ms));
     const before = sandbox.control.calls('http').at(-1)?.seq ?? 0;
     const cycle = buildPollCycle({
       pool: db().pool,

@@ -4,9 +4,10 @@ import { createFakeClock, DAY, HOUR } from '../../../functions/clock.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
 import { createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
-import type { DeletionSubject, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
+import type { OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import { VendorAuthError, VendorContractError, VendorRateLimitedError, VendorRejectedError } from '../../../functions/vendors/errors.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { adapterHarness } from '../../helpers/adapterHarness.js';
 
 const API_KEY = 'amp_key_3b9e';
 const SECRET = 'amp_secret_sandbox_0d4f';
@@ -21,24 +22,12 @@ describe('amplitude adapter against its sandbox', () => {
       { timeoutMs: 2_000 },
       clock,
     );
-  const subject = (customerId = `cust-${randomUUID().slice(0, 8)}`): DeletionSubject => ({ deletionId: randomUUID(), customerId, idempotencyKey: randomUUID() });
-  const toCheck = (s: DeletionSubject, op: SubmittedOperation): OperationToCheck => ({
-    deletionId: s.deletionId,
-    customerId: s.customerId,
-    ref: op.ref,
-    operationId: op.operationId,
-    submittedAt: clock.now(),
-  });
-  const statusOf = async (check: OperationToCheck, vendor = adapter()) => {
-    const report = (await vendor.checkStatus([check])).get(check.deletionId);
-    assert.ok(report);
-    return report;
-  };
+  const h = adapterHarness(clock);
+  const { subject, toCheck } = h;
+  const statusOf = (check: OperationToCheck, vendor = adapter()) => h.statusOf(vendor, check);
   const submitOne = async (vendor = adapter()) => {
-    const s = subject();
-    const [op] = await vendor.submit([s]);
-    assert.ok(op);
-    return { op, check: toCheck(s, op) };
+    const { op, check } = await h.submitOne(vendor);
+    return { op, check };
   };
 
   before(async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createFakeClock, SECOND } from '../../../functions/clock.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/types.js';
-import type { DeletionSubject, DeletionVendor, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
+import type { DeletionVendor, OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import {
   VendorAuthError,
   VendorContractError,
@@ -12,6 +11,7 @@ import {
 } from '../../../functions/vendors/errors.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { adapterHarness } from '../../helpers/adapterHarness.js';
 
 const API_KEY = 'sk_live_sandbox_9f8e7d6c5b4a';
 
@@ -36,33 +36,10 @@ describe('http vendor adapter against the sandbox', () => {
       { timeoutMs: overrides.timeoutMs ?? 2_000 },
     );
 
-  const subject = (customerId = `cust-${randomUUID().slice(0, 8)}`): DeletionSubject => ({
-    deletionId: randomUUID(),
-    customerId,
-    idempotencyKey: randomUUID(),
-  });
-
-  const toCheck = (s: DeletionSubject, op: SubmittedOperation): OperationToCheck => ({
-    deletionId: s.deletionId,
-    customerId: s.customerId,
-    ref: op.ref,
-    operationId: op.operationId,
-    submittedAt: clock.now(),
-  });
-
-  const submitOne = async (v = vendor) => {
-    const s = subject();
-    const [op] = await v.submit([s]);
-    assert.ok(op);
-    return { s, op, check: toCheck(s, op) };
-  };
-
-  const statusOf = async (check: OperationToCheck, v = vendor) => {
-    const reports = await v.checkStatus([check]);
-    const report = reports.get(check.deletionId);
-    assert.ok(report, 'a report for the operation');
-    return report;
-  };
+  const h = adapterHarness(clock);
+  const { subject, toCheck } = h;
+  const submitOne = (v = vendor) => h.submitOne(v);
+  const statusOf = (check: OperationToCheck, v = vendor) => h.statusOf(v, check);
 
   /** Asserts the promise rejects with a VendorContractError whose sample is present and free of the key. */
   const assertContract = async (work: Promise<unknown>, sampleIncludes: string) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { createFakeClock, HOUR, MINUTE, SECOND } from '../../../functions/clock.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { callVendor } from '../../../functions/vendors/callVendor.js';
@@ -113,7 +114,7 @@ describe('many vendor calls from one process (issue 8: the full fault profile st
     );
     // Past the operations' completion; from here the clock stands still for the whole cycle.
     clock.set(new Date(T0.getTime() + 11 * MINUTE));
-    const waits: number[] = [];
+    const sleep = sinon.stub<[number], Promise<void>>().resolves();
     const vendor = createHttpVendor(
       { baseUrl: `${sandbox.url}/http`, createPath: '/deletions', statusPath: '/deletions/{operationId}' },
       { requestsPerSecond, concurrency: CONCURRENCY, timeoutMs: 5 * SECOND },
@@ -123,12 +124,10 @@ describe('many vendor calls from one process (issue 8: the full fault profile st
       vendors: [vendor],
       clock,
       // Waits are recorded, not slept: what is measured is how long the pacing asks to wait.
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
+      sleep,
     });
     const report = await cycle.run({});
-    return { report, waits };
+    return { report, waits: sleep.args.map(([ms]) => ms) };
   }
 
   it('paces a poll round of 3,000 checks on a standing clock without asking to wait when under the budget', async () => {

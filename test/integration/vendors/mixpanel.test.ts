@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { createFakeClock, MINUTE } from '../../../functions/clock.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
-import type { DeletionSubject, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
+import type { OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import { VendorAuthError, VendorContractError, VendorRateLimitedError, VendorRejectedError } from '../../../functions/vendors/errors.js';
 import { createMixpanelVendor } from '../../../functions/vendors/mixpanel/mixpanelVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { adapterHarness } from '../../helpers/adapterHarness.js';
 
 const OAUTH = 'mp_oauth_sandbox_7c1d';
 const PROJECT_TOKEN = 'mp_project_token_88aa';
@@ -20,24 +21,12 @@ describe('mixpanel adapter against its sandbox', () => {
       VENDOR_SETTINGS.mixpanel.parse({ baseUrl: `${sandbox.url}/mixpanel`, token: OAUTH, projectToken: PROJECT_TOKEN, ...settings }),
       { timeoutMs: 2_000 },
     );
-  const subject = (): DeletionSubject => ({ deletionId: randomUUID(), customerId: `cust-${randomUUID().slice(0, 8)}`, idempotencyKey: randomUUID() });
-  const toCheck = (s: DeletionSubject, op: SubmittedOperation): OperationToCheck => ({
-    deletionId: s.deletionId,
-    customerId: s.customerId,
-    ref: op.ref,
-    operationId: op.operationId,
-    submittedAt: clock.now(),
-  });
-  const statusOf = async (check: OperationToCheck, vendor = adapter()) => {
-    const report = (await vendor.checkStatus([check])).get(check.deletionId);
-    assert.ok(report);
-    return report;
-  };
+  const h = adapterHarness(clock);
+  const { subject, toCheck } = h;
+  const statusOf = (check: OperationToCheck, vendor = adapter()) => h.statusOf(vendor, check);
   const submitOne = async (vendor = adapter()) => {
-    const s = subject();
-    const [op] = await vendor.submit([s]);
-    assert.ok(op);
-    return { op, check: toCheck(s, op) };
+    const { op, check } = await h.submitOne(vendor);
+    return { op, check };
   };
 
   before(async () => {

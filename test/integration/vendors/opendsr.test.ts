@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { createFakeClock, DAY, HOUR } from '../../../functions/clock.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
-import type { DeletionSubject, DeletionVendor, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
+import type { DeletionVendor, OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import { VendorAuthError, VendorContractError, VendorRateLimitedError } from '../../../functions/vendors/errors.js';
 import { createAppsFlyerVendor, createMParticleVendor } from '../../../functions/vendors/opendsr/openDsrVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { adapterHarness } from '../../helpers/adapterHarness.js';
 
 const MP_KEY = 'mp-key-sandbox';
 const MP_SECRET = 'mp-secret-sandbox-1e2f';
@@ -29,19 +30,9 @@ describe('OpenDSR adapters (mParticle, AppsFlyer) against their sandboxes', () =
       { timeoutMs: 2_000 },
       clock,
     );
-  const subject = (): DeletionSubject => ({ deletionId: randomUUID(), customerId: `cust-${randomUUID().slice(0, 8)}`, idempotencyKey: randomUUID() });
-  const toCheck = (s: DeletionSubject, op: SubmittedOperation): OperationToCheck => ({
-    deletionId: s.deletionId,
-    customerId: s.customerId,
-    ref: op.ref,
-    operationId: op.operationId,
-    submittedAt: clock.now(),
-  });
-  const statusOf = async (vendor: DeletionVendor, check: OperationToCheck) => {
-    const report = (await vendor.checkStatus([check])).get(check.deletionId);
-    assert.ok(report);
-    return report;
-  };
+  const h = adapterHarness(clock);
+  const { subject, toCheck } = h;
+  const statusOf = (vendor: DeletionVendor, check: OperationToCheck) => h.statusOf(vendor, check);
 
   before(async () => {
     sandbox = await startSandbox({

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createFakeClock, MINUTE } from '../../../functions/clock.js';
 import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
-import type { DeletionSubject, OperationToCheck, SubmittedOperation } from '../../../functions/vendors/DeletionVendor.js';
+import type { OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import {
   VendorAuthError,
   VendorContractError,
@@ -12,6 +12,7 @@ import {
 } from '../../../functions/vendors/errors.js';
 import { createSegmentVendor } from '../../../functions/vendors/segment/segmentVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
+import { adapterHarness } from '../../helpers/adapterHarness.js';
 
 const TOKEN = 'sgp_sandbox_token_51f0c2';
 
@@ -21,25 +22,10 @@ describe('segment adapter against its sandbox', () => {
 
   const adapter = (settings: Record<string, string> = {}) =>
     createSegmentVendor(VENDOR_SETTINGS.segment.parse({ baseUrl: `${sandbox.url}/segment`, token: TOKEN, ...settings }), { timeoutMs: 2_000 });
-  const subject = (): DeletionSubject => ({ deletionId: randomUUID(), customerId: `cust-${randomUUID().slice(0, 8)}`, idempotencyKey: randomUUID() });
-  const toCheck = (s: DeletionSubject, op: SubmittedOperation): OperationToCheck => ({
-    deletionId: s.deletionId,
-    customerId: s.customerId,
-    ref: op.ref,
-    operationId: op.operationId,
-    submittedAt: clock.now(),
-  });
-  const statusOf = async (check: OperationToCheck, vendor = adapter()) => {
-    const report = (await vendor.checkStatus([check])).get(check.deletionId);
-    assert.ok(report);
-    return report;
-  };
-  const submitOne = async (vendor = adapter()) => {
-    const s = subject();
-    const [op] = await vendor.submit([s]);
-    assert.ok(op);
-    return toCheck(s, op);
-  };
+  const h = adapterHarness(clock);
+  const { subject, toCheck } = h;
+  const statusOf = (check: OperationToCheck, vendor = adapter()) => h.statusOf(vendor, check);
+  const submitOne = async (vendor = adapter()) => (await h.submitOne(vendor)).check;
 
   before(async () => {
     sandbox = await startSandbox({

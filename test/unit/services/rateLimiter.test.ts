@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
+import sinon from 'sinon';
 import { createFakeClock, DAY, SECOND } from '../../../functions/clock.js';
 import { allBudgets, createCallPacer, createDailyQuota, createTokenBucket } from '../../../functions/services/rateLimiter.js';
 
 function fakeTime() {
   const clock = createFakeClock('2026-03-01T12:00:00Z');
-  const slept: number[] = [];
-  const sleep = async (ms: number) => {
-    slept.push(ms);
-    clock.advance(ms);
+  // Sleeping moves the fake clock; sinon keeps what was asked for.
+  const sleep = sinon.stub<[number], Promise<void>>().callsFake(async (ms) => clock.advance(ms));
+  return {
+    clock,
+    sleep,
+    get slept() {
+      return sleep.args.map(([ms]) => ms);
+    },
+    far: () => new Date(clock.now().getTime() + DAY),
   };
-  return { clock, sleep, slept, far: () => new Date(clock.now().getTime() + DAY) };
 }
 
 describe('createTokenBucket', () => {
