@@ -1,13 +1,13 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
 import type { ClaimedDeletion } from '../domain/deletion.js';
-import { CLAIM_RETURNING, toClaimed } from './toClaimed.js';
+import { LEASE_PICKED, toClaimed } from './toClaimed.js';
 
 // The due rows are found through the partial index vendor_deletion_due (next_check_at <= $1 implies
 // not null), locked with skip locked so a concurrent poller takes other rows, and leased so the claim
 // outlives this statement's transaction and expires if the poller dies.
 const SQL = `
-with due as (
+with picked as (
   select id
     from vendor_deletion
    where next_check_at <= $1::timestamptz
@@ -17,13 +17,7 @@ with due as (
    limit $2::int
      for update skip locked
 )
-update vendor_deletion d
-   set lease_owner = $3::text,
-       lease_expires_at = $1::timestamptz + $5::bigint * interval '1 millisecond',
-       updated_at = $1::timestamptz
-  from due
- where d.id = due.id
-returning ${CLAIM_RETURNING}`;
+${LEASE_PICKED}`;
 
 /** Claims up to `limit` due deletions of `vendors` for `owner` until now + leaseMs. */
 export async function claimDue(

@@ -1,12 +1,12 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
 import type { ClaimedDeletion } from '../domain/deletion.js';
-import { CLAIM_RETURNING, toClaimed } from './toClaimed.js';
+import { LEASE_PICKED, toClaimed } from './toClaimed.js';
 
 // A forced poll checks matching deletions now, due or not, but only those still being worked
 // (next_check_at not null) and not leased by another poller. Filters given together narrow together.
 const SQL = `
-with wanted as (
+with picked as (
   select id
     from vendor_deletion
    where next_check_at is not null
@@ -18,13 +18,7 @@ with wanted as (
    limit $2::int
      for update skip locked
 )
-update vendor_deletion d
-   set lease_owner = $3::text,
-       lease_expires_at = $1::timestamptz + $5::bigint * interval '1 millisecond',
-       updated_at = $1::timestamptz
-  from wanted
- where d.id = wanted.id
-returning ${CLAIM_RETURNING}`;
+${LEASE_PICKED}`;
 
 /** Claims up to `limit` deletions matching a forced poll, due or not. */
 export async function claimForced(

@@ -49,3 +49,16 @@ export function toClaimed(rows: unknown[]): ClaimedDeletion[] {
   });
 }
 
+
+/**
+ * Leases the rows of the CTE `picked` (ids selected `for update skip locked`) to $3 until $1 + $5 ms and
+ * returns them as claimed: the tail of the due and the forced claim ($1 now, $3 owner, $5 lease).
+ */
+export const LEASE_PICKED = `
+update vendor_deletion d
+   set lease_owner = $3::text,
+       lease_expires_at = $1::timestamptz + $5::bigint * interval '1 millisecond',
+       updated_at = $1::timestamptz
+  from picked
+ where d.id = picked.id
+returning ${CLAIM_RETURNING}`;

@@ -1,4 +1,4 @@
-import { PermanentError, TransientError } from '../errors.js';
+import { ConsentErasureError, PermanentError, TransientError } from '../errors.js';
 import type { VendorFaultKind } from '../domain/statusTransition.js';
 
 /**
@@ -12,78 +12,55 @@ interface VendorFaultOptions {
   status?: number;
 }
 
-/** 5xx, timeout, connection reset: try again later. */
-export class VendorTransientError extends TransientError {
-  readonly kind: VendorFaultKind = 'transient';
-  readonly status: number | undefined;
-  constructor(
-    readonly vendor: string,
-    message: string,
-    options?: VendorFaultOptions,
-  ) {
-    super(`${vendor}: ${message}`, options);
-    this.status = options?.status;
-  }
+/** A vendor fault on `Base`'s branch of the tree: the vendor's name, the HTTP status if any, and its kind. */
+function vendorFault(Base: typeof ConsentErasureError, kind: VendorFaultKind) {
+  return class extends Base {
+    readonly kind: VendorFaultKind = kind;
+    readonly status: number | undefined;
+    constructor(
+      readonly vendor: string,
+      message: string,
+      options?: VendorFaultOptions,
+    ) {
+      super(`${vendor}: ${message}`, options);
+      this.status = options?.status;
+    }
+  };
 }
 
+/** 5xx, timeout, connection reset: try again later. */
+export class VendorTransientError extends vendorFault(TransientError, 'transient') {}
+
 /** 429: pause this vendor for `retryAfterMs`. */
-export class VendorRateLimitedError extends TransientError {
-  readonly kind: VendorFaultKind = 'rate_limited';
-  readonly status: number | undefined;
+export class VendorRateLimitedError extends vendorFault(TransientError, 'rate_limited') {
   constructor(
-    readonly vendor: string,
+    vendor: string,
     readonly retryAfterMs: number,
     options?: VendorFaultOptions,
   ) {
-    super(`${vendor}: rate limited, retry after ${retryAfterMs} ms`, options);
-    this.status = options?.status;
+    super(vendor, `rate limited, retry after ${retryAfterMs} ms`, options);
   }
 }
 
 /** 401/403: the credential was rejected (expired token, revoked key). Needs a person. */
-export class VendorAuthError extends PermanentError {
-  readonly kind: VendorFaultKind = 'auth';
-  readonly status: number | undefined;
-  constructor(
-    readonly vendor: string,
-    message: string,
-    options?: VendorFaultOptions,
-  ) {
-    super(`${vendor}: ${message}`, options);
-    this.status = options?.status;
-  }
-}
+export class VendorAuthError extends vendorFault(PermanentError, 'auth') {}
 
 /** A 4xx the vendor will answer the same way every time (bad request, unknown operation). */
-export class VendorRejectedError extends PermanentError {
-  readonly kind: VendorFaultKind = 'rejected';
-  readonly status: number | undefined;
-  constructor(
-    readonly vendor: string,
-    message: string,
-    options?: VendorFaultOptions,
-  ) {
-    super(`${vendor}: ${message}`, options);
-    this.status = options?.status;
-  }
-}
+export class VendorRejectedError extends vendorFault(PermanentError, 'rejected') {}
 
 /**
  * The response broke the vendor's documented contract (missing field, unknown status, non-JSON body).
  * The operation keeps its last good state; the violation is logged at ERROR and alerted once per incident.
  */
-export class VendorContractError extends PermanentError {
-  readonly kind: VendorFaultKind = 'contract';
-  readonly status: number | undefined;
+export class VendorContractError extends vendorFault(PermanentError, 'contract') {
   constructor(
-    readonly vendor: string,
+    vendor: string,
     readonly problem: string,
     /** A short, secret-free sample of what was received. */
     readonly sample: string,
     options?: VendorFaultOptions,
   ) {
-    super(`${vendor}: contract violation: ${problem}`, options);
-    this.status = options?.status;
+    super(vendor, `contract violation: ${problem}`, options);
   }
 }
 
