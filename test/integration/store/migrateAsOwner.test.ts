@@ -6,6 +6,7 @@ import pg from 'pg';
 import { migrate } from '../../../functions/store/migrate.js';
 import { ADMIN_URL, createEmptyDatabase, type TestDatabase } from '../../helpers/db.js';
 import { ROOT } from '../../unit/deploy/deployFiles.js';
+import { renderTemplate } from '../../unit/deploy/hcl.js';
 
 // The deployment's database bootstrap (infra/sql/bootstrap.sql.tftpl, rendered as Terraform renders it) run on a
 // real server, then the migrations as the build's user through SET ROLE: the schema must end up owned by the
@@ -13,17 +14,6 @@ import { ROOT } from '../../unit/deploy/deployFiles.js';
 
 const OWNER = 'consent_erasure_owner';
 const RUNTIME = 'consent_erasure_runtime';
-
-/** Renders a Terraform template that uses only `${name}` interpolations (`$${` is a literal `${`). */
-function renderTemplate(text: string, vars: Record<string, string>): string {
-  assert.doesNotMatch(text, /%\{/, 'the bootstrap template uses no directives');
-  return text.replace(/\$\$\{|\$\{([a-z_]+)\}/g, (m, name: string | undefined) => {
-    if (m === '$${') return '${';
-    const v = vars[name!];
-    assert.ok(v !== undefined, `the bootstrap template uses \${${name}}, which the test does not set`);
-    return v;
-  });
-}
 
 function urlAs(db: TestDatabase, user: string): string {
   const u = new URL(db.url);
