@@ -164,7 +164,7 @@ variable "artifact_repository_id" {
 }
 
 variable "poll_topic" {
-  description = "Pub/Sub topic that runs the poller (config POLL_TOPIC; cloudbuild.yaml --trigger-topic of poll-deletions)."
+  description = "Pub/Sub topic that runs the poller (config POLL_TOPIC; its push subscription delivers to poll-deletions)."
   type        = string
   default     = "deletion-poll"
 
@@ -175,7 +175,7 @@ variable "poll_topic" {
 }
 
 variable "alert_topic" {
-  description = "Pub/Sub topic that carries alerts to the mailer (config ALERT_TOPIC; cloudbuild.yaml --trigger-topic of send-alert)."
+  description = "Pub/Sub topic that carries alerts to the mailer (config ALERT_TOPIC; its push subscription delivers to send-alert)."
   type        = string
   default     = "deletion-alerts"
 

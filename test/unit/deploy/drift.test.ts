@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTION_CREDENTIALS, loadConfig, type Env } from '../../../functions/config.js';
@@ -466,6 +467,7 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       for (const api of ['cloudfunctions', 'run', 'eventarc', 'pubsub', 'cloudscheduler', 'sqladmin', 'secretmanager', 'artifactregistry', 'cloudbuild', 'logging', 'monitoring', 'firestore'])
         assert.ok(apis.includes(`${api}.googleapis.com`), `${api}.googleapis.com is not enabled`);
       const bootstrap = readFileSync(join(ROOT, 'infra', 'bootstrap.sh'), 'utf8');
+      assert.equal(spawnSync('bash', ['-n', join(ROOT, 'infra', 'bootstrap.sh')]).status, 0, 'infra/bootstrap.sh does not parse');
       const enabled = /gcloud services enable([\s\S]*?)--project/.exec(bootstrap)?.[1] ?? '';
       for (const api of ['serviceusage', 'cloudresourcemanager', 'storage']) assert.match(enabled, new RegExp(`\\b${api}\\.googleapis\\.com\\b`), `bootstrap.sh does not enable ${api}`);
       assert.ok(tf.parsed['versions.tf']!['data'], 'versions.tf reads data "google_project" (Resource Manager)');
