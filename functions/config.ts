@@ -61,7 +61,36 @@ const EnvSchema = z.object({
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  /** Set by the platform on a deployed function: the entry point this process serves. */
+  FUNCTION_TARGET: z.string().min(1).optional(),
 });
+
+/** Credentials, by the part of the system that reads them. */
+export type CredentialGroup = 'vendors' | 'sendgrid' | 'retention';
+const ALL_CREDENTIALS: readonly CredentialGroup[] = ['vendors', 'sendgrid', 'retention'];
+
+/**
+ * The credentials each deployed function reads. cloudbuild.yaml mounts exactly these (--set-secrets) and the
+ * platform names the function in FUNCTION_TARGET, so a function is not refused for lacking another's secrets.
+ * Any other process (the CLI, the local stack) may read all of them.
+ */
+export const FUNCTION_CREDENTIALS: Readonly<Record<string, readonly CredentialGroup[]>> = {
+  onCustomerWritten: ['vendors'],
+  pollDeletions: ['vendors', 'retention'],
+  sendAlert: ['sendgrid'],
+};
+
+/** How loadConfig treats credentials. */
+export interface LoadConfigOptions {
+  /**
+   * Validation without secret values (the build's preflight): these variables will be mounted from Secret
+   * Manager (--set-secrets), so they count as present with a value this process cannot see; a credential the
+   * function needs that is neither set nor listed here is an error. Every other variable is checked as at
+   * cold start.
+   */
+  mountedSecrets?: readonly string[];
+}
 
 const POLICY_VARS = {
   MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
@@ -135,10 +164,20 @@ function snake(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. */
-function readVendor(name: VendorKind, env: Record<string, string>, problems: string[]): VendorConfig {
+/**
+ * Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. Secret settings named in
+ * `unchecked` may be absent (another function's credentials, or a value only Secret Manager holds).
+ */
+function readVendor(
+  name: VendorKind,
+  env: Record<string, string>,
+  problems: string[],
+  unchecked: (variable: string) => boolean = () => false,
+): VendorConfig {
   const prefix = `VENDOR_${name.toUpperCase()}_`;
-  const schema = VENDOR_SETTINGS[name];
+  const skipped = SECRET_SETTINGS[name].filter((key) => env[prefix + snake(key)] === undefined && unchecked(prefix + snake(key)));
+  const full: z.ZodObject = VENDOR_SETTINGS[name];
+  const schema = skipped.length ? full.extend(Object.fromEntries(skipped.map((k) => [k, full.shape[k]!.optional()]))) : full;
   const raw: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const v = env[prefix + snake(key)];
@@ -153,7 +192,10 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
       const key = i.path[0];
-      problems.push(`${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${i.message}`);
+      const missingSecret = typeof key === 'string' && SECRET_SETTINGS[name].includes(key) && raw[key] === undefined;
+      problems.push(
+        `${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${missingSecret ? 'required credential (in a deployment, mount its secret with --set-secrets)' : i.message}`,
+      );
     }
   }
   const policy: Partial<VendorPolicy> = {};
@@ -171,12 +213,20 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
  * Validates the environment once at cold start. Throws ConfigError listing every problem at once.
  * `env` is injected (process.env in production, a literal in tests).
  */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const clean = withoutEmpty(env);
   const problems: string[] = [];
   const parsed = EnvSchema.safeParse(clean);
   if (!parsed.success) problems.push(...issuesOf('', parsed.error));
   const e = parsed.success ? parsed.data : EnvSchema.partial().parse({});
+
+  const target = clean['FUNCTION_TARGET'];
+  const reads = (target !== undefined && FUNCTION_CREDENTIALS[target]) || ALL_CREDENTIALS;
+  const mounted = new Set(options.mountedSecrets ?? []);
+  /** A credential variable whose absence is not an error here: mounted (value unseen), or not this function's. */
+  const unchecked = (group: CredentialGroup) => (variable: string) => mounted.has(variable) || !reads.includes(group);
+  if (target !== undefined && FUNCTION_CREDENTIALS[target]?.includes('sendgrid') && !clean['SENDGRID_API_KEY'] && !mounted.has('SENDGRID_API_KEY'))
+    problems.push(`SENDGRID_API_KEY: required by ${target}, which sends the alert emails (mount its secret with --set-secrets)`);
 
   let database: DatabaseConfig | undefined;
   if (e.DATABASE_URL) {
@@ -214,7 +264,7 @@ export function loadConfig(env: Env): Config {
       continue;
     }
     seen.add(name);
-    vendors.push(readVendor(name, clean, problems));
+    vendors.push(readVendor(name, clean, problems, unchecked('vendors')));
   }
 
   const to = (e.ALERT_TO ?? '')
@@ -230,7 +280,8 @@ export function loadConfig(env: Env): Config {
     problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   }
 
-  if (e.RETENTION_DAYS !== undefined && !e.RETENTION_KEY) {
+  const retentionKey = reads.includes('retention') ? e.RETENTION_KEY : undefined;
+  if (e.RETENTION_DAYS !== undefined && !retentionKey && !unchecked('retention')('RETENTION_KEY')) {
     problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
   }
 
@@ -258,7 +309,7 @@ export function loadConfig(env: Env): Config {
       scanIntervalMs: e.ALERT_SCAN_MINUTES! * MINUTE,
     },
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
-    retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
+    retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
     logLevel: e.LOG_LEVEL!,
   };
 }
