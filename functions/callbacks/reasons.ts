@@ -2,8 +2,9 @@
  * Every answer a callback can get, with its HTTP status. Authentication failures are 403 (OpenDSR 2.0 §8.8
  * "Return 403 if validation fails"; Mixpanel). mParticle's page asks for 401 and the spec repository's
  * security_guidelines.md for 401/400; any non-2xx makes a processor retry, so the spec's code is used throughout.
- * A mistake in the request is 4xx; 503 is kept for what the sender cannot fix by changing its request: the
- * processor's certificate could not be fetched.
+ * A mistake in the request is 4xx, with the code HTTP has for it (405, 413, 415, else 400), so a log or a metric
+ * tells size from shape without reading the text; 503 is kept for what the sender cannot fix by changing its
+ * request: the processor's certificate could not be fetched.
  */
 export const CALLBACK_ANSWERS = {
   accepted: 202,
@@ -38,10 +39,6 @@ export type CallbackReason = keyof typeof CALLBACK_ANSWERS;
 export type CallbackStatusCode = (typeof CALLBACK_ANSWERS)[CallbackReason];
 
 export const CALLBACK_REASONS = Object.keys(CALLBACK_ANSWERS) as CallbackReason[];
-
-export function isCallbackReason(value: string): value is CallbackReason {
-  return Object.hasOwn(CALLBACK_ANSWERS, value);
-}
 
 /** The longest reason text put in a log line or an answer. */
 export const MAX_DETAIL_CHARS = 300;
