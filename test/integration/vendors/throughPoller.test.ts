@@ -77,7 +77,7 @@ const REF_CHECK: Record<Vendor, (ref: unknown, row: { operation_id: string; idem
   amplitude: (ref, row) => {
     const r = AmplitudeRefSchema.parse(ref);
     assert.equal(`${r.project}/${r.day}/${r.id}`, row.operation_id);
-    assert.ok(r.amplitudeId !== undefined, 'Amplitude knew the customer');
+    assert.ok((r.amplitudeIds ?? []).length > 0 && !r.shared, 'Amplitude named the customer\'s ids');
   },
   mparticle: (ref, row) => assert.equal(OpenDsrRefSchema.parse(ref).subjectRequestId, row.idempotency_key),
   appsflyer: (ref, row) => assert.equal(OpenDsrRefSchema.parse(ref).subjectRequestId, row.idempotency_key),
