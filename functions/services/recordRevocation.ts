@@ -30,6 +30,8 @@ export interface LeasedDeletion {
   deletionId: string;
   customerId: string;
   idempotencyKey: string;
+  /** When the customer withdrew consent (the revocation's time). */
+  revokedAt: Date;
 }
 
 export interface RevocationResult {
@@ -121,7 +123,13 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
     }
     const toSubmit = created.deletions
       .filter((d) => d.leased)
-      .map((d) => ({ vendor: d.vendor, deletionId: d.deletionId, customerId: revocation.customerId, idempotencyKey: d.idempotencyKey }));
+      .map((d) => ({
+        vendor: d.vendor,
+        deletionId: d.deletionId,
+        customerId: revocation.customerId,
+        idempotencyKey: d.idempotencyKey,
+        revokedAt: new Date(revocation.revokedAt),
+      }));
     log.info(
       {
         event: 'revocation_recorded',

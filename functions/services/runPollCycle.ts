@@ -518,7 +518,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       const outcome = await deps.submitter
         .submit(
           paced,
-          rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
+          rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey, revokedAt: r.revokedAt })),
         )
         .finally(() => slot.done());
       report.submitted += outcome.submitted.length;

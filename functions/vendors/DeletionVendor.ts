@@ -15,6 +15,10 @@ export function isVendorKind(v: unknown): v is VendorKind {
 export const OperationRefSchema = z.record(z.string(), z.unknown());
 export type OperationRef = z.infer<typeof OperationRefSchema>;
 
+/** The privacy laws a deletion can be made under, as OpenDSR spells them (Mixpanel: upper case). */
+export const REGULATIONS = ['gdpr', 'ccpa'] as const;
+export type Regulation = (typeof REGULATIONS)[number];
+
 /** One customer to delete at one vendor, as the poller or the ingest hands it to an adapter. */
 export interface DeletionSubject {
   /** Our vendor_deletion row id. */
@@ -22,6 +26,13 @@ export interface DeletionSubject {
   customerId: string;
   /** A UUID written before the first call; adapters whose vendor dedupes on a client id send it. */
   idempotencyKey: string;
+  /**
+   * When the data subject withdrew consent (the request's revoked_at): OpenDSR's submitted_time is "the time
+   * the Data Subject originally submitted the request", not the time we send it.
+   */
+  revokedAt?: Date;
+  /** The law the request is made under; absent, each adapter uses its configured default. */
+  regulation?: Regulation;
 }
 
 /** The normalised state a vendor status maps to (facts: vendors.md A8). */
