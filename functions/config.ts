@@ -4,8 +4,10 @@ import { HOUR, MINUTE, SECOND } from './clock.js';
 import type { VendorPolicy } from './domain/policy.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
 import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
+import { credentialsOf, type Credentials } from './credentials.js';
 
 export type { VendorConfig } from './vendors/settings.js';
+export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
 
 /** The environment as the platform hands it over; only this module reads it. */
 export type Env = Record<string, string | undefined>;
@@ -64,7 +66,21 @@ const EnvSchema = z.object({
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  /** Set by the platform on a deployed function: the entry point this process serves. */
+  FUNCTION_TARGET: z.string().min(1).optional(),
 });
+
+/** How loadConfig treats credentials. */
+export interface LoadConfigOptions {
+  /**
+   * Validation without secret values (the build's preflight): these variables will be mounted from Secret
+   * Manager (--set-secrets), so they count as present with a value this process cannot see; a credential the
+   * function needs that is neither set nor listed here is an error. Every other variable is checked as at
+   * cold start.
+   */
+  mountedSecrets?: readonly string[];
+}
 
 const POLICY_VARS = {
   MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
@@ -94,24 +110,27 @@ function snake(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-/** Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. */
-function readVendor(name: VendorKind, env: Record<string, string>, problems: string[]): VendorConfig | undefined {
+/**
+ * Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. A credential for which
+ * `unchecked` holds may be absent (another function's, or a value only Secret Manager holds): the settings then
+ * lack it and name it in `absentCredentials`.
+ */
+function readVendor(name: VendorKind, env: Record<string, string>, problems: string[], unchecked: (variable: string) => boolean): VendorConfig | undefined {
   const prefix = `VENDOR_${name.toUpperCase()}_`;
-  const schema = VENDOR_SETTINGS[name];
+  const absent = SECRET_SETTINGS[name].filter((key) => env[prefix + snake(key)] === undefined && unchecked(prefix + snake(key)));
   const raw: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of [...Object.keys(VENDOR_SETTINGS[name].shape), ...SECRET_SETTINGS[name]]) {
     const v = env[prefix + snake(key)];
     if (v !== undefined) raw[key] = v;
   }
-  for (const key of SECRET_SETTINGS[name]) {
-    const v = env[prefix + snake(key)];
-    if (v !== undefined) raw[key] = v;
-  }
-  const parsed = parseVendorSettings(name, raw);
+  const parsed = parseVendorSettings(name, raw, absent);
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
       const key = i.path[0];
-      problems.push(`${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${i.message}`);
+      const missingSecret = typeof key === 'string' && SECRET_SETTINGS[name].includes(key) && raw[key] === undefined;
+      problems.push(
+        `${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${missingSecret ? 'required credential (in a deployment, mount its secret with --set-secrets)' : i.message}`,
+      );
     }
   }
   const policy: Partial<VendorPolicy> = {};
@@ -122,8 +141,9 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
     if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
     else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
   }
+  if (!parsed.success) return undefined;
   // The settings of `name`, told apart by it: VendorConfig is that pairing.
-  return parsed.success ? ({ name, settings: parsed.data, policy } as VendorConfig) : undefined;
+  return { name, settings: parsed.data, policy, ...(absent.length ? { absentCredentials: absent } : {}) } as VendorConfig;
 }
 
 type ParsedEnv = z.output<typeof EnvSchema>;
@@ -150,7 +170,7 @@ function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: str
   return undefined;
 }
 
-function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: string[]): VendorConfig[] {
+function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials): VendorConfig[] {
   const vendors: VendorConfig[] = [];
   const names = e.VENDORS.split(',')
     .map((s) => s.trim())
@@ -162,7 +182,7 @@ function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: stri
     else if (seen.has(name)) problems.push(`VENDORS: "${name}" listed twice`);
     else {
       seen.add(name);
-      const vendor = readVendor(name, clean, problems);
+      const vendor = readVendor(name, clean, problems, (variable) => credentials.unchecked('vendors', variable));
       if (vendor) vendors.push(vendor);
     }
   }
@@ -179,12 +199,16 @@ function readRecipients(e: ParsedEnv, problems: string[]): string[] {
 }
 
 /** The configuration from the parsed variables; what cannot be built is added to `problems`. */
-function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[]) {
+function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials) {
   const database = readDatabase(e, clean, problems);
-  const vendors = readVendors(e, clean, problems);
+  const vendors = readVendors(e, clean, problems, credentials);
   const to = readRecipients(e, problems);
   if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
-  if (e.RETENTION_DAYS !== undefined && !e.RETENTION_KEY) {
+  if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
+    problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
+  }
+  const retentionKey = credentials.reads.includes('retention') ? e.RETENTION_KEY : undefined;
+  if (e.RETENTION_DAYS !== undefined && !retentionKey && !credentials.unchecked('retention', 'RETENTION_KEY')) {
     problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
   }
   if (!database) return undefined;
@@ -210,19 +234,20 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
     /** How long finished requests keep the raw customer id; undefined keeps it. */
-    retention: e.RETENTION_DAYS !== undefined && e.RETENTION_KEY ? { days: e.RETENTION_DAYS, key: e.RETENTION_KEY } : undefined,
+    retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
     logLevel: e.LOG_LEVEL,
   };
 }
 
 /**
  * The schema of the configuration: every variable checked, then the whole built from them. `clean` is the
- * environment itself (empty values dropped), where the vendors' own variables (VENDOR_<NAME>_*) are read.
+ * environment itself (empty values dropped), where the vendors' own variables (VENDOR_<NAME>_*) are read;
+ * `credentials` says which credentials this process must hold.
  */
-function configSchema(clean: Record<string, string>) {
+function configSchema(clean: Record<string, string>, credentials: Credentials) {
   return EnvSchema.transform((e, ctx) => {
     const problems: string[] = [];
-    const config = buildConfig(e, clean, problems);
+    const config = buildConfig(e, clean, problems, credentials);
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: clean, path: [] });
     return config ?? z.NEVER;
   });
@@ -235,9 +260,10 @@ export type Config = z.output<ReturnType<typeof configSchema>>;
  * Validates the environment once at cold start. Throws ConfigError listing every problem at once.
  * `env` is injected (process.env in production, a literal in tests).
  */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const clean = withoutEmpty(env);
-  const parsed = configSchema(clean).safeParse(clean);
+  const credentials = credentialsOf(clean['FUNCTION_TARGET'], options.mountedSecrets);
+  const parsed = configSchema(clean, credentials).safeParse(clean);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => (i.code === 'custom' && i.path.length === 0 ? i.message : issuesOf('', i)));
   // A variable that does not parse stops zod before the whole is checked: check the whole without it,
@@ -245,7 +271,7 @@ export function loadConfig(env: Env): Config {
   const bad = new Set(parsed.error.issues.map((i) => i.path[0]).filter((k): k is string => typeof k === 'string'));
   if (bad.size > 0) {
     const rest = EnvSchema.safeParse(Object.fromEntries(Object.entries(clean).filter(([k]) => !bad.has(k))));
-    if (rest.success) buildConfig(rest.data, clean, problems);
+    if (rest.success) buildConfig(rest.data, clean, problems, credentials);
   }
   throw new ConfigError(problems);
 }

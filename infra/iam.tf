@@ -1,19 +1,36 @@
-# Three identities, each with only what it does:
-# - runtime: the functions. Connects to Cloud SQL as an IAM database user, reads its secrets, publishes to the
-#   poll topic (continuations, forced polls) and the alert topic.
-# - trigger: what Eventarc presents when it pushes an event to a function. Invokes, nothing else.
-# - build: Cloud Build. Runs the tests, the migrations (as its own IAM database user), deploys the functions,
-#   builds their images, and attaches dead-letter policies to the trigger subscriptions.
+# One identity per function, each with only what it does, plus the identity that delivers events and the build:
+# - ingest (onCustomerWritten): Cloud SQL, and the vendors' secrets (it submits to vendors taking one subject per
+#   call, and cancels at any vendor on a regrant). No SendGrid, publishes nothing.
+# - poller (pollDeletions): Cloud SQL, the vendors' secrets, the retention key (it pseudonymises finished
+#   requests), and the only account that publishes: continuations to the poll topic, alerts to the alert topic.
+# - mailer (sendAlert): Cloud SQL (it reads the alert it is told about) and SendGrid. No vendor secret, no publish.
+# - trigger: what Eventarc (Firestore events) and the push subscriptions (Pub/Sub) present to the functions.
+#   Invokes the three services, nothing else.
+# - build: Cloud Build. Tests, migrates (becoming the schema's owner role), deploys the functions and builds
+#   their images.
+# Forced polls come from people: var.operators_group may publish to the poll topic (pubsub.tf).
 
-resource "google_service_account" "runtime" {
-  account_id   = var.runtime_service_account_id
-  display_name = "consent-erasure functions (runtime)"
+resource "google_service_account" "ingest" {
+  account_id   = var.ingest_service_account_id
+  display_name = "consent-erasure onCustomerWritten"
+  depends_on   = [google_project_service.required]
+}
+
+resource "google_service_account" "poller" {
+  account_id   = var.poller_service_account_id
+  display_name = "consent-erasure pollDeletions"
+  depends_on   = [google_project_service.required]
+}
+
+resource "google_service_account" "mailer" {
+  account_id   = var.mailer_service_account_id
+  display_name = "consent-erasure sendAlert"
   depends_on   = [google_project_service.required]
 }
 
 resource "google_service_account" "trigger" {
   account_id   = var.trigger_service_account_id
-  display_name = "consent-erasure Eventarc triggers"
+  display_name = "consent-erasure event delivery (Eventarc, Pub/Sub push)"
   depends_on   = [google_project_service.required]
 }
 
@@ -24,17 +41,26 @@ resource "google_service_account" "build" {
 }
 
 locals {
-  pubsub_service_agent = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # The function accounts by role, and the Cloud Run service each runs (cloudbuild.yaml function names).
+  function_accounts = {
+    ingest = google_service_account.ingest
+    poller = google_service_account.poller
+    mailer = google_service_account.mailer
+  }
+  function_services = {
+    ingest = "on-customer-written"
+    poller = "poll-deletions"
+    mailer = "send-alert"
+  }
 
-  runtime_project_roles = [
+  function_project_roles = [
     "roles/cloudsql.client",       # cloudsql.instances.connect (the connector)
     "roles/cloudsql.instanceUser", # cloudsql.instances.login (IAM database authentication)
   ]
 
+  # Invoking is granted per service by the build once the services exist (cloudbuild.yaml
+  # `gcloud functions add-invoker-policy-binding`), never project-wide.
   trigger_project_roles = [
-    # The functions' Cloud Run services are created by the deploy, after this apply, so the binding cannot
-    # name them; this account is used for nothing but delivering events.
-    "roles/run.invoker",
     "roles/eventarc.eventReceiver", # direct Firestore events
   ]
 
@@ -47,14 +73,19 @@ locals {
     # (gs://gcf-v2-sources-*), both buckets created by the services themselves.
     "roles/storage.objectViewer",
   ]
+
+  function_role_bindings = {
+    for pair in setproduct(keys(local.function_accounts), local.function_project_roles) :
+    "${pair[0]}/${pair[1]}" => { account = pair[0], role = pair[1] }
+  }
 }
 
-resource "google_project_iam_member" "runtime" {
-  for_each = toset(local.runtime_project_roles)
+resource "google_project_iam_member" "functions" {
+  for_each = local.function_role_bindings
 
   project = var.project_id
-  role    = each.value
-  member  = google_service_account.runtime.member
+  role    = each.value.role
+  member  = local.function_accounts[each.value.account].member
 }
 
 resource "google_project_iam_member" "trigger" {
@@ -73,20 +104,16 @@ resource "google_project_iam_member" "build" {
   member  = google_service_account.build.member
 }
 
-# What `gcloud functions deploy --no-allow-unauthenticated` (on an existing function) and the dead-letter step
-# of cloudbuild.yaml need beyond roles/cloudfunctions.developer, without the whole of run.admin or pubsub.editor.
+# The invoker policy of the functions' Cloud Run services: `gcloud functions add-invoker-policy-binding` (the
+# trigger account, per service) and `gcloud functions deploy --no-allow-unauthenticated` on an existing function
+# (which removes any public binding) read and write it. Nothing else beyond roles/cloudfunctions.developer.
 resource "google_project_iam_custom_role" "build_extras" {
   role_id     = "consentErasureBuildExtras"
-  title       = "consent-erasure build: invoker policy and dead-letter wiring"
-  description = "Read and set the functions' Cloud Run invoker policy; attach dead-letter policies to Eventarc subscriptions."
+  title       = "consent-erasure build: the functions' invoker policy"
+  description = "Read and set the IAM policy of the functions' Cloud Run services (invoker bindings)."
   permissions = [
-    "run.services.get",
     "run.services.getIamPolicy",
     "run.services.setIamPolicy",
-    "eventarc.triggers.get",
-    "pubsub.subscriptions.get",
-    "pubsub.subscriptions.update",
-    "pubsub.topics.get",
   ]
 }
 
@@ -99,7 +126,9 @@ resource "google_project_iam_member" "build_extras" {
 # Deploying a function that runs as, is triggered as, or is built as an account needs actAs on that account.
 resource "google_service_account_iam_member" "build_acts_as" {
   for_each = {
-    runtime = google_service_account.runtime.name
+    ingest  = google_service_account.ingest.name
+    poller  = google_service_account.poller.name
+    mailer  = google_service_account.mailer.name
     trigger = google_service_account.trigger.name
     build   = google_service_account.build.name
   }
@@ -109,19 +138,54 @@ resource "google_service_account_iam_member" "build_acts_as" {
   member             = google_service_account.build.member
 }
 
-# Pub/Sub signs the push requests to the functions with the trigger account's identity token.
+# --- Google's service agents ------------------------------------------------------------------------------
+# Both are created lazily by Google (on first use), so an IAM binding on one in a new project fails with
+# "service account ... does not exist"; generating them here first makes the bindings below safe.
+
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project    = var.project_id
+  service    = "pubsub.googleapis.com"
+  depends_on = [google_project_service.required]
+}
+
+resource "google_project_service_identity" "eventarc" {
+  provider = google-beta
+
+  project    = var.project_id
+  service    = "eventarc.googleapis.com"
+  depends_on = [google_project_service.required]
+}
+
+locals {
+  pubsub_service_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
+}
+
+# Eventarc manages the Firestore trigger's transport as this agent. It is granted the role on first use too, but
+# only after the first event function's deploy has already been refused ("Permission denied while using the
+# Eventarc Service Agent"), so grant it here, ahead of the build.
+resource "google_project_iam_member" "eventarc_agent" {
+  project = var.project_id
+  role    = "roles/eventarc.serviceAgent"
+  member  = "serviceAccount:${google_project_service_identity.eventarc.email}"
+}
+
+# Pub/Sub signs the push requests (push subscriptions, and Eventarc's own) with the trigger account's identity
+# token; needed for projects whose Pub/Sub agent predates April 2021, harmless after.
 resource "google_service_account_iam_member" "pubsub_mints_trigger_tokens" {
   service_account_id = google_service_account.trigger.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:${local.pubsub_service_agent}"
-  depends_on         = [google_project_service.required]
+  member             = local.pubsub_service_agent
 }
 
-# Dead-lettering: Pub/Sub acknowledges the message on the source (Eventarc-owned, created at deploy) subscription
-# and publishes it to the dead-letter topic (publisher is granted per topic in pubsub.tf).
-resource "google_project_iam_member" "pubsub_agent_subscriber" {
-  project    = var.project_id
-  role       = "roles/pubsub.subscriber"
-  member     = "serviceAccount:${local.pubsub_service_agent}"
-  depends_on = [google_project_service.required]
+# IAM grants to new service agents take minutes to reach every service. The build that follows this apply
+# relies on them (the Firestore trigger's creation), so the apply ends only after they had time to propagate.
+resource "time_sleep" "service_agent_grants" {
+  create_duration = "180s"
+
+  triggers = {
+    eventarc = google_project_iam_member.eventarc_agent.id
+    pubsub   = google_service_account_iam_member.pubsub_mints_trigger_tokens.id
+  }
 }

@@ -1,13 +1,15 @@
 # Log-based metrics on the functions' structured log lines (jsonPayload.event, see infra/README.md for the list
 # the code must keep emitting) and an alert policy on each, plus one on dead-lettered messages.
 
-locals {
-  # The Cloud Run services behind the three functions (cloudbuild.yaml function names).
-  function_services = ["on-customer-written", "poll-deletions", "send-alert"]
+# Two filter languages meet here: a log-based metric's filter is a Logging query (`field=("a" OR "b")`), an
+# alert policy's condition filter is a Monitoring filter (`field=one_of("a", "b")`); test/unit/deploy checks each
+# Monitoring filter against that grammar.
 
+locals {
+  # Logging query language.
   functions_filter = join(" ", [
     "resource.type=\"cloud_run_revision\"",
-    "AND resource.labels.service_name=(${join(" OR ", [for s in local.function_services : "\"${s}\""])})",
+    "AND resource.labels.service_name=(${join(" OR ", [for s in values(local.function_services) : "\"${s}\""])})",
   ])
 
   log_metrics = {
@@ -84,6 +86,17 @@ resource "google_logging_metric" "events" {
   depends_on = [google_project_service.required]
 }
 
+# A new log-based metric is unknown to Cloud Monitoring for up to 10 minutes, and an alert policy on it fails with
+# 404 "Cannot find metric(s)" meanwhile (terraform-provider-google #11102), so the policies wait. The wait runs
+# beside the Cloud SQL instance's creation, which takes longer, and again only when a metric is replaced.
+resource "time_sleep" "log_metrics_known" {
+  create_duration = "600s"
+
+  triggers = {
+    metrics = join(",", sort([for m in google_logging_metric.events : m.id]))
+  }
+}
+
 resource "google_monitoring_alert_policy" "events" {
   for_each = local.log_metrics
 
@@ -122,6 +135,8 @@ resource "google_monitoring_alert_policy" "events" {
     mime_type = "text/markdown"
     content   = "${each.value.description} Log query: `${google_logging_metric.events[each.key].filter}`. The runbook is in infra/README.md."
   }
+
+  depends_on = [time_sleep.log_metrics_known]
 }
 
 resource "google_monitoring_alert_policy" "dead_letters" {
@@ -137,7 +152,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
       filter = join(" ", [
         "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\"",
         "AND resource.type=\"pubsub_subscription\"",
-        "AND resource.labels.subscription_id=(\"${google_pubsub_subscription.poll_dead_letter_drain.name}\" OR \"${google_pubsub_subscription.alerts_dead_letter_drain.name}\")",
+        "AND resource.labels.subscription_id=one_of(\"${google_pubsub_subscription.poll_dead_letter_drain.name}\", \"${google_pubsub_subscription.alerts_dead_letter_drain.name}\")",
       ])
       comparison      = "COMPARISON_GT"
       threshold_value = 0

@@ -1,10 +1,10 @@
-output "runtime_service_account" {
-  description = "Email of the functions' runtime service account."
-  value       = google_service_account.runtime.email
+output "function_service_accounts" {
+  description = "Email of each function's runtime service account (ingest onCustomerWritten, poller pollDeletions, mailer sendAlert)."
+  value       = { for role, sa in local.function_accounts : role => sa.email }
 }
 
 output "trigger_service_account" {
-  description = "Email of the Eventarc trigger service account."
+  description = "Email of the account Eventarc and the push subscriptions invoke the functions as."
   value       = google_service_account.trigger.email
 }
 
@@ -23,26 +23,23 @@ output "database_name" {
   value       = google_sql_database.main.name
 }
 
-output "runtime_database_user" {
-  description = "The functions' DB_IAM_USER (IAM database user of the runtime service account)."
-  value       = google_sql_user.runtime.name
-}
-
-output "build_database_user" {
-  description = "IAM database user the migrations run as."
-  value       = google_sql_user.build.name
+output "database_users" {
+  description = "IAM database user of each function (its DB_IAM_USER) and of the build (which migrates as the owner role)."
+  value       = merge({ for role, u in google_sql_user.functions : role => u.name }, { build = google_sql_user.build.name })
 }
 
 output "database_bootstrap_sql" {
-  description = "SQL to run once as the postgres user before the first build (infra/README.md)."
+  description = "SQL to run once as the postgres user before the first build (infra/README.md step 5)."
   value       = local.database_bootstrap_sql
 }
 
 output "topics" {
-  description = "Pub/Sub topics: poll and alerts, and their dead-letter topics and drain subscriptions."
+  description = "Pub/Sub topics, the push subscriptions that deliver them, their dead-letter topics and drain subscriptions."
   value = {
     poll                     = google_pubsub_topic.poll.name
     alerts                   = google_pubsub_topic.alerts.name
+    poll_push                = google_pubsub_subscription.poll_push.name
+    alerts_push              = google_pubsub_subscription.alerts_push.name
     poll_dead_letter         = google_pubsub_topic.poll_dead_letter.name
     alerts_dead_letter       = google_pubsub_topic.alerts_dead_letter.name
     poll_dead_letter_drain   = google_pubsub_subscription.poll_dead_letter_drain.name
@@ -51,11 +48,11 @@ output "topics" {
 }
 
 output "secrets" {
-  description = "Secret Manager secret id => environment variable; each needs a version before the first build."
+  description = "Secret Manager secret id => the environment variable the functions read it as. Each needs a version (infra/README.md step 5)."
   value       = local.secrets
 }
 
-output "docker_repository" {
+output "artifact_repository" {
   description = "Artifact Registry repository of the function images (cloudbuild.yaml --docker-repository)."
   value       = google_artifact_registry_repository.functions.id
 }
@@ -68,11 +65,15 @@ output "cloudbuild_substitutions" {
     "_FIRESTORE_DATABASE=${var.firestore_database}",
     "_INSTANCE=${google_sql_database_instance.main.name}",
     "_DB_NAME=${google_sql_database.main.name}",
-    "_RUNTIME_SA=${google_service_account.runtime.account_id}",
+    "_INGEST_SA=${google_service_account.ingest.account_id}",
+    "_POLLER_SA=${google_service_account.poller.account_id}",
+    "_MAILER_SA=${google_service_account.mailer.account_id}",
     "_TRIGGER_SA=${google_service_account.trigger.account_id}",
     "_BUILD_SA=${google_service_account.build.account_id}",
     "_ARTIFACT_REPOSITORY=${google_artifact_registry_repository.functions.repository_id}",
     "_VENDORS=${join(",", var.vendors)}",
     "_VENDOR_SECRETS=${join(",", [for id, env in local.vendor_secrets : "${env}=${id}:latest"])}",
   ])
+  # Printed last, once the service agents' grants had time to propagate: the build may follow at once.
+  depends_on = [time_sleep.service_agent_grants]
 }

@@ -1,6 +1,6 @@
 # Credentials live in Secret Manager and reach the functions as environment variables (cloudbuild.yaml
-# --set-secrets). Terraform makes the secrets, never their values: add a version with
-# `gcloud secrets versions add ID --data-file=-` (infra/README.md), so no credential enters the state.
+# --set-secrets), each function only its own. Terraform makes the secrets, never their values: add a version with
+# `gcloud secrets versions add ID --data-file=-` (infra/README.md step 5), so no credential enters the state.
 
 locals {
   # Secret settings of each vendor adapter (functions/vendors/settings.ts SECRET_SETTINGS, kebab-case). A
@@ -26,7 +26,31 @@ locals {
   }
 
   # Secret id => the environment variable the functions read it as.
-  secrets = merge({ "sendgrid-api-key" = "SENDGRID_API_KEY" }, local.vendor_secrets)
+  secrets = merge(
+    {
+      "sendgrid-api-key" = "SENDGRID_API_KEY"
+      "retention-key"    = "RETENTION_KEY"
+    },
+    local.vendor_secrets,
+  )
+
+  # Secret id => the function accounts that read it (functions/config.ts FUNCTION_CREDENTIALS): the ingest and
+  # the poller call vendors, only the poller pseudonymises, only the mailer sends email.
+  secret_readers = merge(
+    {
+      "sendgrid-api-key" = ["mailer"]
+      "retention-key"    = ["poller"]
+    },
+    { for id, env in local.vendor_secrets : id => ["ingest", "poller"] },
+  )
+
+  secret_access = {
+    for pair in flatten([
+      for id, readers in local.secret_readers : [
+        for reader in readers : { key = "${id}/${reader}", secret = id, reader = reader }
+      ]
+    ]) : pair.key => pair
+  }
 }
 
 resource "google_secret_manager_secret" "function" {
@@ -44,10 +68,20 @@ resource "google_secret_manager_secret" "function" {
   depends_on = [google_project_service.required]
 }
 
-resource "google_secret_manager_secret_iam_member" "runtime_reads" {
+resource "google_secret_manager_secret_iam_member" "function_reads" {
+  for_each = local.secret_access
+
+  secret_id = google_secret_manager_secret.function[each.value.secret].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = local.function_accounts[each.value.reader].member
+}
+
+# The build checks that every secret a function mounts has an enabled version before it migrates or deploys
+# anything (cloudbuild.yaml `secret-versions`): metadata only, never a value.
+resource "google_secret_manager_secret_iam_member" "build_views" {
   for_each = google_secret_manager_secret.function
 
   secret_id = each.value.id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.runtime.member
+  role      = "roles/secretmanager.viewer"
+  member    = google_service_account.build.member
 }

@@ -47,9 +47,11 @@ resource "google_sql_database" "main" {
   instance = google_sql_database_instance.main.name
 }
 
-# IAM database users: the service account's email without ".gserviceaccount.com".
-resource "google_sql_user" "runtime" {
-  name     = trimsuffix(google_service_account.runtime.email, ".gserviceaccount.com")
+# IAM database users: the service account's email without ".gserviceaccount.com". One per function and the build.
+resource "google_sql_user" "functions" {
+  for_each = local.function_accounts
+
+  name     = trimsuffix(each.value.email, ".gserviceaccount.com")
   instance = google_sql_database_instance.main.name
   type     = "CLOUD_IAM_SERVICE_ACCOUNT"
 }
@@ -61,13 +63,21 @@ resource "google_sql_user" "build" {
 }
 
 locals {
+  # The role that owns the schema (the migrations run as it: cloudbuild.yaml `migrate --role`) and the role the
+  # migrations grant table rights to (sql/000005_event_chain.sql).
+  database_owner_role   = "consent_erasure_owner"
+  database_runtime_role = "consent_erasure_runtime"
+
   # New IAM database users have no privileges, and a migration cannot know their names. This SQL, run once as
-  # the postgres user (infra/README.md "Database bootstrap"), lets the build's user own the schema and gives the
-  # runtime's user the role the migrations grant table rights to.
+  # the postgres user (infra/README.md step 5), makes both roles, lets the build's user become the owner and
+  # gives each function's user the runtime role.
   database_bootstrap_sql = templatefile("${path.module}/sql/bootstrap.sql.tftpl", {
     database     = google_sql_database.main.name
+    owner_role   = local.database_owner_role
+    runtime_role = local.database_runtime_role
     build_user   = google_sql_user.build.name
-    runtime_user = google_sql_user.runtime.name
-    runtime_role = "consent_erasure_runtime"
+    ingest_user  = google_sql_user.functions["ingest"].name
+    poller_user  = google_sql_user.functions["poller"].name
+    mailer_user  = google_sql_user.functions["mailer"].name
   })
 }

@@ -42,9 +42,9 @@ variable "firestore_database" {
 }
 
 variable "create_firestore_database" {
-  description = "Create the Firestore database (Native mode) too; leave false when the customers database already exists."
+  description = "Create the Firestore database (Native mode) holding customers/{customerId}; set false to use one that exists already (it must be in firestore_location)."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "sql_instance_name" {
@@ -97,19 +97,41 @@ variable "deletion_protection" {
   default     = true
 }
 
-variable "runtime_service_account_id" {
-  description = "Account id of the functions' runtime identity (cloudbuild.yaml _RUNTIME_SA)."
+variable "ingest_service_account_id" {
+  description = "Account id onCustomerWritten runs as (cloudbuild.yaml _INGEST_SA)."
   type        = string
-  default     = "consent-erasure-runtime"
+  default     = "consent-erasure-ingest"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.runtime_service_account_id))
-    error_message = "runtime_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.ingest_service_account_id))
+    error_message = "ingest_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "poller_service_account_id" {
+  description = "Account id pollDeletions runs as (cloudbuild.yaml _POLLER_SA)."
+  type        = string
+  default     = "consent-erasure-poller"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.poller_service_account_id))
+    error_message = "poller_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
+variable "mailer_service_account_id" {
+  description = "Account id sendAlert runs as (cloudbuild.yaml _MAILER_SA)."
+  type        = string
+  default     = "consent-erasure-mailer"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.mailer_service_account_id))
+    error_message = "mailer_service_account_id must be 6-30 lower-case letters, digits or hyphens."
   }
 }
 
 variable "trigger_service_account_id" {
-  description = "Account id Eventarc uses to invoke the functions (cloudbuild.yaml _TRIGGER_SA)."
+  description = "Account id Eventarc and the push subscriptions invoke the functions as (cloudbuild.yaml _TRIGGER_SA)."
   type        = string
   default     = "consent-erasure-trigger"
 
@@ -142,7 +164,7 @@ variable "artifact_repository_id" {
 }
 
 variable "poll_topic" {
-  description = "Pub/Sub topic that runs the poller (config POLL_TOPIC; cloudbuild.yaml --trigger-topic of poll-deletions)."
+  description = "Pub/Sub topic that runs the poller (config POLL_TOPIC; its push subscription delivers to poll-deletions)."
   type        = string
   default     = "deletion-poll"
 
@@ -153,7 +175,7 @@ variable "poll_topic" {
 }
 
 variable "alert_topic" {
-  description = "Pub/Sub topic that carries alerts to the mailer (config ALERT_TOPIC; cloudbuild.yaml --trigger-topic of send-alert)."
+  description = "Pub/Sub topic that carries alerts to the mailer (config ALERT_TOPIC; its push subscription delivers to send-alert)."
   type        = string
   default     = "deletion-alerts"
 
@@ -210,5 +232,37 @@ variable "dead_letter_retention" {
   validation {
     condition     = can(regex("^[0-9]+s$", var.dead_letter_retention)) && tonumber(trimsuffix(var.dead_letter_retention, "s")) <= 2678400
     error_message = "dead_letter_retention must be a duration in seconds such as 604800s, at most 2678400s."
+  }
+}
+
+variable "operators_group" {
+  description = "Email of the Google group of operators, who may force polls (publish to the poll topic, `consent-erasure poll`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.operators_group))
+    error_message = "operators_group must be the email address of a Google group, such as privacy-ops@example.org."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a poll or alert message to its function before it goes to its dead-letter topic (5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "image_retention" {
+  description = "Function images older than this are deleted from Artifact Registry, except each function's 10 newest."
+  type        = string
+  default     = "2592000s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.image_retention)) && tonumber(trimsuffix(var.image_retention, "s")) >= 86400
+    error_message = "image_retention must be a duration in seconds of at least a day, such as 2592000s (30 days)."
   }
 }

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Command } from 'commander';
-import type { Env } from '../config.js';
+import type { Env, LoadConfigOptions } from '../config.js';
 import { systemClock, type Clock } from '../clock.js';
 import { createLogger, type Log } from '../log.js';
 import { createPool, type Pool } from '../store/pool.js';
@@ -41,7 +41,8 @@ export interface CliContext {
   readonly log: Log;
   /** Writes one line (or several) to stdout. */
   out(text: string): void;
-  settings(): CliSettings;
+  /** The validated settings; `options` apply to the first call of an invocation (a command reads them once). */
+  settings(options?: LoadConfigOptions): CliSettings;
   pool(): Promise<Pool>;
   firestore(): Firestore;
   publisher(): Publisher;
@@ -76,8 +77,8 @@ export function createCliContext(io: CliIo, stackPath: () => string | undefined)
     clock,
     log,
     out: (text) => io.stdout(text.endsWith('\n') ? text : `${text}\n`),
-    settings() {
-      settings ??= resolveSettings(io.env, io.cwd, stackPath());
+    settings(options) {
+      settings ??= resolveSettings(io.env, io.cwd, stackPath(), options);
       return settings;
     },
     async pool() {

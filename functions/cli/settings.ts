@@ -1,4 +1,4 @@
-import { loadConfig, type Config, type Env } from '../config.js';
+import { loadConfig, type Config, type Env, type LoadConfigOptions } from '../config.js';
 import { findStackFile, readStackFile, stackIsAlive } from './stackFile.js';
 
 /** Everything a command needs to reach the system: the validated configuration plus emulator addresses. */
@@ -19,7 +19,7 @@ const EXPLICIT = ['DATABASE_URL', 'CLOUD_SQL_INSTANCE', 'GOOGLE_CLOUD_PROJECT', 
  * Resolves the settings: the local stack's `.consent-erasure/stack.json` (found from `cwd` upwards, or named by
  * `stackPath`) when the environment names no target of its own, else the environment through loadConfig.
  */
-export function resolveSettings(env: Env, cwd: string, stackPath?: string): CliSettings {
+export function resolveSettings(env: Env, cwd: string, stackPath?: string, options: LoadConfigOptions = {}): CliSettings {
   const explicit = EXPLICIT.some((k) => (env[k] ?? '').trim() !== '');
   const path = stackPath ?? (explicit ? undefined : findStackFile(cwd));
   if (path) {
@@ -36,14 +36,14 @@ export function resolveSettings(env: Env, cwd: string, stackPath?: string): CliS
       GOOGLE_CLOUD_PROJECT: stack.projectId,
     };
     return {
-      config: loadConfig(merged),
+      config: loadConfig(merged, options),
       firestoreEmulatorHost: stack.firestoreEmulatorHost,
       pubsubEmulatorHost: stack.pubsubEmulatorHost,
       origin: path,
     };
   }
   return {
-    config: loadConfig(env),
+    config: loadConfig(env, options),
     firestoreEmulatorHost: nonEmpty(env['FIRESTORE_EMULATOR_HOST']),
     pubsubEmulatorHost: nonEmpty(env['PUBSUB_EMULATOR_HOST']),
     origin: 'environment',

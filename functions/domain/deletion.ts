@@ -9,6 +9,8 @@ export interface ClaimedDeletion {
   vendor: string;
   state: DeletionState;
   idempotencyKey: string;
+  /** When the customer withdrew consent (the request's revoked_at); vendors that record it are told. */
+  revokedAt: Date;
   operationRef: Record<string, unknown> | null;
   operationId: string | null;
   rawStatus: string | null;

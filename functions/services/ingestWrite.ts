@@ -46,7 +46,7 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
       result.toSubmit.map(async (d) => {
         const vendor = byName.get(d.vendor);
         if (!vendor) return;
-        await submitter.submit(vendor, [{ deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey }]);
+        await submitter.submit(vendor, [{ deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey, revokedAt: d.revokedAt }]);
       }),
     );
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

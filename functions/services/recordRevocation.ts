@@ -9,7 +9,7 @@ import { callLeaseMs } from '../domain/policy.js';
 import { MAX_DOCUMENT_ID_BYTES } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import { findRequestId } from '../store/findRequestId.js';
-import { recordRequest } from '../store/recordRequest.js';
+import { recordRequest, type CreatedRequest } from '../store/recordRequest.js';
 import { recordRegrant } from '../store/recordRegrant.js';
 
 /** A revocation to record, from a Firestore event or from a reconcile scan. */
@@ -31,6 +31,8 @@ export interface LeasedDeletion {
   deletionId: string;
   customerId: string;
   idempotencyKey: string;
+  /** When the customer withdrew consent (the revocation's time). */
+  revokedAt: Date;
 }
 
 export interface RevocationResult {
@@ -70,6 +72,14 @@ function validCustomerId(customerId: string): void {
   if (bytes > MAX_DOCUMENT_ID_BYTES) throw new InvalidInputError(`customer id is ${bytes} bytes, over ${MAX_DOCUMENT_ID_BYTES}`);
 }
 
+/** The deletions a new request leased to the caller, with what an adapter is told of each. */
+function leasedDeletions(created: CreatedRequest, revocation: Revocation): LeasedDeletion[] {
+  const revokedAt = new Date(revocation.revokedAt);
+  return created.deletions
+    .filter((d) => d.leased)
+    .map((d) => ({ vendor: d.vendor, deletionId: d.deletionId, customerId: revocation.customerId, idempotencyKey: d.idempotencyKey, revokedAt }));
+}
+
 /**
  * Builds the recorder the ingest handler and the `reconcile` command share. Vendors taking one subject per
  * call are leased to the caller for immediate submission (the seed's behaviour); batch vendors are left due
@@ -107,9 +117,7 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
       );
       return { created: false, requestId, toSubmit: [], queuedForPoller: 0 };
     }
-    const toSubmit = created.deletions
-      .filter((d) => d.leased)
-      .map((d) => ({ vendor: d.vendor, deletionId: d.deletionId, customerId: revocation.customerId, idempotencyKey: d.idempotencyKey }));
+    const toSubmit = leasedDeletions(created, revocation);
     log.info(
       {
         event: 'revocation_recorded',

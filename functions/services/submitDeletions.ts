@@ -19,6 +19,8 @@ export interface SubmitRow {
   deletionId: string;
   customerId: string;
   idempotencyKey: string;
+  /** When the customer withdrew consent (the request's revoked_at). */
+  revokedAt?: Date;
 }
 
 /** A deletion the vendor accepted, as stored. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runner } from 'node-pg-migrate';
-import type pg from 'pg';
+import pg from 'pg';
 
 /** The folder holding the numbered migrations, found from this file in source and in dist. */
 export function migrationsDir(): string {
@@ -10,6 +10,14 @@ export function migrationsDir(): string {
   // functions/store → ../../sql ; dist/functions/store → ../../../sql
   const candidates = [join(here, '..', '..', 'sql'), join(here, '..', '..', '..', 'sql')];
   return candidates.find((c) => existsSync(join(c, '000001_core.sql'))) ?? candidates[0]!;
+}
+
+export interface MigrateOptions {
+  /**
+   * Run the migrations as this role (`SET ROLE`), so whatever account connects, the schema is owned by one
+   * role nobody logs in as (the deployment's consent_erasure_owner, made by the database bootstrap).
+   */
+  role?: string;
 }
 
 /**
@@ -20,7 +28,35 @@ export function migrationsDir(): string {
 export async function migrate(
   connection: { databaseUrl: string } | { client: pg.ClientBase },
   log: (message: string) => void = () => {},
+  options: MigrateOptions = {},
 ): Promise<string[]> {
+  if (options.role === undefined) return run(connection, log);
+  const role = options.role;
+  const own = 'client' in connection ? undefined : new pg.Client({ connectionString: connection.databaseUrl });
+  const client = own ?? (connection as { client: pg.ClientBase }).client;
+  if (own) await own.connect();
+  try {
+    try {
+      // Session level, outside any transaction, so it holds for every migration's transaction.
+      await client.query(`set role ${client.escapeIdentifier(role)}`);
+    } catch (err) {
+      throw new Error(
+        `cannot SET ROLE ${role} (${(err as Error).message}): the connecting user must be a member of it; run the database bootstrap (infra/README.md) first`,
+        { cause: err },
+      );
+    }
+    try {
+      return await run({ client }, log);
+    } finally {
+      // A failed migration's error is the one to report, not a failure to reset the session.
+      await client.query('reset role').catch(() => undefined);
+    }
+  } finally {
+    if (own) await own.end();
+  }
+}
+
+async function run(connection: { databaseUrl: string } | { client: pg.ClientBase }, log: (message: string) => void): Promise<string[]> {
   const applied = await runner({
     ...('client' in connection ? { dbClient: connection.client } : { databaseUrl: connection.databaseUrl }),
     dir: migrationsDir(),

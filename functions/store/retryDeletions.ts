@@ -18,12 +18,14 @@ const RetriedSchema = z.object({
 export type RetriedDeletion = z.infer<typeof RetriedSchema>;
 
 // One statement: lock the targets, put them back to queued (due now, fresh submit attempts, no lease, the old
-// operation cleared since a queued deletion has none yet) and append a `retried` event each, keeping what was
+// operation cleared since a queued deletion has none yet, and a new idempotency key, as the poller's own
+// resubmission takes: with the old one an OpenDSR vendor answers "already exists" and the old request is read
+// again instead of a new one being made) and append a `retried` event each, keeping what was
 // cleared in the event so the evidence still shows the failed operation.
 const SQL = `
 with target as (
   select d.id, d.request_id, d.customer_id, d.vendor, d.state, d.operation_id, d.operation_ref, d.raw_status,
-         d.last_error, d.last_error_kind, d.submit_attempts
+         d.last_error, d.last_error_kind, d.submit_attempts, d.idempotency_key
     from vendor_deletion d
    where d.state = any($3::text[])
      and (d.id = $1::bigint or d.customer_id = $2::text)
@@ -33,6 +35,7 @@ with target as (
      set state = 'queued',
          next_check_at = $4::timestamptz,
          submit_attempts = 0,
+         idempotency_key = gen_random_uuid(),
          operation_ref = null,
          operation_id = null,
          raw_status = null,
@@ -51,7 +54,8 @@ with target as (
          jsonb_build_object('previousState', t.state, 'previousOperationId', t.operation_id,
                             'previousOperationRef', t.operation_ref, 'previousRawStatus', t.raw_status,
                             'lastError', t.last_error, 'lastErrorKind', t.last_error_kind,
-                            'submitAttempts', t.submit_attempts, 'by', $5::text),
+                            'submitAttempts', t.submit_attempts, 'previousIdempotencyKey', t.idempotency_key,
+                            'by', $5::text),
          $4::timestamptz
     from target t
     join updated u on u.id = t.id

@@ -4,14 +4,11 @@ import type { VendorPolicy } from '../domain/policy.js';
 // The values a vendor call carries are the domain's; adapters import them from here with the port.
 export { OperationRefSchema, VENDOR_STATES, type OperationRef, type OperationToCheck, type StatusReport, type VendorState } from '../domain/operation.js';
 export type { VendorPolicy } from '../domain/policy.js';
+export { VENDOR_KINDS, isVendorKind, type VendorKind } from '../domain/vendorKinds.js';
 
-/** The names of the vendor adapters this build knows. */
-export const VENDOR_KINDS = ['http', 'segment', 'mixpanel', 'amplitude', 'mparticle', 'appsflyer'] as const;
-export type VendorKind = (typeof VENDOR_KINDS)[number];
-
-export function isVendorKind(v: unknown): v is VendorKind {
-  return typeof v === 'string' && (VENDOR_KINDS as readonly string[]).includes(v);
-}
+/** The privacy laws a deletion can be made under, as OpenDSR spells them (Mixpanel: upper case). */
+export const REGULATIONS = ['gdpr', 'ccpa'] as const;
+export type Regulation = (typeof REGULATIONS)[number];
 
 /** One customer to delete at one vendor, as the poller or the ingest hands it to an adapter. */
 export interface DeletionSubject {
@@ -20,6 +17,13 @@ export interface DeletionSubject {
   customerId: string;
   /** A UUID written before the first call; adapters whose vendor dedupes on a client id send it. */
   idempotencyKey: string;
+  /**
+   * When the data subject withdrew consent (the request's revoked_at): OpenDSR's submitted_time is "the time
+   * the Data Subject originally submitted the request", not the time we send it.
+   */
+  revokedAt?: Date;
+  /** The law the request is made under; absent, each adapter uses its configured default. */
+  regulation?: Regulation;
 }
 
 /** The outcome of submitting one subject. */

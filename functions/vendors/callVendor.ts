@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   VendorAuthError,
+  type VendorError,
   VendorContractError,
   VendorRateLimitedError,
   VendorRejectedError,
@@ -15,6 +16,11 @@ export interface VendorRequest {
   /** Serialised as JSON when present. */
   json?: unknown;
   timeoutMs: number;
+  /**
+   * Reads a non-2xx answer the vendor documents in its own way (a rate limit announced in other headers, an
+   * error code in the body) and returns the error to throw, or undefined for the usual mapping below.
+   */
+  readFailure?: (answer: { status: number; headers: Headers; text: string }) => VendorError | undefined;
 }
 
 export interface VendorResponse<T> {
@@ -80,6 +86,10 @@ export async function callVendor<S extends z.ZodType>(
   }
   const status = response.status;
   const where = `${request.method} ${redactUrl(request.url)}`;
+  if (status >= 300 && request.readFailure) {
+    const own = request.readFailure({ status, headers: response.headers, text });
+    if (own) throw own;
+  }
   if (status === 429) {
     throw new VendorRateLimitedError(vendor, parseRetryAfter(response.headers.get('retry-after')), { status });
   }

@@ -1,10 +1,12 @@
 import { systemClock, type Clock } from '../clock.js';
+import { ConfigError } from '../errors.js';
 import type { VendorPolicy } from '../domain/policy.js';
 import type { DeletionVendor, VendorKind } from './DeletionVendor.js';
 import { createHttpVendor } from './http/httpVendor.js';
 import { createAmplitudeVendor } from './amplitude/amplitudeVendor.js';
 import { createMixpanelVendor } from './mixpanel/mixpanelVendor.js';
-import { createAppsFlyerVendor, createMParticleVendor } from './opendsr/openDsrVendor.js';
+import { createAppsFlyerVendor } from './opendsr/appsflyerVendor.js';
+import { createMParticleVendor } from './opendsr/mparticleVendor.js';
 import { createSegmentVendor } from './segment/segmentVendor.js';
 import type { VendorConfig, VendorConfigOf, VendorSettings } from './settings.js';
 
@@ -13,7 +15,7 @@ type Factory<K extends VendorKind> = (settings: VendorSettings<K>, policy: Parti
 /** The adapter of each vendor kind, built from settings config.ts has parsed (vendors/settings.ts). */
 const FACTORIES: { [K in VendorKind]: Factory<K> } = {
   http: (settings, policy) => createHttpVendor(settings, policy),
-  segment: (settings, policy) => createSegmentVendor(settings, policy),
+  segment: (settings, policy, clock) => createSegmentVendor(settings, policy, clock),
   mixpanel: (settings, policy) => createMixpanelVendor(settings, policy),
   amplitude: (settings, policy, clock) => createAmplitudeVendor(settings, policy, clock),
   mparticle: (settings, policy, clock) => createMParticleVendor(settings, policy, clock),
@@ -23,11 +25,14 @@ const FACTORIES: { [K in VendorKind]: Factory<K> } = {
 export interface CreateVendorsOptions {
   /** Per-call timeout for every adapter, replacing each vendor's policy.timeoutMs (tests, the local stack). */
   fetchTimeoutMs?: number;
-  /** The clock adapters that read time use (Amplitude's cancel window, OpenDSR's submitted_time). */
+  /** The clock adapters that read time use (Amplitude's cancel window, OpenDSR's submitted_time, Segment's rate-limit reset). */
   clock?: Clock;
 }
 
 function build<K extends VendorKind>(config: VendorConfigOf<K>, options: CreateVendorsOptions): DeletionVendor {
+  if (config.absentCredentials?.length) {
+    throw new ConfigError([`VENDOR_${config.name.toUpperCase()}: this process was not given its credentials (${config.absentCredentials.join(', ')}), so it cannot call the vendor`]);
+  }
   const factory: Factory<K> = FACTORIES[config.name];
   const policy = options.fetchTimeoutMs === undefined ? config.policy : { ...config.policy, timeoutMs: options.fetchTimeoutMs };
   return factory(config.settings, policy, options.clock ?? systemClock);

@@ -10,6 +10,54 @@ import type { VendorKind } from './DeletionVendor.js';
 const flag = () => z.union([z.boolean(), z.stringbool()]);
 
 /**
+ * mParticle's identity types (DSR API v3, Supported Identity Types): the OpenDSR keys sent in
+ * subject_identities (`controller_customer_id` is mParticle's customer_id; the page's table spells
+ * `roku_publishing_id`, its discovery answer and the OpenDSR spec `roku_publisher_id`), and the ones only
+ * accepted in the `opendsr.mparticle.com` extension.
+ */
+export const MPARTICLE_IDENTITY_TYPES = [
+  'controller_customer_id',
+  'email',
+  'android_advertising_id',
+  'android_id',
+  'fire_advertising_id',
+  'ios_advertising_id',
+  'ios_vendor_id',
+  'microsoft_advertising_id',
+  'microsoft_publisher_id',
+  'roku_advertising_id',
+  'roku_publishing_id',
+  'roku_publisher_id',
+] as const;
+export const MPARTICLE_EXTENSION_IDENTITY_TYPES = [
+  'mpid',
+  'other',
+  'other2',
+  'other3',
+  'other4',
+  'other5',
+  'other6',
+  'other7',
+  'other8',
+  'other9',
+  'other10',
+  'mobile_number',
+  'phone_number_2',
+  'phone_number_3',
+] as const;
+
+/** AppsFlyer's identity types (OpenDSR API OpenAPI, SubjectIdentity.identity_type). */
+export const APPSFLYER_IDENTITY_TYPES = [
+  'ios_advertising_id',
+  'android_advertising_id',
+  'fire_advertising_id',
+  'microsoft_advertising_id',
+  'appsflyer_id',
+  'customer_user_id',
+  'idfv',
+] as const;
+
+/**
  * Each adapter's settings, read by config.ts from `VENDOR_<NAME>_<SETTING>` variables
  * (setting names in camelCase here, SCREAMING_SNAKE in the environment: baseUrl ← VENDOR_HTTP_BASE_URL).
  * Secrets are marked in SECRET_SETTINGS so the redacted config never shows them.
@@ -75,8 +123,8 @@ export const VENDOR_SETTINGS = {
     apiKey: z.string().min(1),
     apiSecret: z.string().min(1),
     regulation: z.enum(['gdpr', 'ccpa']).default('gdpr'),
-    /** The identity type the customer id is known as at mParticle. */
-    identityType: z.string().min(1).default('customer_id'),
+    /** The identity type the customer id is known as at mParticle (extension types go in the mParticle extension). */
+    identityType: z.enum([...MPARTICLE_IDENTITY_TYPES, ...MPARTICLE_EXTENSION_IDENTITY_TYPES]).default('controller_customer_id'),
     /** Skip mParticle's 7-day cancellable waiting period (1–14 days instead of 7–21). */
     skipWaitingPeriod: flag().default(false),
   }),
@@ -89,8 +137,13 @@ export const VENDOR_SETTINGS = {
     /** The app's platform (`android`, `ios`, …). */
     platform: z.string().min(1),
     regulation: z.enum(['gdpr', 'ccpa']).default('gdpr'),
-    /** The identity type the customer id is known as at AppsFlyer (unconfirmed: check the app's set-up). */
-    identityType: z.string().min(1).default('customer_user_id'),
+    /**
+     * The identity type the customer id is known as at AppsFlyer: customer_user_id (CUID) needs the app to send
+     * the CUID with its idfa/appsflyer_id in a 'Login - Complete' or 'Registration - Account created' event.
+     */
+    identityType: z.enum(APPSFLYER_IDENTITY_TYPES).default('customer_user_id'),
+    /** The api_version sent with each request (an invalid one is refused with e312). */
+    apiVersion: z.string().min(1).default('0.1'),
   }),
 } satisfies Record<VendorKind, z.ZodObject>;
 
@@ -111,6 +164,11 @@ export interface VendorConfigOf<K extends VendorKind> {
   name: K;
   settings: VendorSettings<K>;
   policy: Partial<VendorPolicy>;
+  /**
+   * Credential settings this process was not given (another function's, or mounted from Secret Manager where
+   * the build's preflight cannot see them): absent from `settings`, so no adapter can be built from it.
+   */
+  absentCredentials?: readonly string[];
 }
 
 /** Any enabled vendor, told apart by `name`. */
@@ -123,10 +181,15 @@ export interface UncheckedVendorConfig {
   policy?: Partial<VendorPolicy>;
 }
 
-/** Parses one vendor's settings with its schema: the one place settings are parsed. */
-export function parseVendorSettings<K extends VendorKind>(name: K, raw: unknown): z.ZodSafeParseResult<VendorSettings<K>> {
+/**
+ * Parses one vendor's settings with its schema: the one place settings are parsed. Credentials named in
+ * `absent` may be missing (VendorConfigOf.absentCredentials says which are).
+ */
+export function parseVendorSettings<K extends VendorKind>(name: K, raw: unknown, absent: readonly string[] = []): z.ZodSafeParseResult<VendorSettings<K>> {
+  const full: z.ZodObject = VENDOR_SETTINGS[name];
+  const schema = absent.length ? full.extend(Object.fromEntries(absent.map((k) => [k, full.shape[k]!.optional()]))) : full;
   // VENDOR_SETTINGS[name] is the schema of K; TypeScript cannot see that through the generic index.
-  return (VENDOR_SETTINGS[name] as unknown as z.ZodType<VendorSettings<K>>).safeParse(raw);
+  return (schema as unknown as z.ZodType<VendorSettings<K>>).safeParse(raw);
 }
 
 /** Parses hand-written vendor configurations; throws ConfigError naming every setting of every vendor that is wrong. */

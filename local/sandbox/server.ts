@@ -353,7 +353,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (waitMs > 0) {
         m.stats.rateLimitExceeded += 1;
         const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        return answer({ status: 429, headers: { 'retry-after': String(seconds) }, body: { error: 'rate limit exceeded' } }, 'rate_limited');
+        const own = m.module.faultReply?.('rate_limited', m.ctx, { waitMs });
+        return answer(own ?? { status: 429, headers: { 'retry-after': String(seconds) }, body: { error: 'rate limit exceeded' } }, 'rate_limited');
       }
     }
     if (cfg.resetShare > 0 && random() < cfg.resetShare) {
@@ -371,7 +372,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       return;
     }
     if (cfg.rejectCredentials || (cfg.credential !== null && !(m.module.authorize ?? defaultAuthorize)(sreq, cfg.credential))) {
-      return answer({ status: 401, body: { error: 'invalid or expired credential' } }, 'unauthorized');
+      const own = m.module.faultReply?.('unauthorized', m.ctx, { waitMs: 0 });
+      return answer(own ?? { status: 401, body: { error: 'invalid or expired credential' } }, 'unauthorized');
     }
     if (cfg.failureShare > 0 && random() < cfg.failureShare) {
       return answer({ status: cfg.failureStatus, body: { error: 'the service is temporarily unavailable' } }, 'failure');

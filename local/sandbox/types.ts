@@ -72,6 +72,9 @@ export type SandboxConfig = z.infer<typeof SandboxConfigSchema>;
 /** What callers pass: any subset, nested objects merged one level deep. */
 export type SandboxConfigInput = z.input<typeof SandboxConfigSchema>;
 
+/** Faults the server detects before a module answers, which a module may answer in its vendor's words. */
+export type SandboxFault = 'rate_limited' | 'unauthorized';
+
 /** One request as a module sees it. */
 export interface SandboxRequest {
   method: string;
@@ -123,6 +126,12 @@ export interface SandboxModule {
   rateLimited?(req: SandboxRequest): boolean;
   /** Answers one request that passed the faults, the rate limit and the credential check. */
   handle(req: SandboxRequest, ctx: SandboxContext): SandboxReply | Promise<SandboxReply>;
+  /**
+   * The vendor's own answer to a fault the server detects (its rate limit passed, a rejected credential), as its
+   * documents show it; undefined for the server's generic answer (429 with Retry-After, 401 with a JSON error).
+   * `waitMs` is how long until the rate limit admits a request again.
+   */
+  faultReply?(fault: SandboxFault, ctx: SandboxContext, detail: { waitMs: number }): SandboxReply | undefined;
   /** Applies a contract-dependent drift to a successful answer (e.g. renames the id field). */
   drift(mode: ModuleDriftMode, reply: SandboxReply, req: SandboxRequest): SandboxReply;
   /** Forgets every operation. */

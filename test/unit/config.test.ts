@@ -93,3 +93,59 @@ describe('loadConfig', () => {
     assert.match(text, /\[redacted\]/);
   });
 });
+
+describe('loadConfig: each deployed function holds only its own credentials', () => {
+  const segment = { ...base, VENDORS: 'http,segment' };
+  const problems = (fn: () => unknown): string[] => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err.problems;
+    }
+    assert.fail('expected a ConfigError');
+  };
+
+  it('refuses a missing vendor credential where vendors are called (no FUNCTION_TARGET, the ingest, the poller)', () => {
+    for (const target of [undefined, 'onCustomerWritten', 'pollDeletions']) {
+      const env = target ? { ...segment, FUNCTION_TARGET: target } : segment;
+      assert.deepEqual(problems(() => loadConfig(env)), [
+        'VENDOR_SEGMENT_TOKEN: required credential (in a deployment, mount its secret with --set-secrets)',
+      ]);
+    }
+  });
+
+  it('starts sendAlert without vendor credentials, but not without SendGrid', () => {
+    const c = loadConfig({ ...segment, FUNCTION_TARGET: 'sendAlert', SENDGRID_API_KEY: 'SG.k' });
+    assert.deepEqual(
+      c.vendors.map((v) => v.name),
+      ['http', 'segment'],
+    );
+    assert.equal((c.vendors[1]!.settings as Record<string, unknown>)['token'], undefined);
+    assert.deepEqual(problems(() => loadConfig({ ...segment, FUNCTION_TARGET: 'sendAlert' })), [
+      'SENDGRID_API_KEY: required by sendAlert, which sends the alert emails (mount its secret with --set-secrets)',
+    ]);
+  });
+
+  it('gives the retention key to the poller only', () => {
+    const env = { ...base, RETENTION_DAYS: '30', RETENTION_KEY: 'k'.repeat(40) };
+    assert.equal(loadConfig({ ...env, FUNCTION_TARGET: 'pollDeletions' }).retention?.days, 30);
+    assert.equal(loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'onCustomerWritten' }).retention, undefined);
+    assert.deepEqual(problems(() => loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'pollDeletions' })), [
+      'RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)',
+    ]);
+  });
+
+  it('validates a deployment without secret values: mounted credentials count as present, missing ones are named', () => {
+    const poller = { ...segment, FUNCTION_TARGET: 'pollDeletions', RETENTION_DAYS: '30' };
+    const c = loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY', 'VENDOR_SEGMENT_TOKEN', 'RETENTION_KEY'] });
+    assert.equal((c.vendors[1]!.settings as Record<string, unknown>)['token'], undefined, 'no value is invented for a mounted secret');
+    assert.deepEqual(problems(() => loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY'] })), [
+      'VENDOR_SEGMENT_TOKEN: required credential (in a deployment, mount its secret with --set-secrets)',
+      'RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)',
+    ]);
+    assert.ok(loadConfig({ ...segment, FUNCTION_TARGET: 'sendAlert' }, { mountedSecrets: ['SENDGRID_API_KEY'] }));
+    // Everything that is not a secret is still checked.
+    assert.deepEqual(problems(() => loadConfig({ ...poller, VENDOR_HTTP_BASE_URL: 'not a url' }, { mountedSecrets: ['VENDOR_SEGMENT_TOKEN', 'RETENTION_KEY'] })).length, 1);
+  });
+});

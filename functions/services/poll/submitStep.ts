@@ -34,7 +34,7 @@ export async function submitBatch(
   const outcome = await submitter
     .submit(
       paced,
-      rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey })),
+      rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey, revokedAt: r.revokedAt })),
     )
     .finally(() => slot.done());
   ctx.report.submitted += outcome.submitted.length;

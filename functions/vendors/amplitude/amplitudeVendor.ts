@@ -1,10 +1,25 @@
-import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
 import { callVendor } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
-import { AMPLITUDE_INVALID_ID, AMPLITUDE_MISSING, AMPLITUDE_STATUS_MAP, AmplitudeStatusWordSchema } from './status.js';
+import { AMPLITUDE_INVALID_ID, AMPLITUDE_MISSING, AMPLITUDE_STATUS_MAP } from './status.js';
+import {
+  amplitudeIdsOf,
+  amplitudeReport,
+  AmplitudeRefSchema,
+  CancelResponse,
+  CreateResponse,
+  dayStart,
+  dayWindows,
+  ListResponse,
+  verdictOf,
+  type AmplitudeRef,
+  type Entry,
+  type Job,
+} from './jobs.js';
+
+export { AMPLITUDE_DONE_AFTER_MS, AMPLITUDE_MAX_WINDOW_DAYS, amplitudeIdsOf, amplitudeReport, AmplitudeRefSchema, dayWindows, type AmplitudeRef } from './jobs.js';
 
 /**
  * Amplitude's documented limits (vendors.md A3): 100 ids per request, 1 request a second, "within 30 days".
@@ -24,110 +39,14 @@ export const AMPLITUDE_POLICY_DEFAULTS: Readonly<VendorPolicy> = {
 };
 
 export const AMPLITUDE_MAX_IDS = 100;
-/** Amplitude waits this long after the scrub (or the job day) for backups to clear before `done`. */
-export const AMPLITUDE_DONE_AFTER_MS = 5 * DAY;
 /** A job can be changed until this long before its day. */
 export const AMPLITUDE_CANCEL_BEFORE_MS = 3 * DAY;
-/** The longest date range one status listing may cover (the API allows six months). */
-export const AMPLITUDE_MAX_WINDOW_DAYS = 180;
 
 const REGION_HOSTS = { US: 'https://amplitude.com', EU: 'https://analytics.eu.amplitude.com' } as const;
 const PATH = '/api/2/deletions/users';
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
-const AmplitudeUser = z
-  .object({
-    amplitude_id: z.number().int(),
-    requester: z.string().nullish(),
-    requested_on_day: z.string().nullish(),
-    user_id: z.string().nullish(),
-  })
-  .loose();
-
-/** `POST /api/2/deletions/users` → the job the ids were added to. */
-const CreateResponse = z
-  .object({
-    day: Day,
-    status: AmplitudeStatusWordSchema,
-    amplitude_ids: z.array(AmplitudeUser),
-    app: z.unknown().optional(),
-    invalid_ids: z.array(z.union([z.string(), z.number()])).optional(),
-  })
-  .loose();
-
-const Job = z
-  .object({
-    day: Day,
-    status: AmplitudeStatusWordSchema,
-    amplitude_ids: z.array(AmplitudeUser),
-    app: z.unknown().optional(),
-    active_scrub_done_date: Day.nullish(),
-  })
-  .loose();
-/** `GET /api/2/deletions/users?start_day&end_day` → the jobs in the range. */
-const ListResponse = z.array(Job);
-type Job = z.infer<typeof Job>;
-
-/** The stored reference: Amplitude has no job id, so (project, day, customer) is the handle. */
-export const AmplitudeRefSchema = z.object({
-  project: z.string(),
-  day: Day.nullable(),
-  id: z.string().min(1),
-  idType: z.enum(['user_id', 'amplitude_id']),
-  amplitudeId: z.number().int().optional(),
-  unknownUser: z.literal(true).optional(),
-});
-export type AmplitudeRef = z.infer<typeof AmplitudeRefSchema>;
-
 export function amplitudePolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
   return withPolicyOverrides(AMPLITUDE_POLICY_DEFAULTS, overrides);
-}
-
-const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
-
-/** Splits sorted distinct days into ranges no longer than AMPLITUDE_MAX_WINDOW_DAYS. */
-export function dayWindows(days: readonly string[]): { start: string; end: string }[] {
-  const sorted = [...new Set(days)].sort();
-  const windows: { start: string; end: string }[] = [];
-  for (const day of sorted) {
-    const last = windows.at(-1);
-    if (last && dayStart(day) - dayStart(last.start) <= AMPLITUDE_MAX_WINDOW_DAYS * DAY) last.end = day;
-    else windows.push({ start: day, end: day });
-  }
-  return windows;
-}
-
-/** Our state of one customer from the job of its day (or from its absence). */
-export function amplitudeReport(ref: AmplitudeRef, jobs: readonly Job[]): StatusReport {
-  const sameDay = jobs.filter((j) => j.day === ref.day);
-  if (sameDay.length === 0) {
-    return {
-      state: 'error',
-      rawStatus: AMPLITUDE_MISSING,
-      payload: { day: ref.day, jobs: jobs.length },
-      detail: `Amplitude lists no deletion job for ${ref.day}`,
-    };
-  }
-  for (const job of sameDay) {
-    const user = job.amplitude_ids.find((u) =>
-      ref.amplitudeId !== undefined ? u.amplitude_id === ref.amplitudeId : ref.idType === 'user_id' ? u.user_id === ref.id : String(u.amplitude_id) === ref.id,
-    );
-    if (!user) continue;
-    const { amplitude_ids: users, ...rest } = job;
-    const scrubbed = job.active_scrub_done_date ?? job.day;
-    return {
-      state: AMPLITUDE_STATUS_MAP[job.status],
-      rawStatus: job.status,
-      payload: { ...rest, user, users: users.length },
-      expectedCompletionAt: new Date(dayStart(scrubbed) + AMPLITUDE_DONE_AFTER_MS),
-    };
-  }
-  return {
-    state: 'error',
-    rawStatus: AMPLITUDE_MISSING,
-    payload: { day: ref.day, statuses: sameDay.map((j) => j.status) },
-    detail: `the customer is missing from Amplitude's deletion job of ${ref.day}`,
-  };
 }
 
 function refOf(op: OperationToCheck): AmplitudeRef | undefined {
@@ -139,9 +58,12 @@ function invalidReport(payload: unknown): StatusReport {
   return { state: 'completed', rawStatus: AMPLITUDE_INVALID_ID, payload, detail: 'Amplitude knows no such user: nothing to delete' };
 }
 
-/** The create call's body: the customers as user_ids or amplitude_ids, and the invalid-id flag unless turned off. */
+/**
+ * The create call's body: the customers as user_ids or amplitude_ids, include_mapped_user_ids so each answered
+ * entry names its user_id, and the invalid-id flag unless turned off.
+ */
 function createBody(settings: VendorSettings<'amplitude'>, subjects: DeletionSubject[]): Record<string, unknown> {
-  const body: Record<string, unknown> = { requester: settings.requester };
+  const body: Record<string, unknown> = { requester: settings.requester, include_mapped_user_ids: true };
   if (settings.idType === 'user_id') {
     body['user_ids'] = subjects.map((s) => s.customerId);
   } else {
@@ -159,47 +81,108 @@ function createBody(settings: VendorSettings<'amplitude'>, subjects: DeletionSub
   return body;
 }
 
-/** Each customer's operation from the job the create call answered with (an unknown customer: nothing to delete). */
-function submittedOperations(settings: VendorSettings<'amplitude'>, subjects: DeletionSubject[], job: z.infer<typeof CreateResponse>): SubmittedOperation[] {
-  const invalid = new Set((job.invalid_ids ?? []).map(String));
-  return subjects.map((s): SubmittedOperation => {
-    const user = job.amplitude_ids.find((u) =>
-      settings.idType === 'user_id' ? u.user_id === s.customerId : String(u.amplitude_id) === s.customerId,
-    );
-    const ref: AmplitudeRef = { project: settings.project, day: job.day, id: s.customerId, idType: settings.idType };
-    if (invalid.has(s.customerId) && !user) {
-      const unknown: AmplitudeRef = { ...ref, day: null, unknownUser: true };
-      return {
-        deletionId: s.deletionId,
-        ref: unknown,
-        operationId: `${settings.project}/unknown/${s.customerId}`,
-        status: invalidReport({ invalid_id: s.customerId }),
-      };
-    }
-    if (user) ref.amplitudeId = user.amplitude_id;
-    const op: SubmittedOperation = { deletionId: s.deletionId, ref, operationId: `${settings.project}/${job.day}/${s.customerId}` };
-    if (user) {
-      op.status = {
-        state: AMPLITUDE_STATUS_MAP[job.status],
-        rawStatus: job.status,
-        payload: { day: job.day, status: job.status, user },
-        expectedCompletionAt: new Date(dayStart(job.day) + AMPLITUDE_DONE_AFTER_MS),
-      };
-    }
+type JobEntry = { entry: Entry; job: Job };
+
+/** The create call's answer for a batch: its jobs, every entry with its job, the ids named invalid, the customers not. */
+interface CreateAnswer {
+  jobs: Job[];
+  entries: JobEntry[];
+  invalid: Set<string>;
+  known: DeletionSubject[];
+  /** Every entry names its user_id (include_mapped_user_ids was honoured). */
+  named: boolean;
+}
+
+function readAnswer(answer: Job | Job[], subjects: DeletionSubject[]): CreateAnswer {
+  const jobs = Array.isArray(answer) ? answer : [answer];
+  const entries = jobs.flatMap((job) => job.amplitude_ids.map((entry) => ({ entry, job })));
+  const invalid = new Set(jobs.flatMap((j) => j.invalid_ids ?? []).map(String));
+  const known = subjects.filter((s) => !invalid.has(s.customerId));
+  const named = entries.length > 0 && entries.every(({ entry }) => entry.user_id !== undefined && entry.user_id !== null);
+  return { jobs, entries, invalid, known, named };
+}
+
+/** The entries that are one customer's, and whether they are the batch's rather than its own (`shared`). */
+function entriesOf(settings: VendorSettings<'amplitude'>, s: DeletionSubject, a: CreateAnswer): { mine: JobEntry[]; shared: boolean } {
+  if (settings.idType === 'amplitude_id') return { mine: a.entries.filter(({ entry }) => String(entry.amplitude_id) === s.customerId), shared: false };
+  if (a.named) return { mine: a.entries.filter(({ entry }) => String(entry.user_id) === s.customerId), shared: false };
+  if (a.invalid.has(s.customerId)) return { mine: [], shared: false };
+  // No user_id in the answer: the ids are this customer's only if it is the one known customer sent.
+  return { mine: a.entries, shared: a.known.length > 1 };
+}
+
+/** One customer's operation from the create call's answer (an unknown customer: nothing to delete). */
+function operationFor(settings: VendorSettings<'amplitude'>, s: DeletionSubject, a: CreateAnswer): SubmittedOperation {
+  const { mine, shared } = entriesOf(settings, s, a);
+  if (mine.length === 0 && a.invalid.has(s.customerId)) {
+    const ref: AmplitudeRef = { project: settings.project, day: null, id: s.customerId, idType: settings.idType, unknownUser: true };
+    return { deletionId: s.deletionId, ref, operationId: `${settings.project}/unknown/${s.customerId}`, status: invalidReport({ invalid_id: s.customerId }) };
+  }
+  const days = [...new Set((mine.length > 0 ? mine : a.entries.length > 0 ? a.entries : a.jobs.map((job) => ({ job }))).map(({ job }) => job.day))].sort();
+  const day = days.at(-1)!;
+  const ref: AmplitudeRef = {
+    project: settings.project,
+    day,
+    id: s.customerId,
+    idType: settings.idType,
+    amplitudeIds: [...new Set(mine.map(({ entry }) => entry.amplitude_id))],
+  };
+  if (days.length > 1) ref.firstDay = days[0]!;
+  if (shared) ref.shared = true;
+  const op: SubmittedOperation = { deletionId: s.deletionId, ref, operationId: `${settings.project}/${day}/${s.customerId}` };
+  if (mine.length === 0) {
+    op.status = {
+      state: 'error',
+      rawStatus: AMPLITUDE_MISSING,
+      payload: { days, invalid_ids: [...a.invalid] },
+      detail: "Amplitude's answer lists no amplitude_id for the customer, nor names it invalid",
+    };
     return op;
-  });
+  }
+  const { status, expected } = verdictOf(mine.map(({ job }) => job));
+  op.status = {
+    state: AMPLITUDE_STATUS_MAP[status],
+    rawStatus: status,
+    payload: { days, status, entries: mine.map(({ entry }) => entry), ...(shared ? { sharedWithBatch: a.known.length } : {}) },
+    expectedCompletionAt: new Date(expected),
+  };
+  return op;
+}
+
+/** Splits operations into those answered without a call (unreadable, unknown user) and those to look up in the jobs. */
+function sortOperations(operations: OperationToCheck[]): { reports: Map<string, StatusReport>; dated: { op: OperationToCheck; ref: AmplitudeRef }[] } {
+  const reports = new Map<string, StatusReport>();
+  const dated: { op: OperationToCheck; ref: AmplitudeRef }[] = [];
+  for (const op of operations) {
+    const ref = refOf(op);
+    if (!ref) {
+      reports.set(op.deletionId, {
+        state: 'error',
+        rawStatus: 'unreadable_ref',
+        payload: { ref: op.ref },
+        detail: 'the stored reference is not an Amplitude { project, day, id } reference',
+      });
+    } else if (ref.unknownUser || ref.day === null) {
+      reports.set(op.deletionId, invalidReport({ invalid_id: ref.id }));
+    } else {
+      dated.push({ op, ref });
+    }
+  }
+  return { reports, dated };
 }
 
 /**
- * Amplitude User Privacy API v1 (vendors.md A3), HTTP Basic with the project's API key and secret key.
- * submit() sends up to 100 ids (user_ids or amplitude_ids, as `settings.idType` says) with
- * ignore_invalid_ids (both documented spellings) unless turned off: a customer Amplitude does not know
- * comes back `completed` with rawStatus `invalid_id` (nothing to delete), where without it one unknown
- * customer makes Amplitude refuse the whole batch with 400 (a VendorRejectedError).
- * There is no job id: each customer's reference is { project, day, id, amplitudeId }. checkStatus() lists the
- * jobs over the operations' days (windows of at most 180 days) and finds each customer in the job of its
- * day; a customer missing from it is state `error`. cancel() removes the customer from a staging job, until
- * 3 days before the job's day.
+ * Amplitude User Privacy API v1 (vendors.md A3 and its corrections), HTTP Basic with the project's API key
+ * and secret key. submit() sends up to 100 ids (user_ids or amplitude_ids, as `settings.idType` says) with
+ * include_mapped_user_ids, so each answered entry names its user_id, and ignore_invalid_ids (both documented
+ * spellings) unless turned off. It accepts the answer as a job array or a single job, and keeps every
+ * amplitude_id mapped to a customer. When the entries carry no user_id, the ids are the customer's if it is
+ * the only known one in the batch, else the batch's (`shared`). A customer Amplitude does not know comes back
+ * `completed` with rawStatus `invalid_id` (nothing to delete); without ignore_invalid_ids one unknown customer
+ * makes Amplitude refuse the whole batch with 400 (a VendorRejectedError).
+ * checkStatus() lists the jobs over the operations' days (windows of at most 180 days) and finds each
+ * customer's amplitude_ids there (amplitudeReport). cancel() removes each of the customer's ids from its
+ * staging job, until 3 days before the job's day; never for `shared` ids.
  */
 export function createAmplitudeVendor(
   settings: VendorSettings<'amplitude'>,
@@ -211,6 +194,22 @@ export function createAmplitudeVendor(
   const base = (settings.baseUrl ?? REGION_HOSTS[settings.region]).replace(/\/+$/, '');
   const headers = { authorization: `Basic ${Buffer.from(`${settings.apiKey}:${settings.secretKey}`).toString('base64')}` };
 
+  /** Removes one id from the job of `day`; false when Amplitude refuses (the job has left staging). */
+  async function removeId(id: number, day: string, removed: readonly number[]): Promise<boolean> {
+    try {
+      await callVendor(name, { method: 'DELETE', url: `${base}${PATH}/${id}/${day}`, headers, timeoutMs: merged.timeoutMs }, CancelResponse);
+      return true;
+    } catch (err) {
+      // The job has left staging: Amplitude documents no particular code for it.
+      if (!(err instanceof VendorRejectedError)) throw err;
+      if (removed.length === 0) return false;
+      throw new VendorRejectedError(name, `removed amplitude_id ${removed.join(', ')} from the job of ${day}, then Amplitude refused ${id}: ${err.message}`, {
+        cause: err,
+        ...(err.status === undefined ? {} : { status: err.status }),
+      });
+    }
+  }
+
   return {
     name,
     policy: merged,
@@ -221,61 +220,38 @@ export function createAmplitudeVendor(
         throw new RangeError(`amplitude: ${subjects.length} ids in one request; at most ${AMPLITUDE_MAX_IDS}`);
       }
       const body = createBody(settings, subjects);
-      const { body: job } = await callVendor(
-        name,
-        { method: 'POST', url: base + PATH, headers, json: body, timeoutMs: merged.timeoutMs },
-        CreateResponse,
-      );
-      return submittedOperations(settings, subjects, job);
+      const { body: answer } = await callVendor(name, { method: 'POST', url: base + PATH, headers, json: body, timeoutMs: merged.timeoutMs }, CreateResponse);
+      const read = readAnswer(answer, subjects);
+      return subjects.map((s) => operationFor(settings, s, read));
     },
 
     // One listing per batch: operations of one day are read by one call (undated ones by none).
     jobOf: (op) => refOf(op)?.day ?? 'undated',
 
     async checkStatus(operations) {
-      const reports = new Map<string, StatusReport>();
-      const dated: { op: OperationToCheck; ref: AmplitudeRef & { day: string } }[] = [];
-      for (const op of operations) {
-        const ref = refOf(op);
-        if (!ref) {
-          reports.set(op.deletionId, {
-            state: 'error',
-            rawStatus: 'unreadable_ref',
-            payload: { ref: op.ref },
-            detail: 'the stored reference is not an Amplitude { project, day, id } reference',
-          });
-        } else if (ref.unknownUser || ref.day === null) {
-          reports.set(op.deletionId, invalidReport({ invalid_id: ref.id }));
-        } else {
-          dated.push({ op, ref: { ...ref, day: ref.day } });
-        }
-      }
-      for (const window of dayWindows(dated.map((d) => d.ref.day))) {
+      const { reports, dated } = sortOperations(operations);
+      if (dated.length === 0) return reports;
+      const jobs: Job[] = [];
+      for (const window of dayWindows(dated.flatMap(({ ref }) => [ref.day!, ...(ref.firstDay ? [ref.firstDay] : [])]))) {
         const url = `${base}${PATH}?start_day=${window.start}&end_day=${window.end}`;
-        const { body: jobs } = await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, ListResponse);
-        for (const { op, ref } of dated) {
-          if (ref.day >= window.start && ref.day <= window.end) reports.set(op.deletionId, amplitudeReport(ref, jobs));
-        }
+        const { body } = await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, ListResponse);
+        jobs.push(...body);
       }
+      for (const { op, ref } of dated) reports.set(op.deletionId, amplitudeReport(ref, jobs));
       return reports;
     },
 
     async cancel(op) {
       const ref = refOf(op);
-      if (!ref || ref.day === null || ref.amplitudeId === undefined) return false;
+      const ids = ref ? amplitudeIdsOf(ref) : [];
+      if (!ref || ref.day === null || ref.shared || ref.firstDay !== undefined || ids.length === 0) return false;
       if (clock.now().getTime() >= dayStart(ref.day) - AMPLITUDE_CANCEL_BEFORE_MS) return false;
-      try {
-        await callVendor(
-          name,
-          { method: 'DELETE', url: `${base}${PATH}/${ref.amplitudeId}/${ref.day}`, headers, timeoutMs: merged.timeoutMs },
-          null,
-        );
-        return true;
-      } catch (err) {
-        // The job has left staging: Amplitude documents no particular code for it.
-        if (err instanceof VendorRejectedError) return false;
-        throw err;
+      const removed: number[] = [];
+      for (const id of ids) {
+        if (!(await removeId(id, ref.day, removed))) return false;
+        removed.push(id);
       }
+      return true;
     },
   };
 }

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND } from '../../clock.js';
 import { callVendor, sampleBody } from '../callVendor.js';
-import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
+import {
+  withPolicyOverrides,
+  type DeletionSubject,
+  type DeletionVendor,
+  type OperationToCheck,
+  type Regulation,
+  type StatusReport,
+  type SubmittedOperation,
+  type VendorPolicy,
+} from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
@@ -30,8 +39,9 @@ const REGION_HOSTS = { US: 'https://mixpanel.com', EU: 'https://eu.mixpanel.com'
 const PATH = '/api/app/data-deletions/v3.0/';
 
 /**
- * The create response. The OpenAPI file documents `201 { status: "ok", results: { task_id } }`; the prose
- * example shows `{ status: "ok", results: [{ status, tracking_id, … }] }`. Both are accepted, nothing else.
+ * The create response. The OpenAPI file documents `201 { status: "ok", results: { task_id } }` (the reference
+ * page's Cancel Deletion example shows the same); the reference page's create example shows
+ * `{ status: "ok", results: [{ status, tracking_id, … }] }`. Both are accepted, nothing else.
  */
 const CreateResponse = z.union([
   z.object({ status: z.literal('ok'), results: z.object({ task_id: z.string().min(1) }) }),
@@ -43,16 +53,50 @@ const CreateResponse = z.union([
   }),
 ]);
 
-/** `GET …/v3.0/{tracking_id}` → `{ results: { tracking_id, status, … } }`. */
+/**
+ * `GET …/v3.0/{tracking_id}` → `{ status, results: { status, … } }`. The OpenAPI file's DeletionJobResult
+ * carries tracking_id and the task's details; the reference page's example has only status, result and
+ * distinct_ids. tracking_id is therefore optional, but must name the task asked for when present.
+ */
 const StatusResponse = z.object({
-  results: z.object({ tracking_id: z.string().min(1), status: MixpanelStatusWordSchema }).loose(),
+  status: z.string(),
+  results: z.object({ tracking_id: z.string().min(1).optional(), status: MixpanelStatusWordSchema }).loose(),
 });
+
+/** Mixpanel spells the law in upper case (`compliance_type`: GDPR or CCPA). */
+const COMPLIANCE_TYPE: Record<Regulation, 'GDPR' | 'CCPA'> = { gdpr: 'GDPR', ccpa: 'CCPA' };
 
 /** The stored reference: the task, and how many customers share it (cancel is only safe for one). */
 export const MixpanelRefSchema = z.object({ trackingId: z.string().min(1), subjects: z.number().int().min(1) });
 
 export function mixpanelPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
   return withPolicyOverrides(MIXPANEL_POLICY_DEFAULTS, overrides);
+}
+
+function refOf(op: OperationToCheck) {
+  const ref = MixpanelRefSchema.safeParse(op.ref);
+  return ref.success ? ref.data : { trackingId: op.operationId, subjects: Number.MAX_SAFE_INTEGER };
+}
+
+/** compliance_type belongs to the task: customers under different laws go in separate tasks. */
+function byLaw(subjects: DeletionSubject[], fallback: 'GDPR' | 'CCPA'): Map<'GDPR' | 'CCPA', DeletionSubject[]> {
+  const groups = new Map<'GDPR' | 'CCPA', DeletionSubject[]>();
+  for (const s of subjects) {
+    const law = s.regulation ? COMPLIANCE_TYPE[s.regulation] : fallback;
+    groups.set(law, [...(groups.get(law) ?? []), s]);
+  }
+  return groups;
+}
+
+/** Each customer's operation from the create call's answer: the task id, and the task's status where the answer gives it. */
+function taskOperations(subjects: DeletionSubject[], results: z.infer<typeof CreateResponse>['results']): SubmittedOperation[] {
+  const task = Array.isArray(results) ? results[0]! : undefined;
+  const trackingId = Array.isArray(results) ? task!.tracking_id : results.task_id;
+  return subjects.map((s): SubmittedOperation => {
+    const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length }, operationId: trackingId };
+    if (task) op.status = { state: MIXPANEL_STATUS_MAP[task.status], rawStatus: task.status, payload: redactTask(task) };
+    return op;
+  });
 }
 
 /**
@@ -71,14 +115,9 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
   const createUrl = `${base}${PATH}${query}`;
   const taskUrl = (id: string) => `${base}${PATH}${encodeURIComponent(id)}${query}`;
 
-  const refOf = (op: OperationToCheck) => {
-    const ref = MixpanelRefSchema.safeParse(op.ref);
-    return ref.success ? ref.data : { trackingId: op.operationId, subjects: Number.MAX_SAFE_INTEGER };
-  };
-
   const readTask = async (trackingId: string): Promise<StatusReport> => {
     const { body } = await callVendor(name, { method: 'GET', url: taskUrl(trackingId), headers, timeoutMs: merged.timeoutMs }, StatusResponse);
-    if (body.results.tracking_id !== trackingId) {
+    if (body.results.tracking_id !== undefined && body.results.tracking_id !== trackingId) {
       throw new VendorContractError(
         name,
         `GET ${base}${PATH}${trackingId} answered for task "${body.results.tracking_id}"`,
@@ -93,6 +132,21 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
     return report;
   };
 
+  const createTask = async (subjects: DeletionSubject[], complianceType: 'GDPR' | 'CCPA'): Promise<SubmittedOperation[]> => {
+    const { body } = await callVendor(
+      name,
+      {
+        method: 'POST',
+        url: createUrl,
+        headers,
+        json: { distinct_ids: subjects.map((s) => s.customerId), compliance_type: complianceType },
+        timeoutMs: merged.timeoutMs,
+      },
+      CreateResponse,
+    );
+    return taskOperations(subjects, body.results);
+  };
+
   return {
     name,
     policy: merged,
@@ -102,25 +156,9 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
       if (subjects.length > MIXPANEL_MAX_DISTINCT_IDS) {
         throw new RangeError(`mixpanel: ${subjects.length} distinct_ids in one task; at most ${MIXPANEL_MAX_DISTINCT_IDS}`);
       }
-      const { body } = await callVendor(
-        name,
-        {
-          method: 'POST',
-          url: createUrl,
-          headers,
-          json: { distinct_ids: subjects.map((s) => s.customerId), compliance_type: settings.complianceType },
-          timeoutMs: merged.timeoutMs,
-        },
-        CreateResponse,
-      );
-      const results = body.results;
-      const task = Array.isArray(results) ? results[0]! : undefined;
-      const trackingId = Array.isArray(results) ? task!.tracking_id : results.task_id;
-      return subjects.map((s): SubmittedOperation => {
-        const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length }, operationId: trackingId };
-        if (task) op.status = { state: MIXPANEL_STATUS_MAP[task.status], rawStatus: task.status, payload: redactTask(task) };
-        return op;
-      });
+      const submitted: SubmittedOperation[] = [];
+      for (const [law, group] of byLaw(subjects, settings.complianceType)) submitted.push(...(await createTask(group, law)));
+      return submitted;
     },
 
     jobOf: (op) => refOf(op).trackingId,

@@ -42,48 +42,58 @@ export interface SegmentClassification {
 }
 
 const named = (d: SegmentDestinationStatus) => d.name ?? d.id ?? 'unnamed destination';
+const withError = (d: SegmentDestinationStatus) => `${named(d)} ${d.status}${d.errString ? ` (${d.errString})` : ''}`;
+
+/** Destination words that mean the destination has not (or not entirely) deleted. */
+const NOT_DELETED: readonly SegmentStatusWord[] = ['FAILED', 'INVALID', 'PARTIAL_SUCCESS'];
 
 /**
- * Our verdict on one regulation. Segment's overall FAILED (or PARTIAL_SUCCESS) can come from a destination
- * that does not support deletion while Segment's own stores and every supporting destination finished
- * (vendors.md §0.5), so for those two words the destinations decide:
- * - any destination FAILED or INVALID: failed, naming them and their errors;
- * - otherwise any destination still INITIALIZED or RUNNING: in progress;
- * - otherwise (every destination FINISHED or NOT_SUPPORTED): completed, naming the destinations that could
- *   not delete, because their copy of the data is the operator's to remove by hand;
- * - FAILED with no destination reported at all: failed (nothing shows the deletion happened).
- * INVALID and NOT_SUPPORTED overall mean the request itself cannot be carried out: failed.
+ * Our verdict on one regulation (vendors.md A1 and its corrections). Segment reports the overall status of
+ * every deletion process: an unsupported destination turns it FAILED even when Segment's own stores and every
+ * supporting destination deleted, and whether that destination then reads NOT_SUPPORTED or FAILED is not
+ * documented. So for FINISHED, FAILED and PARTIAL_SUCCESS the destinations decide:
+ * - any destination still INITIALIZED or RUNNING: in progress;
+ * - any destination FAILED, INVALID or PARTIAL_SUCCESS: `error`, naming each with Segment's words. It is never
+ *   resubmitted on its own: a new regulation would repeat the whole batch (up to 5000 customers) for what may
+ *   be a destination that cannot delete at all; a person decides (and `consent-erasure retry` resubmits one);
+ * - otherwise (every destination FINISHED or NOT_SUPPORTED): completed, naming the destinations without
+ *   deletion support, whose copy is the operator's to remove;
+ * - FAILED with no destination reported: failed (Segment's own deletion failed; resubmitted);
+ *   PARTIAL_SUCCESS with none: `error` (nothing says what was deleted).
+ * INITIALIZED is submitted, RUNNING in progress; INVALID and NOT_SUPPORTED overall mean the request itself
+ * cannot be carried out: failed.
  */
 export function classifySegmentRegulation(
   overall: SegmentStatusWord,
   destinations: readonly SegmentDestinationStatus[],
 ): SegmentClassification {
-  if (overall !== 'FAILED' && overall !== 'PARTIAL_SUCCESS') {
-    const state = SEGMENT_STATUS_MAP[overall];
-    const unsupported = destinations.filter((d) => d.status === 'NOT_SUPPORTED');
-    if (state === 'completed' && unsupported.length > 0) {
-      return { state, detail: `deleted; destinations without deletion support kept their copy: ${unsupported.map(named).join(', ')}` };
-    }
-    if (state === 'failed') return { state, detail: `Segment marked the regulation ${overall}` };
-    return { state };
+  if (overall === 'INITIALIZED' || overall === 'RUNNING') return { state: SEGMENT_STATUS_MAP[overall] };
+  if (overall === 'INVALID' || overall === 'NOT_SUPPORTED') return { state: 'failed', detail: `Segment marked the regulation ${overall}` };
+  if (destinations.some((d) => d.status === 'INITIALIZED' || d.status === 'RUNNING')) return { state: 'in_progress' };
+  const notDeleted = destinations.filter((d) => NOT_DELETED.includes(d.status));
+  if (notDeleted.length > 0) {
+    return {
+      state: 'error',
+      detail:
+        `Segment reported ${overall}; these destinations did not confirm the deletion: ${notDeleted.map(withError).join('; ')}. ` +
+        'Segment does not document whether a destination without deletion support reports FAILED; the destination needs a person (not resubmitted: a new regulation would repeat the whole batch)',
+    };
   }
-  const failed = destinations.filter((d) => d.status === 'FAILED' || d.status === 'INVALID');
-  if (failed.length > 0) {
-    const what = failed.map((d) => `${named(d)} ${d.status}${d.errString ? ` (${d.errString})` : ''}`).join('; ');
-    return { state: 'failed', detail: `Segment reported ${overall}: ${what}` };
-  }
-  if (destinations.length === 0) {
+  if (destinations.length === 0 && overall !== 'FINISHED') {
     return overall === 'FAILED'
       ? { state: 'failed', detail: 'Segment reported FAILED without any destination status' }
-      : { state: 'completed', detail: 'Segment reported PARTIAL_SUCCESS without any destination status' };
+      : { state: 'error', detail: 'Segment reported PARTIAL_SUCCESS without any destination status: nothing shows what was deleted' };
   }
-  if (destinations.some((d) => d.status === 'INITIALIZED' || d.status === 'RUNNING')) return { state: 'in_progress' };
   const unsupported = destinations.filter((d) => d.status === 'NOT_SUPPORTED');
-  return {
-    state: 'completed',
-    detail:
-      unsupported.length > 0
-        ? `Segment reported ${overall} only because destinations without deletion support could not delete: ${unsupported.map(named).join(', ')}`
-        : `Segment reported ${overall} although every destination finished`,
-  };
+  if (unsupported.length > 0) {
+    const names = unsupported.map(named).join(', ');
+    return {
+      state: 'completed',
+      detail:
+        overall === 'FINISHED'
+          ? `deleted; destinations without deletion support kept their copy: ${names}`
+          : `Segment reported ${overall} only because destinations without deletion support could not delete: ${names}`,
+    };
+  }
+  return overall === 'FINISHED' ? { state: 'completed' } : { state: 'completed', detail: `Segment reported ${overall} although every destination finished` };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DAY } from '../../../functions/clock.js';
+import { bodyOf, fixture } from '../../../test/fixtures/vendors/contract.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
 import { basicCredential, json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
@@ -15,21 +16,28 @@ const OptionsSchema = z.strictObject({
   maxIds: z.number().int().min(1).default(100),
   /** The longest range a listing may cover, in days. */
   maxWindowDays: z.number().int().min(1).default(183),
+  /** The documented create answer: a job array (a real project's answer) or one job object (the 2018 example). */
+  createShape: z.enum(['array', 'object']).default('array'),
+  /** How many amplitude_ids each new user_id maps to (one user, several devices merged). */
+  amplitudeIdsPerUser: z.number().int().min(1).max(10).default(1),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
+/** Booleans as JSON or as the documented strings ("true", "False"). */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', 'True', 'False']).transform((v) => v.toLowerCase() === 'true')]);
 const CreateBody = z.object({
   user_ids: z.array(z.string().min(1)).optional(),
   amplitude_ids: z.array(z.number().int()).optional(),
   requester: z.string().optional(),
-  ignore_invalid_id: z.boolean().optional(),
-  ignore_invalid_ids: z.boolean().optional(),
+  ignore_invalid_id: flag.optional(),
+  ignore_invalid_ids: flag.optional(),
+  include_mapped_user_ids: flag.optional(),
 });
 
 interface User {
   amplitude_id: number;
   user_id: string | null;
-  requester: string | null;
+  requester: string;
   requested_on_day: string;
 }
 
@@ -39,37 +47,57 @@ interface Job {
   users: User[];
 }
 
+/** The documented answers the module replays (test/fixtures/vendors/amplitude). */
+const TEMPLATES = {
+  createArray: fixture('amplitude', 'create-balena-array.json'),
+  createObject: fixture('amplitude', 'create-gist-2018-object.json'),
+  cancel: fixture('amplitude', 'cancel-docs.json'),
+};
+/** The app id the create answer carries, as in the real project's answer. */
+const APP = (bodyOf<{ app: string }[]>(TEMPLATES.createArray)[0]!).app;
+
 const PATH = '/api/2/deletions/users';
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
+/** Amplitude documents 400 Bad Request and 401 Unauthorized without a body. */
+const badRequest = (): SandboxReply => ({ status: 400 });
 
 function statusOf(job: Job, now: number): 'staging' | 'submitted' | 'done' {
   const phase = phaseAt(job.times, now);
   return phase === 'waiting' ? 'staging' : phase === 'running' ? 'submitted' : 'done';
 }
 
+const entry = (u: User, withUserId: boolean) => ({
+  amplitude_id: u.amplitude_id,
+  requested_on_day: u.requested_on_day,
+  requester: u.requester,
+  ...(withUserId && u.user_id !== null ? { user_id: u.user_id } : {}),
+});
+
 /**
  * Amplitude's User Privacy API v1 (vendors.md A3), HTTP Basic `apiKey:secretKey` (the sandbox credential is
- * that pair): `POST /api/2/deletions/users` adds ≤ maxIds users to the job of a day (`scheduleAfterDays` after
- * the job's first request; a job that left staging takes no more users, the next day's does); unknown users
- * are a 400 unless ignore_invalid_id(s); `GET ?start_day&end_day` lists jobs (range ≤ maxWindowDays);
- * staging → submitted → done on the lifecycle timetable of the job (there is no failure state);
- * `DELETE /api/2/deletions/users/{amplitude_id}/{day}` removes a user from a staging job until 3 days before
- * its day.
+ * that pair), replaying the documented answers: `POST /api/2/deletions/users` adds ≤ maxIds users to the job of
+ * a day (`scheduleAfterDays` after the job's first request; a job that left staging takes no more users, the
+ * next day's does) and answers the job array, entries naming their user_id only with include_mapped_user_ids
+ * (or, `createShape: 'object'`, the 2018 example's single job: no user_id, no app, no invalid_ids); a user_id maps to `amplitudeIdsPerUser` amplitude_ids. Unknown users are a
+ * 400 unless ignore_invalid_id(s) (then listed in invalid_ids). `GET ?start_day&end_day` lists jobs (range ≤
+ * maxWindowDays; entries never carry user_id; a done job has its active_scrub_done_date); staging → submitted →
+ * done on the lifecycle timetable of the job (there is no failure state). `DELETE …/{amplitude_id}/{day}`
+ * removes a user from a staging job until 3 days before its day. 400 and 401 have no body, as documented.
  */
 export function createAmplitudeSandbox(): SandboxModule {
   const jobs = new Map<string, Job>();
-  const ids = new Map<string, number>();
+  const ids = new Map<string, number[]>();
   let nextId = 100_000_001;
   let cached: { source: unknown; options: Options } | undefined;
   const optionsOf = (ctx: SandboxContext) => {
     if (cached?.source !== ctx.config.options) cached = { source: ctx.config.options, options: OptionsSchema.parse(ctx.config.options) };
     return cached.options;
   };
-  const amplitudeIdOf = (userId: string) => {
-    let id = ids.get(userId);
-    if (id === undefined) ids.set(userId, (id = nextId++));
-    return id;
+  const amplitudeIdsOf = (userId: string, options: Options) => {
+    let found = ids.get(userId);
+    if (found === undefined) ids.set(userId, (found = Array.from({ length: options.amplitudeIdsPerUser }, () => nextId++)));
+    return found;
   };
 
   const jobFor = (ctx: SandboxContext, options: Options, now: number): Job => {
@@ -85,81 +113,85 @@ export function createAmplitudeSandbox(): SandboxModule {
     }
   };
 
-  const jobBody = (job: Job, now: number) => {
+  const listed = (job: Job, now: number) => {
     const status = statusOf(job, now);
     return {
+      amplitude_ids: job.users.map((u) => entry(u, false)),
       day: job.day,
       status,
-      amplitude_ids: job.users,
-      app: '123456',
-      active_scrub_done_date: status === 'done' ? dayOf(job.times.endAt) : null,
+      ...(status === 'done' ? { active_scrub_done_date: dayOf(job.times.endAt) } : {}),
     };
   };
 
   const create = (req: SandboxRequest, ctx: SandboxContext, options: Options): SandboxReply => {
     const parsed = CreateBody.safeParse(req.json);
-    if (!parsed.success) return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!parsed.success) return badRequest();
     const userIds = parsed.data.user_ids ?? [];
     const amplitudeIds = parsed.data.amplitude_ids ?? [];
     const total = userIds.length + amplitudeIds.length;
-    if (total === 0) return json(400, { error: 'give user_ids or amplitude_ids' });
+    if (total === 0) return badRequest();
     if (total > options.maxIds) {
       ctx.countExceeded('batch_size');
-      return json(400, { error: `at most ${options.maxIds} ids per request` });
+      return badRequest();
     }
     const unknown = new Set(options.unknownUserIds);
     const invalid = userIds.filter((u) => unknown.has(u));
     const ignore = parsed.data.ignore_invalid_id === true || parsed.data.ignore_invalid_ids === true;
-    if (invalid.length > 0 && !ignore) return json(400, { error: 'invalid ids', invalid_ids: invalid });
+    if (invalid.length > 0 && !ignore) return badRequest();
     const now = ctx.clock.now().getTime();
     const job = jobFor(ctx, options, now);
     const requested = dayOf(now);
-    const requester = parsed.data.requester ?? null;
+    const requester = parsed.data.requester ?? '';
     const added: User[] = [
-      ...userIds.filter((u) => !unknown.has(u)).map((u) => ({ amplitude_id: amplitudeIdOf(u), user_id: u, requester, requested_on_day: requested })),
+      ...userIds
+        .filter((u) => !unknown.has(u))
+        .flatMap((u) => amplitudeIdsOf(u, options).map((amplitude_id) => ({ amplitude_id, user_id: u, requester, requested_on_day: requested }))),
       ...amplitudeIds.map((a) => ({ amplitude_id: a, user_id: null, requester, requested_on_day: requested })),
     ];
     for (const user of added) if (!job.users.some((u) => u.amplitude_id === user.amplitude_id)) job.users.push(user);
-    const body: Record<string, unknown> = { day: job.day, status: statusOf(job, now), amplitude_ids: added, app: '123456' };
-    if (ignore) body['invalid_ids'] = invalid;
-    return json(200, body);
+    if (options.createShape === 'object') {
+      // The 2018 example exactly: entries without user_id, no app, no invalid_ids.
+      return json(TEMPLATES.createObject.response.status, { day: job.day, amplitude_ids: added.map((u) => entry(u, false)), status: statusOf(job, now) });
+    }
+    const mapped = parsed.data.include_mapped_user_ids === true;
+    const answer: Record<string, unknown> = { amplitude_ids: added.map((u) => entry(u, mapped)), app: APP, day: job.day, status: statusOf(job, now) };
+    if (ignore) answer['invalid_ids'] = invalid;
+    return json(TEMPLATES.createArray.response.status, [answer]);
   };
 
   const list = (req: SandboxRequest, ctx: SandboxContext, options: Options): SandboxReply => {
     const start = req.query.get('start_day') ?? '';
     const end = req.query.get('end_day') ?? '';
-    if (!DAY_RE.test(start) || !DAY_RE.test(end)) return json(400, { error: 'start_day and end_day must be YYYY-MM-DD' });
+    if (!DAY_RE.test(start) || !DAY_RE.test(end)) return badRequest();
     const span = (Date.parse(end) - Date.parse(start)) / DAY;
-    if (span < 0) return json(400, { error: 'end_day is before start_day' });
-    if (span > options.maxWindowDays) return json(400, { error: `the range may cover at most ${options.maxWindowDays} days` });
+    if (span < 0 || span > options.maxWindowDays) return badRequest();
     const now = ctx.clock.now().getTime();
-    return json(200, [...jobs.values()].filter((j) => j.day >= start && j.day <= end).map((j) => jobBody(j, now)));
+    return json(200, [...jobs.values()].filter((j) => j.day >= start && j.day <= end).map((j) => listed(j, now)));
   };
 
   return {
     name: 'amplitude',
     optionsSchema: OptionsSchema,
     authorize: (req, credential) => basicCredential(req.headers.authorization) === credential,
+    faultReply: (fault) => (fault === 'unauthorized' ? { status: 401 } : undefined),
 
     handle(req, ctx) {
       const options = optionsOf(ctx);
       if (req.path === PATH) {
         if (req.method === 'POST') return create(req, ctx, options);
         if (req.method === 'GET') return list(req, ctx, options);
-        return json(405, { error: `${req.method} not allowed` });
+        return badRequest();
       }
       const match = /^\/api\/2\/deletions\/users\/(\d+)\/(\d{4}-\d{2}-\d{2})$/.exec(req.path);
-      if (!match || req.method !== 'DELETE') return json(404, { error: `${req.method} ${req.path} not found` });
+      if (!match || req.method !== 'DELETE') return badRequest();
       const [, amplitudeId, day] = match as unknown as [string, string, string];
       const job = jobs.get(day);
       const now = ctx.clock.now().getTime();
       const index = job ? job.users.findIndex((u) => u.amplitude_id === Number(amplitudeId)) : -1;
-      if (!job || index === -1) return json(404, { error: `no user ${amplitudeId} in the job of ${day}` });
-      if (statusOf(job, now) !== 'staging' || now >= Date.parse(`${day}T00:00:00Z`) - 3 * DAY) {
-        return json(400, { error: `the job of ${day} can no longer be changed` });
-      }
-      job.users.splice(index, 1);
-      return json(200, jobBody(job, now));
+      if (!job || index === -1) return badRequest();
+      if (statusOf(job, now) !== 'staging' || now >= Date.parse(`${day}T00:00:00Z`) - 3 * DAY) return badRequest();
+      const [removed] = job.users.splice(index, 1);
+      return json(TEMPLATES.cancel.response.status, entry(removed!, false));
     },
 
     drift(mode: ModuleDriftMode, reply) {
@@ -173,7 +205,7 @@ export function createAmplitudeSandbox(): SandboxModule {
         return out;
       };
       if (Array.isArray(reply.body)) return { ...reply, body: reply.body.map((j) => change(j as Record<string, unknown>)) };
-      if (reply.body && typeof reply.body === 'object') return { ...reply, body: change(reply.body as Record<string, unknown>) };
+      if (reply.body && typeof reply.body === 'object' && 'day' in reply.body) return { ...reply, body: change(reply.body as Record<string, unknown>) };
       return reply;
     },
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bodyOf, fixture } from '../../../test/fixtures/vendors/contract.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
 import { json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
@@ -8,8 +9,10 @@ export const MIXPANEL_UNKNOWN_STATUS = 'QUEUED';
 const OptionsSchema = z.strictObject({
   /** The project token the `token` query parameter must carry; null: any. */
   projectToken: z.string().min(1).nullable().default(null),
-  /** Which documented create answer to give: the OpenAPI `results.task_id` or the prose `results[0].tracking_id`. */
+  /** Which documented create answer to give: the OpenAPI `results.task_id` or the reference page's `results[0].tracking_id`. */
   createShape: z.enum(['task_id', 'tracking_list']).default('task_id'),
+  /** Which documented status answer to give: the OpenAPI DeletionJobResult, or the reference page's (no tracking_id). */
+  statusShape: z.enum(['openapi', 'reference']).default('openapi'),
   /** distinct_ids accepted in one task. */
   maxDistinctIds: z.number().int().min(1).default(1999),
 });
@@ -28,6 +31,18 @@ interface Task {
   revoked: boolean;
 }
 
+/** The documented answers the module replays (test/fixtures/vendors/mixpanel), filled with each task. */
+const TEMPLATES = {
+  createTaskId: fixture('mixpanel', 'create-openapi-task-id.json'),
+  createTrackingList: fixture('mixpanel', 'create-reference-tracking-list.json'),
+  statusOpenApi: fixture('mixpanel', 'status-openapi.json'),
+  statusReference: fixture('mixpanel', 'status-reference.json'),
+  unauthorized: fixture('mixpanel', 'error-401.json'),
+};
+
+/** The documented error body (`{ error, status: "error" }`, 401/403 in the OpenAPI file) with this text. */
+const failure = (status: number, error: string): SandboxReply => json(status, { ...bodyOf<Record<string, unknown>>(TEMPLATES.unauthorized), error });
+
 const PREFIX = '/api/app/data-deletions/v3.0';
 
 function statusOf(t: Task, now: number): string {
@@ -40,10 +55,12 @@ function statusOf(t: Task, now: number): string {
 }
 
 /**
- * Mixpanel's GDPR API v3 deletions (vendors.md A2): Bearer OAuth token plus the project token as `token`
- * query parameter; `POST …/v3.0/` with ≤ maxDistinctIds distinct_ids (400 past it) → one of the two documented
- * create shapes; `GET …/v3.0/{id}` → PENDING → STAGING → STARTED → SUCCESS | FAILURE; `DELETE …/v3.0/{id}`
- * → 204 until STARTED, then 405. Every call counts against the rate limit (1/s in production).
+ * Mixpanel's GDPR API v3 deletions (vendors.md A2), replaying the documented answers: Bearer OAuth token plus
+ * the project token as `token` query parameter; `POST …/v3.0/` with ≤ maxDistinctIds distinct_ids → 201 in one
+ * of the two documented create shapes; `GET …/v3.0/{id}` → PENDING → STAGING → STARTED → SUCCESS | FAILURE in
+ * one of the two documented status shapes (NOT_FOUND for a task it does not know); `DELETE …/v3.0/{id}` → 204
+ * until STARTED, then 405 (no bodies). A 429 has no header and no body, as documented. Every call counts
+ * against the rate limit (1/s in production).
  */
 export function createMixpanelSandbox(): SandboxModule {
   const tasks = new Map<string, Task>();
@@ -54,60 +71,84 @@ export function createMixpanelSandbox(): SandboxModule {
     return cached.options;
   };
 
-  const taskBody = (t: Task, now: number) => ({
-    tracking_id: t.id,
-    status: statusOf(t, now),
-    requesting_user: 'owner@example.com',
-    compliance_type: t.complianceType,
-    project_id: 1234567,
-    date_requested: new Date(t.times.createdAt).toISOString(),
-    distinct_ids: t.distinctIds,
-  });
+  const statusBody = (options: Options, id: string, t: Task | undefined, now: number) => {
+    const word = t ? statusOf(t, now) : 'NOT_FOUND';
+    if (options.statusShape === 'reference') {
+      const body = bodyOf<{ results: Record<string, unknown> }>(TEMPLATES.statusReference);
+      body.results = { ...body.results, status: word, distinct_ids: t?.distinctIds ?? [] };
+      return body;
+    }
+    const body = bodyOf<{ results: Record<string, unknown> }>(TEMPLATES.statusOpenApi);
+    body.results = {
+      ...body.results,
+      tracking_id: id,
+      status: word,
+      compliance_type: t?.complianceType ?? body.results['compliance_type'],
+      date_requested: new Date(t?.times.createdAt ?? now).toISOString(),
+      distinct_ids: t?.distinctIds ?? [],
+    };
+    return body;
+  };
 
   const create = (req: SandboxRequest, ctx: SandboxContext, options: Options): SandboxReply => {
     const parsed = CreateBody.safeParse(req.json);
-    if (!parsed.success) return json(400, { status: 'error', error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!parsed.success) return failure(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     if (parsed.data.distinct_ids.length > options.maxDistinctIds) {
       ctx.countExceeded('batch_size');
-      return json(400, { status: 'error', error: `distinct_ids: at most ${options.maxDistinctIds} per task` });
+      return failure(400, `distinct_ids: at most ${options.maxDistinctIds} per task`);
     }
     const id = `${(++counter).toString(16).padStart(8, '0')}-mp`;
     const task: Task = { id, distinctIds: parsed.data.distinct_ids, complianceType: parsed.data.compliance_type, times: newTimetable(ctx), revoked: false };
     tasks.set(id, task);
     const now = ctx.clock.now().getTime();
-    if (options.createShape === 'task_id') return json(201, { status: 'ok', results: { task_id: id } });
-    const { distinct_ids: ids, ...rest } = taskBody(task, now);
-    return json(200, { status: 'ok', results: [{ ...rest, distinct_id_count: ids.length }] });
+    if (options.createShape === 'task_id') {
+      const body = bodyOf<{ results: { task_id: string } }>(TEMPLATES.createTaskId);
+      body.results.task_id = id;
+      return json(TEMPLATES.createTaskId.response.status, body);
+    }
+    const body = bodyOf<{ results: Record<string, unknown>[] }>(TEMPLATES.createTrackingList);
+    body.results = [
+      {
+        ...body.results[0],
+        status: statusOf(task, now),
+        date_requested: new Date(now).toISOString(),
+        tracking_id: id,
+        compliance_type: task.complianceType.toLowerCase(),
+        distinct_id_count: task.distinctIds.length,
+      },
+    ];
+    return json(TEMPLATES.createTrackingList.response.status, body);
   };
 
   return {
     name: 'mixpanel',
     optionsSchema: OptionsSchema,
 
+    faultReply(fault) {
+      if (fault === 'rate_limited') return { status: 429 };
+      return failure(401, 'invalid or expired OAuth token');
+    },
+
     handle(req, ctx) {
       const options = optionsOf(ctx);
-      if (options.projectToken !== null && req.query.get('token') !== options.projectToken) {
-        return json(401, { status: 'error', error: 'invalid project token' });
-      }
+      if (options.projectToken !== null && req.query.get('token') !== options.projectToken) return failure(401, 'invalid project token');
       const now = ctx.clock.now().getTime();
       if (req.path === PREFIX || req.path === `${PREFIX}/`) {
-        return req.method === 'POST' ? create(req, ctx, options) : json(405, { status: 'error', error: 'POST only' });
+        return req.method === 'POST' ? create(req, ctx, options) : { status: 405 };
       }
       const match = new RegExp(`^${PREFIX.replace(/\./g, '\\.')}/([^/]+)/?$`).exec(req.path);
-      if (!match) return json(404, { status: 'error', error: `${req.path} not found` });
+      if (!match) return { status: 404 };
       const id = decodeURIComponent(match[1]!);
       const task = tasks.get(id);
-      if (req.method === 'GET') {
-        return json(200, { status: 'ok', results: task ? taskBody(task, now) : { tracking_id: id, status: 'NOT_FOUND' } });
-      }
+      if (req.method === 'GET') return json(200, statusBody(options, id, task, now));
       if (req.method === 'DELETE') {
-        if (!task) return json(404, { status: 'error', error: `task ${id} not found` });
+        if (!task) return { status: 404 };
         const status = statusOf(task, now);
-        if (status !== 'PENDING' && status !== 'STAGING') return json(405, { status: 'error', error: `task ${id} is ${status}; it can no longer be cancelled` });
+        if (status !== 'PENDING' && status !== 'STAGING') return { status: 405 };
         task.revoked = true;
         return { status: 204 };
       }
-      return json(405, { status: 'error', error: `${req.method} not allowed` });
+      return { status: 405 };
     },
 
     drift(mode: ModuleDriftMode, reply, req) {

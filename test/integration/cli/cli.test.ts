@@ -181,20 +181,24 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
     });
 
     it('retry puts a failed deletion back to queued, due now, with a retried event keeping the old operation', async () => {
+      const keyBefore = (await db().pool.query(`select idempotency_key::text as k from vendor_deletion where id = $1`, [failedId])).rows[0].k as string;
       const run = await cli(['retry', failedId, '--json'], env(), cwd, clock);
       assert.equal(run.code, 0, run.stderr);
       const retried = JSON.parse(run.stdout);
       assert.deepEqual(retried, [
         { deletion_id: failedId, customer_id: 'c-3', vendor: 'http', previous_state: 'failed', previous_operation_id: 'op-3' },
       ]);
-      const row = (await db().pool.query(`select state, next_check_at, operation_id, submit_attempts from vendor_deletion where id = $1`, [failedId])).rows[0];
+      const row = (await db().pool.query(`select state, next_check_at, operation_id, submit_attempts, idempotency_key::text as k from vendor_deletion where id = $1`, [failedId])).rows[0];
       assert.equal(row.state, 'queued');
+      // A new key, as the poller's own resubmission takes: the old one names the failed request at the vendor.
+      assert.notEqual(row.k, keyBefore);
       assert.equal(row.next_check_at.toISOString(), '2026-03-10T12:00:00.000Z');
       assert.equal(row.operation_id, null);
       const ev = (await db().pool.query(`select detail from deletion_event where vendor_deletion_id = $1 and kind = 'retried'`, [failedId])).rows;
       assert.equal(ev.length, 1);
       assert.equal(ev[0].detail.previousOperationId, 'op-3');
       assert.equal(ev[0].detail.lastError, 'vendor said failed');
+      assert.equal(ev[0].detail.previousIdempotencyKey, keyBefore);
       const again = await cli(['retry', failedId], env(), cwd, clock);
       assert.equal(again.code, 0);
       assert.match(again.stdout, /nothing to retry: deletion \d+ has no deletion in state failed or error/);

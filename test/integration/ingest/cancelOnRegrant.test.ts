@@ -9,7 +9,8 @@ import type { RunningSandbox, SandboxConfigInput } from '../../../local/sandbox/
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
 import type { DeletionVendor } from '../../../functions/vendors/DeletionVendor.js';
 import { createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
-import { createAppsFlyerVendor, createMParticleVendor } from '../../../functions/vendors/opendsr/openDsrVendor.js';
+import { createAppsFlyerVendor } from '../../../functions/vendors/opendsr/appsflyerVendor.js';
+import { createMParticleVendor } from '../../../functions/vendors/opendsr/mparticleVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { VENDOR_SETTINGS, vendorConfigs } from '../../../functions/vendors/settings.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';

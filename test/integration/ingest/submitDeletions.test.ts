@@ -154,6 +154,22 @@ describe('createSubmitter (real PostgreSQL, fake vendors)', () => {
     );
   });
 
+  it('leases a per-customer vendor\'s deletion to the ingest with the revocation time, which the vendor is given', async () => {
+    const recorder = createRevocationRecorder({
+      pool: db().pool,
+      log: silentLogger(),
+      clock,
+      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      vendors: [{ name: 'segment', policy: { ...policy, maxBatchSize: 1 } }],
+    });
+    const result = await recorder.recordRevocation({ customerId: 'lease-1', revokedAt: '2026-11-26T08:30:00Z', source: 'test', sourceEventId: 'e-lease-1' });
+    assert.equal(result.toSubmit.length, 1);
+    assert.equal(result.toSubmit[0]!.revokedAt.toISOString(), '2026-11-26T08:30:00.000Z');
+    const vendor = fakeVendor(async (subjects) => subjects.map((s) => ({ deletionId: s.deletionId, ref: { regulateId: 'r' }, operationId: 'r' })));
+    await createSubmitter({ pool: db().pool, log: silentLogger(), clock }).submit(vendor, result.toSubmit);
+    assert.equal(vendor.calls[0]![0]!.revokedAt?.toISOString(), '2026-11-26T08:30:00.000Z');
+  });
+
   it('serves the reconcile command: source reconcile, no CloudEvent, idempotent', async () => {
     const recorder = createRevocationRecorder({
       pool: db().pool,

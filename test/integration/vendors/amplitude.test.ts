@@ -48,12 +48,44 @@ describe('amplitude adapter against its sandbox', () => {
     const subjects = [subject('u-1'), subject('u-2')];
     const ops = await adapter().submit(subjects);
     assert.equal(ops[0]!.operationId, 'web/2026-03-11/u-1');
-    assert.deepEqual(ops[1]!.ref, { project: 'web', day: '2026-03-11', id: 'u-2', idType: 'user_id', amplitudeId: ops[1]!.ref['amplitudeId'] });
-    assert.equal(typeof ops[1]!.ref['amplitudeId'], 'number');
+    assert.deepEqual(ops[1]!.ref, { project: 'web', day: '2026-03-11', id: 'u-2', idType: 'user_id', amplitudeIds: ops[1]!.ref['amplitudeIds'] });
+    assert.equal((ops[1]!.ref['amplitudeIds'] as number[]).length, 1);
+    assert.notDeepEqual(ops[0]!.ref['amplitudeIds'], ops[1]!.ref['amplitudeIds'], 'each customer keeps its own ids (entries name their user_id)');
     assert.deepEqual([ops[0]!.status?.state, ops[0]!.status?.rawStatus], ['submitted', 'staging']);
     assert.equal(ops[0]!.status?.expectedCompletionAt?.toISOString(), '2026-03-16T00:00:00.000Z');
     const [call] = sandbox.control.calls('amplitude');
-    assert.deepEqual(call!.body, { requester: 'consent-erasure', user_ids: ['u-1', 'u-2'], ignore_invalid_id: true, ignore_invalid_ids: true });
+    assert.deepEqual(call!.body, {
+      requester: 'consent-erasure',
+      include_mapped_user_ids: true,
+      user_ids: ['u-1', 'u-2'],
+      ignore_invalid_id: true,
+      ignore_invalid_ids: true,
+    });
+  });
+
+  it('keeps every amplitude_id a user_id maps to, finds them all in the job list, and cancels each', async () => {
+    sandbox.control.configure('amplitude', { options: { amplitudeIdsPerUser: 2 } });
+    const vendor = adapter();
+    const [a, b] = await vendor.submit([subject('multi-1'), subject('multi-2')]);
+    assert.equal((a!.ref['amplitudeIds'] as number[]).length, 2);
+    assert.equal((b!.ref['amplitudeIds'] as number[]).length, 2);
+    const check = { deletionId: a!.deletionId, customerId: 'multi-1', ref: a!.ref, operationId: a!.operationId, submittedAt: clock.now() };
+    assert.equal((await statusOf(check, vendor)).state, 'submitted');
+    assert.equal(await vendor.cancel!(check), true);
+    const deletes = sandbox.control.calls('amplitude').filter((c) => c.method === 'DELETE').map((c) => c.path);
+    assert.deepEqual(deletes, (a!.ref['amplitudeIds'] as number[]).map((id) => `/api/2/deletions/users/${id}/2026-03-11`));
+    assert.equal((await statusOf(check, vendor)).state, 'error', 'the customer left the job');
+  });
+
+  it('reads the older single-object create answer (no user_id): one customer owns its ids, a batch shares them', async () => {
+    sandbox.control.configure('amplitude', { options: { createShape: 'object', amplitudeIdsPerUser: 2 } });
+    const [alone] = await adapter().submit([subject('solo')]);
+    assert.deepEqual([(alone!.ref['amplitudeIds'] as number[]).length, alone!.ref['shared']], [2, undefined]);
+    const batch = await adapter().submit([subject('p'), subject('q')]);
+    assert.deepEqual(batch.map((o) => [(o.ref['amplitudeIds'] as number[]).length, o.ref['shared']]), [[4, true], [4, true]]);
+    const check = { deletionId: 'd', customerId: 'p', ref: batch[0]!.ref, operationId: batch[0]!.operationId, submittedAt: clock.now() };
+    assert.equal((await statusOf(check)).state, 'submitted');
+    assert.equal(await adapter().cancel!(check), false, 'shared ids are never cancelled');
   });
 
   it('records an unknown user as nothing to delete, and without ignore_invalid_ids the batch is refused', async () => {
@@ -81,7 +113,7 @@ describe('amplitude adapter against its sandbox', () => {
 
   it('reports a customer missing from the job of its day as an error', async () => {
     const { check } = await submitOne();
-    const report = await statusOf({ ...check, ref: { ...check.ref, amplitudeId: 1, id: 'someone-else' } });
+    const report = await statusOf({ ...check, ref: { ...check.ref, amplitudeIds: [1], id: 'someone-else' } });
     assert.deepEqual([report.state, report.rawStatus], ['error', 'missing_from_job']);
     const noJob = await statusOf({ ...check, ref: { ...check.ref, day: '2026-02-01' } });
     assert.equal(noJob.state, 'error');

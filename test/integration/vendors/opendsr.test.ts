@@ -5,7 +5,8 @@ import { startSandbox } from '../../../local/sandbox/server.js';
 import type { RunningSandbox } from '../../../local/sandbox/types.js';
 import type { DeletionVendor, OperationToCheck } from '../../../functions/vendors/DeletionVendor.js';
 import { VendorAuthError, VendorContractError, VendorRateLimitedError } from '../../../functions/vendors/errors.js';
-import { createAppsFlyerVendor, createMParticleVendor } from '../../../functions/vendors/opendsr/openDsrVendor.js';
+import { createAppsFlyerVendor } from '../../../functions/vendors/opendsr/appsflyerVendor.js';
+import { createMParticleVendor } from '../../../functions/vendors/opendsr/mparticleVendor.js';
 import { VENDOR_SETTINGS } from '../../../functions/vendors/settings.js';
 import { adapterHarness } from '../../helpers/adapterHarness.js';
 
@@ -91,13 +92,14 @@ describe('OpenDSR adapters (mParticle, AppsFlyer) against their sandboxes', () =
           seen.push((await statusOf(vendor, check)).rawStatus);
         }
         clock.advance(-14 * DAY);
-        assert.deepEqual(seen, ['pending', 'in_progress', 'completed']);
+        assert.deepEqual(seen, ['pending', name === 'appsflyer' ? 'in-progress' : 'in_progress', 'completed']);
       });
 
       it('reports an unknown request (404) as an error', async () => {
         const id = randomUUID();
         const r = await statusOf(make(), { deletionId: 'd', customerId: 'c', ref: { subjectRequestId: id }, operationId: id, submittedAt: clock.now() });
-        assert.deepEqual([r.state, r.rawStatus], ['error', 'http_404']);
+        // mParticle answers 404; AppsFlyer 400 e214.
+        assert.deepEqual([r.state, r.rawStatus], ['error', name === 'appsflyer' ? 'http_400' : 'http_404']);
       });
 
       it('cancels while pending and not after', async () => {
@@ -144,6 +146,68 @@ describe('OpenDSR adapters (mParticle, AppsFlyer) against their sandboxes', () =
     clock.advance(DAY + HOUR);
     assert.equal((await vendor.submit([subject()])).length, 1);
     clock.advance(-(DAY + HOUR));
+  });
+
+  it('mParticle: a second request for the same identities (409) is linked to the open one, found through the group', async () => {
+    const vendor = mparticle();
+    const customer = { deletionId: randomUUID(), customerId: 'same-customer', idempotencyKey: randomUUID() };
+    const [first] = await vendor.submit([customer]);
+    const [second] = await vendor.submit([{ ...customer, deletionId: randomUUID(), idempotencyKey: randomUUID() }]);
+    assert.deepEqual(second!.ref, { subjectRequestId: first!.operationId, linkedFrom: second!.ref['linkedFrom'] });
+    assert.deepEqual(sandbox.control.calls('mparticle').map((c) => `${c.method}:${c.status}`), ['POST:201', 'POST:409', 'GET:200']);
+    assert.equal(await vendor.cancel!(toCheck(customer, second!)), false, 'the linked request is another deletion\'s');
+  });
+
+  it('mParticle: a completed request whose forwarding failed or was skipped is an error naming the partners', async () => {
+    sandbox.control.configure('mparticle', {
+      options: {
+        forwarding: [
+          { domain: 'braze.example', name: 'Braze', status: 'sent' },
+          { domain: 'amplitude.example', name: 'Amplitude', status: 'failed', status_message: 'invalid credentials' },
+        ],
+      },
+    });
+    const vendor = mparticle();
+    const s = subject();
+    const [op] = await vendor.submit([s]);
+    clock.advance(15 * DAY);
+    const report = await statusOf(vendor, toCheck(s, op!));
+    clock.advance(-15 * DAY);
+    assert.deepEqual([report.state, report.rawStatus], ['error', 'completed']);
+    assert.match(report.detail ?? '', /Amplitude failed \(invalid credentials\)/);
+  });
+
+  it('mParticle: times without an offset are read as UTC; a cancelled request has no expected completion', async () => {
+    sandbox.control.configure('mparticle', { options: { timestamps: 'no-offset' } });
+    const vendor = mparticle();
+    const s = subject();
+    const [op] = await vendor.submit([s]);
+    assert.equal(op!.status?.expectedCompletionAt?.getTime(), clock.now().getTime() + 14 * DAY);
+    assert.equal(await vendor.cancel!(toCheck(s, op!)), true);
+    const report = await statusOf(vendor, toCheck(s, op!));
+    assert.deepEqual([report.state, report.expectedCompletionAt], ['cancelled', undefined]);
+  });
+
+  it('mParticle: submitted_time is the revocation time, the law the subject\'s, the identity controller_customer_id', async () => {
+    const revokedAt = new Date('2026-02-27T10:11:12.000Z');
+    await mparticle().submit([{ ...subject(), revokedAt, regulation: 'ccpa' }]);
+    const body = sandbox.control.calls('mparticle')[0]!.body as Record<string, unknown>;
+    assert.equal(body['submitted_time'], revokedAt.toISOString());
+    assert.equal(body['regulation'], 'ccpa');
+    assert.deepEqual(Object.keys(body['subject_identities'] as object), ['controller_customer_id']);
+  });
+
+  it('AppsFlyer: the OpenDSR spellings are read too; an identity type it does not document is refused (e318)', async () => {
+    sandbox.control.configure('appsflyer', { options: { spelling: 'opendsr' } });
+    const vendor = appsflyer();
+    const s = subject();
+    const [op] = await vendor.submit([s]);
+    clock.advance(8 * DAY);
+    const report = await statusOf(vendor, toCheck(s, op!));
+    clock.advance(-8 * DAY);
+    assert.deepEqual([report.state, report.rawStatus], ['in_progress', 'in_progress']);
+    const body = sandbox.control.calls('appsflyer')[0]!.body as Record<string, unknown>;
+    assert.equal(body['api_version'], '0.1');
   });
 
   it('mParticle: sends skip_waiting_period when configured, and its policy has the documented quota', async () => {

@@ -21,7 +21,7 @@ describe('segment adapter against its sandbox', () => {
   let sandbox: RunningSandbox;
 
   const adapter = (settings: Record<string, string> = {}) =>
-    createSegmentVendor(VENDOR_SETTINGS.segment.parse({ baseUrl: `${sandbox.url}/segment`, token: TOKEN, ...settings }), { timeoutMs: 2_000 });
+    createSegmentVendor(VENDOR_SETTINGS.segment.parse({ baseUrl: `${sandbox.url}/segment`, token: TOKEN, ...settings }), { timeoutMs: 2_000 }, clock);
   const h = adapterHarness(clock);
   const { subject, toCheck } = h;
   const statusOf = (check: OperationToCheck, vendor = adapter()) => h.statusOf(vendor, check);
@@ -73,13 +73,22 @@ describe('segment adapter against its sandbox', () => {
     assert.match(done.detail ?? '', /Webhooks/);
   });
 
-  it('reports failed, naming the failing destination, when a supporting destination fails', async () => {
+  it('reports a destination that failed as an error for a person, naming it, and never resubmits the batch', async () => {
     sandbox.control.configure('segment', { lifecycle: { failureShare: 1 } });
     const check = await submitOne();
     clock.advance(2 * 60 * MINUTE);
     const report = await statusOf(check);
-    assert.equal(report.state, 'failed');
+    assert.equal(report.state, 'error');
     assert.match(report.detail ?? '', /Amplitude FAILED \(the destination rejected the deletion\)/);
+  });
+
+  it('reads an unsupported destination reporting FAILED instead of NOT_SUPPORTED (undocumented which) the same way', async () => {
+    sandbox.control.configure('segment', { options: { unsupportedReports: 'FAILED' } });
+    const check = await submitOne();
+    clock.advance(2 * 60 * MINUTE);
+    const report = await statusOf(check);
+    assert.deepEqual([report.state, report.rawStatus], ['error', 'FAILED']);
+    assert.match(report.detail ?? '', /Webhooks FAILED \(destination does not support deletion\)/);
   });
 
   it('reports FINISHED as completed when every destination supports deletion', async () => {
@@ -98,12 +107,20 @@ describe('segment adapter against its sandbox', () => {
     assert.equal(sandbox.control.stats('segment').moduleLimitsExceeded['batch_size'], 1);
   });
 
-  it('maps 429 on create to a rate-limit error with Retry-After, without limiting status reads', async () => {
+  it('maps 429 on create (X-RateLimit-Reset and msBeforeNext, no Retry-After) to a pause, without limiting status reads', async () => {
     sandbox.control.configure('segment', { rateLimit: { requests: 1, perMs: MINUTE } });
     const check = await submitOne();
     await assert.rejects(adapter().submit([subject()]), (err) => err instanceof VendorRateLimitedError && err.retryAfterMs === 60_000);
+    const answer = await fetch(`${sandbox.url}/segment/regulations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ regulationType: 'DELETE_ONLY', subjectType: 'USER_ID', subjectIds: ['x'] }),
+    });
+    assert.equal(answer.status, 429);
+    assert.equal(answer.headers.get('retry-after'), null);
+    assert.equal(Date.parse(answer.headers.get('x-ratelimit-reset')!), clock.now().getTime() + 60_000);
     assert.equal((await statusOf(check)).state, 'submitted');
-    assert.equal(sandbox.control.stats('segment').rateLimitExceeded, 1);
+    assert.equal(sandbox.control.stats('segment').rateLimitExceeded, 2, 'the adapter\'s create and the direct one');
   });
 
   it('maps a wrong or expired token to VendorAuthError', async () => {

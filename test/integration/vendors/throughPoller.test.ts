@@ -12,7 +12,9 @@ import type { PollMessage } from '../../../functions/domain/pollMessage.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { AmplitudeRefSchema, createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
 import { MixpanelRefSchema } from '../../../functions/vendors/mixpanel/mixpanelVendor.js';
-import { createAppsFlyerVendor, createMParticleVendor, OpenDsrRefSchema } from '../../../functions/vendors/opendsr/openDsrVendor.js';
+import { createAppsFlyerVendor } from '../../../functions/vendors/opendsr/appsflyerVendor.js';
+import { createMParticleVendor } from '../../../functions/vendors/opendsr/mparticleVendor.js';
+import { OpenDsrRefSchema } from '../../../functions/vendors/opendsr/openDsrVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { SegmentRefSchema } from '../../../functions/vendors/segment/segmentVendor.js';
 import { VENDOR_SETTINGS, vendorConfigs } from '../../../functions/vendors/settings.js';
@@ -76,7 +78,7 @@ const REF_CHECK: Record<Vendor, (ref: unknown, row: { operation_id: string; idem
   amplitude: (ref, row) => {
     const r = AmplitudeRefSchema.parse(ref);
     assert.equal(`${r.project}/${r.day}/${r.id}`, row.operation_id);
-    assert.ok(r.amplitudeId !== undefined, 'Amplitude knew the customer');
+    assert.ok((r.amplitudeIds ?? []).length > 0 && !r.shared, 'Amplitude named the customer\'s ids');
   },
   mparticle: (ref, row) => assert.equal(OpenDsrRefSchema.parse(ref).subjectRequestId, row.idempotency_key),
   appsflyer: (ref, row) => assert.equal(OpenDsrRefSchema.parse(ref).subjectRequestId, row.idempotency_key),
@@ -221,6 +223,15 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
       assert.equal(stats.rateLimitExceeded, 0, `${name}: rate limit exceeded ${stats.rateLimitExceeded} times`);
       assert.deepEqual(stats.moduleLimitsExceeded, {}, `${name}: module limits`);
       assert.ok(stats.peakWindowRequests <= SANDBOX_LIMIT[name].requests, `${name}: peak ${stats.peakWindowRequests}`);
+    }
+    // The per-request vendors are told when each customer withdrew consent (OpenDSR submitted_time).
+    const revokedAt = new Map(
+      (await q<{ customer_id: string; revoked_at: Date }>('select customer_id, revoked_at from deletion_request')).map((r) => [r.customer_id, r.revoked_at.toISOString()]),
+    );
+    const mparticleCreates = sandbox.control.calls('mparticle').filter((c) => c.method === 'POST');
+    for (const c of mparticleCreates) {
+      const body = c.body as { submitted_time: string; subject_identities: { controller_customer_id: { value: string } } };
+      assert.equal(body.submitted_time, revokedAt.get(body.subject_identities.controller_customer_id.value), 'mParticle submitted_time');
     }
     const segmentBatches = sandbox.control.calls('segment').filter((c) => c.method === 'POST').map((c) => (c.body as { subjectIds: string[] }).subjectIds.length);
     assert.deepEqual(segmentBatches.sort((a, b) => b - a), [300, 300, 300, 100]);

@@ -4,20 +4,25 @@ import { fileURLToPath } from 'node:url';
 import hcl from 'hcl2-parser';
 import { load as loadYaml } from 'js-yaml';
 import { z } from 'zod';
+import { evaluateAttribute, renderTemplate, type Scope, type Value } from './hcl.js';
 
 /** The repository root, found from this file (test/unit/deploy → ../../..). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/**
- * What a user's `--substitutions` adds to the defaults in cloudbuild.yaml: the values the file deliberately
- * leaves empty (the preflight step refuses them empty), filled as an operator would.
- */
-export const OPERATOR_SUBSTITUTIONS: Record<string, string> = {
-  PROJECT_ID: 'acme-privacy',
-  PROJECT_NUMBER: '123456789012',
+/** The project a test deploys into, as Cloud Build and Terraform would know it. */
+export const PROJECT = { id: 'acme-privacy', number: '123456789012' };
+
+/** What the operator types besides Terraform's output (infra/README.md step 6). */
+export const OPERATOR_INPUT: Record<string, string> = {
   _ALERT_FROM: 'erasure@acme.example',
   _ALERT_TO: 'privacy-ops@acme.example,dpo@acme.example',
   _VENDOR_ENV: 'VENDOR_HTTP_BASE_URL=https://deletions.acme.example',
+};
+
+/** The variables an operator passes to `terraform apply` in infra/README.md (those without a default). */
+export const OPERATOR_TF_VARS: Record<string, Value> = {
+  project_id: PROJECT.id,
+  operators_group: 'privacy-ops@acme.example',
 };
 
 /** The entry points the composition root registers when functions/index.ts does not exist yet. */
@@ -66,12 +71,14 @@ export function substitute(text: string, values: Record<string, string>): string
   });
 }
 
-/** gcloud's list syntax: `^D^a D b` uses D as the delimiter, else a comma. */
+/** gcloud's list syntax: `^D^a D b` uses D as the delimiter, else a comma; a trailing empty item is dropped, as gcloud does. */
 export function gcloudList(value: string): string[] {
   const custom = /^\^([^^]+)\^/.exec(value);
   const delimiter = custom ? custom[1]! : ',';
   const body = custom ? value.slice(custom[0].length) : value;
-  return body.split(delimiter);
+  const items = body.split(delimiter);
+  if (items.at(-1) === '') items.pop();
+  return items;
 }
 
 /** `K=V` items to a map; a key given twice is an error (gcloud keeps one silently). */
@@ -87,18 +94,24 @@ export function pairs(items: string[], what: string): Map<string, string> {
   return out;
 }
 
-/** cloudbuild.yaml, parsed and validated, with the substitution values an operator's build would use. */
-export function loadCloudBuild(text = readFileSync(join(ROOT, 'cloudbuild.yaml'), 'utf8'), overrides = OPERATOR_SUBSTITUTIONS) {
+/**
+ * cloudbuild.yaml, parsed and validated, with substitutions applied as Cloud Build applies them: the file's
+ * defaults, overridden by what the user passes with --substitutions, and the built-in PROJECT_ID/PROJECT_NUMBER.
+ */
+export function loadCloudBuild(userSubstitutions: Record<string, string>, text = readFileSync(join(ROOT, 'cloudbuild.yaml'), 'utf8')) {
   const build = BuildSchema.parse(loadYaml(text));
-  const values: Record<string, string> = { ...build.substitutions };
-  for (const [k, v] of Object.entries(overrides)) if (values[k] === undefined || values[k] === '') values[k] = v;
-  values['PROJECT_ID'] = overrides['PROJECT_ID']!;
-  values['PROJECT_NUMBER'] = overrides['PROJECT_NUMBER']!;
-
+  const values: Record<string, string> = { ...build.substitutions, ...userSubstitutions, PROJECT_ID: PROJECT.id, PROJECT_NUMBER: PROJECT.number };
   const deploys: Deploy[] = build.steps
     .filter((s) => s.entrypoint === 'gcloud' && s.args[0] === 'functions' && s.args[1] === 'deploy')
     .map((s) => parseDeploy(s, values));
-  return { build, values, deploys, step: (id: string) => build.steps.find((s) => s.id === id) };
+  const step = (id: string) => build.steps.find((s) => s.id === id);
+  /** A step's args and env as the step's container gets them. */
+  const resolved = (id: string) => {
+    const st = step(id);
+    if (!st) throw new Error(`cloudbuild.yaml has no step ${id}`);
+    return { ...st, args: st.args.map((a) => substitute(a, values)), env: (st.env ?? []).map((e) => substitute(e, values)) };
+  };
+  return { build, text, values, deploys, step, resolved };
 }
 
 function parseDeploy(step: Step, values: Record<string, string>): Deploy {
@@ -132,8 +145,42 @@ function parseDeploy(step: Step, values: Record<string, string>): Deploy {
 
 type HclObject = Record<string, unknown>;
 
-/** Every .tf file in infra/, parsed by an HCL2 parser; throws naming the file that does not parse. */
-export function loadTerraform(dir = join(ROOT, 'infra')) {
+/** Attributes Terraform computes at apply, for the resource types whose values the tests compare. */
+function computed(type: string, args: Record<string, Value>, project: { id: string; number: string; region: string }): Record<string, Value> {
+  const a = (k: string) => String(args[k]);
+  switch (type) {
+    case 'google_service_account': {
+      const email = `${a('account_id')}@${project.id}.iam.gserviceaccount.com`;
+      return { email, member: `serviceAccount:${email}`, name: `projects/${project.id}/serviceAccounts/${email}`, id: `projects/${project.id}/serviceAccounts/${email}` };
+    }
+    case 'google_pubsub_topic':
+      return { id: `projects/${project.id}/topics/${a('name')}` };
+    case 'google_pubsub_subscription':
+      return { id: `projects/${project.id}/subscriptions/${a('name')}` };
+    case 'google_secret_manager_secret':
+      return { id: `projects/${project.id}/secrets/${a('secret_id')}`, name: `projects/${project.number}/secrets/${a('secret_id')}` };
+    case 'google_sql_database_instance':
+      return { connection_name: `${project.id}:${project.region}:${a('name')}` };
+    case 'google_artifact_registry_repository':
+      return { id: `projects/${project.id}/locations/${a('location')}/repositories/${a('repository_id')}`, name: a('repository_id') };
+    case 'google_project_service_identity': {
+      const agent = a('service').split('.')[0];
+      return { email: `service-${project.number}@gcp-sa-${agent}.iam.gserviceaccount.com` };
+    }
+    case 'google_project_iam_custom_role':
+      return { id: `projects/${project.id}/roles/${a('role_id')}` };
+    case 'data.google_project':
+      return { number: project.number, project_id: project.id };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Every .tf file in infra/, parsed by an HCL2 parser (throws naming the file that does not parse), with an
+ * evaluator for its expressions: variables take their defaults, overridden by `vars` (what `-var` would give).
+ */
+export function loadTerraform(vars: Record<string, Value> = OPERATOR_TF_VARS, dir = join(ROOT, 'infra')) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.tf'));
   const parsed: Record<string, HclObject> = {};
   for (const file of files) {
@@ -142,14 +189,15 @@ export function loadTerraform(dir = join(ROOT, 'infra')) {
     parsed[file] = result[0];
   }
   const blocks = (kind: string) => Object.values(parsed).flatMap((p) => (p[kind] ? [p[kind] as HclObject] : []));
-  const resources = (type: string): Record<string, HclObject> => {
+  const byType = (kind: string, type: string): Record<string, HclObject> => {
     const out: Record<string, HclObject> = {};
-    for (const r of blocks('resource')) {
+    for (const r of blocks(kind)) {
       const byName = r[type] as Record<string, HclObject[]> | undefined;
       for (const [name, bodies] of Object.entries(byName ?? {})) out[name] = bodies[0]!;
     }
     return out;
   };
+  const resources = (type: string) => byType('resource', type);
   const variables: Record<string, HclObject> = {};
   for (const v of blocks('variable')) for (const [name, bodies] of Object.entries(v)) variables[name] = (bodies as HclObject[])[0]!;
   const locals: HclObject = {};
@@ -161,12 +209,86 @@ export function loadTerraform(dir = join(ROOT, 'infra')) {
     if (!v || !('default' in v)) throw new Error(`infra: variable "${name}" with a default is missing`);
     return v['default'];
   };
-  /** Resolves `${var.x}` in a literal attribute with the variables' defaults. */
-  const resolve = (value: unknown): string => {
-    if (typeof value !== 'string') throw new Error(`infra: expected a string, found ${JSON.stringify(value)}`);
-    return value.replace(/\$\{var\.([a-z0-9_]+)\}/g, (_m, name: string) => String(defaultOf(name)));
+  const varValues: Record<string, Value> = {};
+  for (const [name, v] of Object.entries(variables)) if ('default' in v) varValues[name] = v['default'] as Value;
+  Object.assign(varValues, vars);
+  const region = String(varValues['region']);
+  const project = { id: String(varValues['project_id']), number: PROJECT.number, region };
+
+  const localCache = new Map<string, Value>();
+  const functions = {
+    templatefile: (path: Value, vars: Value) => renderTemplate(readFileSync(join(dir, String(path)), 'utf8'), vars as Record<string, Value>),
   };
-  return { files, parsed, resources, variables, locals, defaultOf, resolve };
+  const scope = (bindings: Record<string, Value> = {}): Scope => ({ functions, var: varValues, local, resource, bindings });
+  function local(name: string): Value {
+    if (!localCache.has(name)) {
+      if (!(name in locals)) throw new Error(`infra: local.${name} is not defined`);
+      localCache.set(name, evaluateAttribute(locals[name], scope()));
+    }
+    return localCache.get(name)!;
+  }
+  /** One instance of a resource (or data source): its arguments evaluated on demand, and what Terraform computes. */
+  function instance(type: string, name: string, body: HclObject, bindings: Record<string, Value>): Value {
+    const cache = new Map<string, Value>();
+    const arg = (k: string): Value => {
+      if (!cache.has(k)) cache.set(k, evaluateAttribute(body[k], scope(bindings)));
+      return cache.get(k)!;
+    };
+    return new Proxy({} as Record<string, Value>, {
+      get(_t, key) {
+        if (typeof key !== 'string') return undefined;
+        if (key in body) return arg(key);
+        const args = new Proxy({}, { get: (_x, k) => (typeof k === 'string' && k in body ? arg(k) : k === 'location' ? region : undefined) });
+        const c = computed(type, args as Record<string, Value>, project);
+        return key in c ? c[key] : `⟨${type}.${name}.${key}⟩`;
+      },
+      has: (_t, key) => typeof key === 'string' && key in body,
+      ownKeys: () => Object.keys(body),
+      getOwnPropertyDescriptor: (_t, key) => ({ enumerable: true, configurable: true, value: typeof key === 'string' ? arg(key) : undefined }),
+    }) as Value;
+  }
+  /** The instances of a resource: one, or one per for_each key. */
+  function instances(type: string, name: string): Record<string, Value> {
+    const isData = type.startsWith('data.');
+    const body = (isData ? byType('data', type.slice(5)) : resources(type))[name];
+    if (!body) throw new Error(`infra: ${type}.${name} is not defined`);
+    if (body['for_each'] === undefined) return { '': instance(type, name, body, {}) };
+    const forEach = evaluateAttribute(body['for_each'], scope());
+    const entries: Array<[string, Value]> = Array.isArray(forEach)
+      ? forEach.map((k) => [String(k), k])
+      : Object.keys(forEach as Record<string, Value>).map((k) => [k, (forEach as Record<string, Value>)[k]!]);
+    return Object.fromEntries(entries.map(([k, v]) => [k, instance(type, name, body, { 'each.key': k, 'each.value': v })]));
+  }
+  function resource(type: string, name: string, key: string | undefined): Value {
+    const all = instances(type, name);
+    if (key !== undefined) {
+      const one = all[key];
+      if (one === undefined) throw new Error(`infra: ${type}.${name}["${key}"] does not exist (keys: ${Object.keys(all).join(', ')})`);
+      return one;
+    }
+    return '' in all ? all['']! : all;
+  }
+  /** Evaluates a raw attribute (as hcl2-parser gives it) in the module's scope, with optional each.* bindings. */
+  const evaluate = (raw: unknown, bindings: Record<string, Value> = {}) => evaluateAttribute(raw, scope(bindings));
+  /** Resolves `${var.x}` in a literal attribute with the variables' values. */
+  const resolve = (value: unknown): string => String(evaluate(value));
+  /** The value of an output, as `terraform output` would print it. */
+  const output = (name: string): Value => {
+    const body = byType('output', '')[name] ?? (blocks('output').map((o) => (o[name] as HclObject[] | undefined)?.[0]).find(Boolean) as HclObject | undefined);
+    if (!body) throw new Error(`infra: output ${name} is not defined`);
+    return evaluate(body['value']);
+  };
+  return { files, parsed, resources, instances, variables, locals, local, defaultOf, vars: varValues, evaluate, resolve, output, resource };
+}
+
+/** The substitutions an operator passes: Terraform's cloudbuild_substitutions output and their own three. */
+export function operatorSubstitutions(tf: ReturnType<typeof loadTerraform>, input = OPERATOR_INPUT): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of String(tf.output('cloudbuild_substitutions')).split(';')) {
+    const at = pair.indexOf('=');
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return { ...out, ...input };
 }
 
 /**

@@ -17,6 +17,7 @@ function row(over: Partial<ClaimedDeletion> = {}): ClaimedDeletion {
     vendor: 'http',
     state: 'submitted',
     idempotencyKey: 'k',
+    revokedAt: new Date(now.getTime() - 2 * DAY),
     operationRef: { operationId: 'op-1' },
     operationId: 'op-1',
     rawStatus: 'pending',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { OPENDSR_STATUS_MAP, OpenDsrStatusWordSchema } from '../../../../functions/vendors/opendsr/status.js';
-import { APPSFLYER_POLICY_DEFAULTS, appsflyerPolicy, mparticlePolicy } from '../../../../functions/vendors/opendsr/openDsrVendor.js';
+import { APPSFLYER_POLICY_DEFAULTS, appsflyerPolicy } from '../../../../functions/vendors/opendsr/appsflyerVendor.js';
+import { mparticlePolicy } from '../../../../functions/vendors/opendsr/mparticleVendor.js';
 
 describe('OpenDSR status mapping and policy', () => {
   it('maps the four spec words and nothing else (there is no failed state)', () => {

@@ -14,8 +14,10 @@ describe('segment status mapping', () => {
 
   const cases: [string, SegmentDestinationStatus['status'], SegmentDestinationStatus[], string, RegExp | undefined][] = [
     ['FAILED only on an unsupported destination', 'FAILED', [dest('FINISHED', 'Amplitude'), dest('NOT_SUPPORTED', 'Webhooks')], 'completed', /Webhooks/],
-    ['FAILED on a supporting destination', 'FAILED', [dest('FINISHED'), dest('FAILED', 'Braze', 'timeout')], 'failed', /Braze FAILED \(timeout\)/],
-    ['FAILED with an INVALID destination', 'FAILED', [dest('INVALID', 'Heap')], 'failed', /Heap INVALID/],
+    ['FAILED on a destination: a person, not a whole-batch resubmission', 'FAILED', [dest('FINISHED'), dest('FAILED', 'Braze', 'timeout')], 'error', /Braze FAILED \(timeout\).*not resubmitted/],
+    ['FAILED with an INVALID destination', 'FAILED', [dest('INVALID', 'Heap')], 'error', /Heap INVALID/],
+    ['FINISHED with a destination PARTIAL_SUCCESS', 'FINISHED', [dest('PARTIAL_SUCCESS', 'Iterable')], 'error', /Iterable PARTIAL_SUCCESS/],
+    ['PARTIAL_SUCCESS with nothing reported', 'PARTIAL_SUCCESS', [], 'error', /without any destination/],
     ['FAILED with nothing reported', 'FAILED', [], 'failed', /without any destination/],
     ['PARTIAL_SUCCESS while one still runs', 'PARTIAL_SUCCESS', [dest('FINISHED'), dest('RUNNING')], 'in_progress', undefined],
     ['PARTIAL_SUCCESS all finished or unsupported', 'PARTIAL_SUCCESS', [dest('FINISHED'), dest('NOT_SUPPORTED', 'GA')], 'completed', /GA/],
