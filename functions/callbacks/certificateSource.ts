@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { HOUR, MINUTE, SECOND } from '../clock.js';
+import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import { parseCertificates, validTo } from './certificateChain.js';
 import type { CertificateMaterial } from './decideCallback.js';
@@ -88,7 +89,7 @@ export function createCertificateSource(options: CertificateSourceOptions): Cert
       );
       return { ok: true, pem: cert.pem, url, fromCache: false };
     } catch (err) {
-      const detail = logSafe(err instanceof Error ? err.message : String(err));
+      const detail = logSafe(errorText(err));
       const until = new Date(clock.now().getTime() + o.failureTtlMs);
       failures.set(key, detail, until);
       o.log?.warn({ event: 'callback_certificate_unavailable', processorDomain: processor.domain, detail }, 'processor certificate could not be fetched');

@@ -20,7 +20,14 @@ export interface VendorRequest {
    * Reads a non-2xx answer the vendor documents in its own way (a rate limit announced in other headers, an
    * error code in the body) and returns the error to throw, or undefined for the usual mapping below.
    */
-  readFailure?: (answer: { status: number; headers: Headers; text: string }) => VendorError | undefined;
+  readFailure?: (answer: FailedAnswer) => VendorError | undefined;
+}
+
+/** A non-2xx answer as a VendorRequest's readFailure sees it. */
+export interface FailedAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
 }
 
 export interface VendorResponse<T> {
@@ -36,6 +43,15 @@ const DEFAULT_RETRY_AFTER_MS = 1000;
 export function sampleBody(text: string): string {
   const masked = text.replace(/(bearer\s+|basic\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[redacted]');
   return masked.length > SAMPLE_CHARS ? `${masked.slice(0, SAMPLE_CHARS)}…` : masked;
+}
+
+/** Parses a body that may not be JSON (an error answer): undefined when it is not. */
+export function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads Retry-After (delta-seconds or an HTTP date) into milliseconds. */

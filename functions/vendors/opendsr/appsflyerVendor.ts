@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { sampleBody } from '../callVendor.js';
+import { jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionVendor, type VendorPolicy } from '../DeletionVendor.js';
 import type { VendorSettings } from '../settings.js';
-import { createOpenDsrVendor, jsonOf, OpenDsrRefusedError, Timestamp, type FailedAnswer, type OpenDsrRefusal } from './openDsrVendor.js';
+import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp, type OpenDsrRefusal } from './openDsrVendor.js';
 import { APPSFLYER_STATUS_MAP, AppsFlyerStatusWordSchema } from './status.js';
 
 /**

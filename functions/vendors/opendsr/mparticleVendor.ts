@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type Regulation, type VendorPolicy } from '../DeletionVendor.js';
 import { MPARTICLE_EXTENSION_IDENTITY_TYPES, type VendorSettings } from '../settings.js';
-import { createOpenDsrVendor, jsonOf, OpenDsrRefusedError, Timestamp, type FailedAnswer } from './openDsrVendor.js';
+import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp } from './openDsrVendor.js';
 import { MParticleForwardingWordSchema, OPENDSR_STATUS_MAP, OpenDsrStatusWordSchema } from './status.js';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, sampleBody, type FailedAnswer } from '../callVendor.js';
 import type { DeletionSubject, DeletionVendor, OperationToCheck, Regulation, StatusReport, SubmittedOperation, VendorPolicy, VendorState } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import { checkEach, submitEach } from '../perSubject.js';
@@ -42,9 +42,6 @@ export interface StatusBody {
   extensions?: { domain?: string | undefined; name?: string | undefined; status: string; status_message?: string | null | undefined }[] | null | undefined;
 }
 
-/** A non-2xx answer as callVendor hands it to a processor's reader of documented refusals. */
-export type FailedAnswer = { status: number; headers: Headers; text: string };
-
 /** What differs between OpenDSR processors: where the API lives, how it authenticates, the bodies and words. */
 export interface OpenDsrProfile {
   name: 'mparticle' | 'appsflyer';
@@ -70,15 +67,6 @@ export interface OpenDsrProfile {
   findOpen?(subject: DeletionSubject): Promise<StatusBody | undefined>;
   policy: VendorPolicy;
 }
-
-/** Parses a body that may not be JSON (an error answer). */
-export const jsonOf = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
 
 /** The status payload kept as evidence: never encoded_request (OpenDSR: controllers MUST NOT log or store it). */
 function evidence(body: Record<string, unknown>): Record<string, unknown> {

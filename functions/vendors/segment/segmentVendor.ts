@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRateLimitedError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
@@ -70,13 +70,7 @@ const RateLimitBody = z.object({
  * readable. Never less than SEGMENT_MIN_RATE_LIMIT_PAUSE_MS.
  */
 export function segmentRateLimitPauseMs(headers: Headers, text: string, nowMs: number): number | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  const parsed = RateLimitBody.safeParse(body);
+  const parsed = RateLimitBody.safeParse(jsonOf(text));
   if (parsed.success) return Math.max(SEGMENT_MIN_RATE_LIMIT_PAUSE_MS, Math.ceil(parsed.data.errors[0]!.data.msBeforeNext));
   const reset = headers.get('x-ratelimit-reset');
   const at = reset === null ? Number.NaN : Date.parse(reset);
@@ -99,7 +93,7 @@ function refOf(op: OperationToCheck) {
 
 /** A 429 is read for its pause (segmentRateLimitPauseMs); other failures take callVendor's usual mapping. */
 function rateLimitReader(clock: Clock) {
-  return (answer: { status: number; headers: Headers; text: string }): VendorRateLimitedError | undefined => {
+  return (answer: FailedAnswer): VendorRateLimitedError | undefined => {
     if (answer.status !== 429) return undefined;
     const pauseMs = segmentRateLimitPauseMs(answer.headers, answer.text, clock.now().getTime());
     return pauseMs === undefined ? undefined : new VendorRateLimitedError('segment', pauseMs, { status: 429 });
