@@ -45,5 +45,15 @@ export function stubFetch(...answers: Answer[]): { seen: SeenRequest[]; restore(
   return { seen, restore: () => stub.restore() };
 }
 
+/** Runs `work` with fetch answering `answers` in order; returns its result and what was asked. */
+export async function withAnswers<T>(answers: Answer[], work: () => Promise<T>): Promise<{ result: T; seen: SeenRequest[] }> {
+  const fetch = stubFetch(...answers);
+  try {
+    return { result: await work(), seen: fetch.seen };
+  } finally {
+    fetch.restore();
+  }
+}
+
 /** The JSON keys of a documented request body, at the top level. */
 export const keysOf = (body: unknown): string[] => (body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).sort() : []);

@@ -6,7 +6,7 @@ import type { DeletionSubject, OperationToCheck, SubmittedOperation } from '../.
 import { VendorAuthError, VendorContractError, VendorRejectedError } from '../../../../functions/vendors/errors.js';
 import { VENDOR_SETTINGS } from '../../../../functions/vendors/settings.js';
 import { bodyOf, fixture, loadFixtures, type Fixture } from '../../../fixtures/vendors/contract.js';
-import { keysOf, stubFetch } from '../fixtureFetch.js';
+import { keysOf, withAnswers } from '../fixtureFetch.js';
 
 const clock = createFakeClock('2022-02-17T09:00:00Z');
 const adapter = (settings: Record<string, string> = {}) =>
@@ -43,15 +43,6 @@ function requestOf(f: Fixture): { ids: string[]; settings: Record<string, string
   const ignore = String(json.ignore_invalid_ids ?? json.ignore_invalid_id ?? 'false').toLowerCase() === 'true';
   if (json.user_ids) return { ids: json.user_ids, settings: { ignoreInvalidIds: String(ignore) } };
   return { ids: (json.amplitude_ids ?? []).map(String), settings: { idType: 'amplitude_id', ignoreInvalidIds: String(ignore) } };
-}
-
-async function withAnswers<T>(answers: Fixture['response'][], work: () => Promise<T>) {
-  const fetch = stubFetch(...answers);
-  try {
-    return { result: await work(), seen: fetch.seen };
-  } finally {
-    fetch.restore();
-  }
 }
 
 describe('amplitude adapter over every documented example (fixtures, no sandbox)', () => {

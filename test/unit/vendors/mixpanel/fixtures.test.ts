@@ -5,7 +5,7 @@ import { createMixpanelVendor } from '../../../../functions/vendors/mixpanel/mix
 import { MIXPANEL_STATUS_MAP, MIXPANEL_STATUS_WORDS } from '../../../../functions/vendors/mixpanel/status.js';
 import { VENDOR_SETTINGS } from '../../../../functions/vendors/settings.js';
 import { bodyOf, fixture, loadFixtures, type Fixture } from '../../../fixtures/vendors/contract.js';
-import { keysOf, stubFetch } from '../fixtureFetch.js';
+import { keysOf, withAnswers } from '../fixtureFetch.js';
 
 const BASE = 'https://mixpanel.example';
 const adapter = () =>
@@ -21,15 +21,6 @@ const operation = (trackingId: string, subjects = 1): OperationToCheck => ({
 });
 /** The task a fixture's request names (the last path segment). */
 const taskOf = (f: Fixture) => decodeURIComponent(f.request.path.replace(/\/$/, '').split('/').at(-1)!);
-
-async function withAnswers<T>(answers: Fixture['response'][], work: () => Promise<T>) {
-  const fetch = stubFetch(...answers);
-  try {
-    return { result: await work(), seen: fetch.seen };
-  } finally {
-    fetch.restore();
-  }
-}
 
 describe('mixpanel adapter over every documented example (fixtures, no sandbox)', () => {
   for (const f of loadFixtures('mixpanel')) {

@@ -8,7 +8,7 @@ import { openDsrTime, OpenDsrRefusedError } from '../../../../functions/vendors/
 import { APPSFLYER_STATUS_MAP, OPENDSR_STATUS_MAP } from '../../../../functions/vendors/opendsr/status.js';
 import { VENDOR_SETTINGS } from '../../../../functions/vendors/settings.js';
 import { bodyOf, fixture, loadFixtures, type Fixture, type FixtureVendor } from '../../../fixtures/vendors/contract.js';
-import { keysOf, stubFetch } from '../fixtureFetch.js';
+import { keysOf, withAnswers } from '../fixtureFetch.js';
 
 const clock = createFakeClock('2021-11-29T18:16:24Z');
 const REVOKED_AT = new Date('2021-11-01T15:00:00Z');
@@ -36,15 +36,6 @@ const idOf = (f: Fixture) => {
   const fromBody = (f.request.body as { subject_request_id?: string } | undefined)?.subject_request_id;
   return fromBody ?? decodeURIComponent(f.request.path.split('/').at(-1)!);
 };
-
-async function withAnswers<T>(answers: Fixture['response'][], work: () => Promise<T>) {
-  const fetch = stubFetch(...answers);
-  try {
-    return { result: await work(), seen: fetch.seen };
-  } finally {
-    fetch.restore();
-  }
-}
 
 /** The documented create and status examples of a processor, to pair with its error examples. */
 const STATUS_OK = { mparticle: 'status-v3-pending.json', appsflyer: 'status-openapi-pending.json' } as const;
