@@ -32,5 +32,5 @@ export function credentialsOf(target: string | undefined, mountedSecrets: readon
   const own = target !== undefined ? FUNCTION_CREDENTIALS[target] : undefined;
   const reads = own ?? ALL_CREDENTIALS;
   const mounted = new Set(mountedSecrets);
-  return { target: own && target, reads, unchecked: (group, variable) => mounted.has(variable) || !reads.includes(group) };
+  return { target: own ? target : undefined, reads, unchecked: (group, variable) => mounted.has(variable) || !reads.includes(group) };
 }

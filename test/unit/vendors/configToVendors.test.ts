@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../functions/config.js';
+import { ConfigError } from '../../../functions/errors.js';
 import { VENDOR_KINDS } from '../../../functions/vendors/DeletionVendor.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 
@@ -32,6 +33,22 @@ describe('configuration to adapters', () => {
     );
     assert.equal((config.vendors.find((v) => v.name === 'amplitude')!.settings as Record<string, unknown>)['ignoreInvalidIds'], false);
     assert.equal((config.vendors.find((v) => v.name === 'mparticle')!.settings as Record<string, unknown>)['skipWaitingPeriod'], true);
+  });
+
+  it('builds no adapter from a configuration whose credentials this process was not given (another function\'s, or mounted unseen)', () => {
+    const { VENDOR_SEGMENT_TOKEN: _token, ...withoutToken } = ALL_VENDORS;
+    for (const config of [
+      loadConfig({ ...ALL_VENDORS, FUNCTION_TARGET: 'sendAlert', SENDGRID_API_KEY: 'SG.k', VENDOR_MIXPANEL_TOKEN: '', VENDOR_MIXPANEL_PROJECT_TOKEN: '' }),
+      loadConfig(withoutToken, { mountedSecrets: ['VENDOR_SEGMENT_TOKEN'] }),
+    ]) {
+      const absent = config.vendors.filter((v) => v.absentCredentials?.length).map((v) => v.name);
+      assert.ok(absent.length > 0);
+      assert.throws(
+        () => createVendors(config.vendors),
+        (err) => err instanceof ConfigError && err.problems.some((p) => p.startsWith(`VENDOR_${absent[0]!.toUpperCase()}: this process was not given its credentials`)),
+      );
+    }
+    assert.equal(createVendors(loadConfig(ALL_VENDORS).vendors).length, VENDOR_KINDS.length, 'credentials present: every adapter');
   });
 
   it('names a yes/no setting that is neither', () => {
