@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { HOUR, MINUTE, SECOND } from './clock.js';
 import type { VendorPolicy } from './domain/policy.js';
+import { RegimeIdSchema } from './domain/regimes.js';
+import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
 import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
@@ -14,6 +16,10 @@ export type Env = Record<string, string | undefined>;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const positive = () => z.coerce.number().positive();
+
+const FieldPathText = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted field path such as analyticsConsent or privacy.analytics');
 
 const DbUrl = z
   .string()
@@ -35,10 +41,10 @@ const EnvSchema = z.object({
   DB_POOL_MAX: int(1, 100).default(5),
 
   CUSTOMERS_COLLECTION: z.string().regex(/^[^/]+$/, 'must be a top-level collection id').default('customers'),
-  CONSENT_FIELD: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted field path such as analyticsConsent or privacy.analytics')
-    .default('analyticsConsent'),
+  CONSENT_FIELD: FieldPathText.default('analyticsConsent'),
+  CONSENT_REGIME_FIELD: FieldPathText.default('privacyRegion'),
+  DEFAULT_REGIME: RegimeIdSchema.default('gdpr'),
+  REGIME_VALUES: z.string().optional(),
 
   VENDORS: z.string().default('http'),
 
@@ -203,6 +209,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
   const database = readDatabase(e, clean, problems);
   const vendors = readVendors(e, clean, problems, credentials);
   const to = readRecipients(e, problems);
+  const regimeValues = parseRegimeValues(e.REGIME_VALUES);
+  problems.push(...regimeValues.problems);
   if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
@@ -217,6 +225,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     database,
     customersCollection: e.CUSTOMERS_COLLECTION,
     consentField: e.CONSENT_FIELD,
+    /** Where a request's legal regime is read from the customer's document, and what it is otherwise. */
+    regime: { field: e.CONSENT_REGIME_FIELD, defaultRegime: e.DEFAULT_REGIME, values: regimeValues.values },
     vendors,
     topics: { poll: e.POLL_TOPIC, alerts: e.ALERT_TOPIC },
     deadline: { days: e.DEADLINE_DAYS, warningDays: e.DEADLINE_WARNING_DAYS },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { DeletionVendor, SubmittedOperation, VendorState } from '../vendors/DeletionVendor.js';
+import type { DeletionVendor, Regulation, SubmittedOperation, VendorState } from '../vendors/DeletionVendor.js';
 import { isTerminal } from '../domain/states.js';
 import type { VendorFaultKind } from '../domain/statusTransition.js';
 import { errorText } from '../errors.js';
@@ -21,6 +21,8 @@ export interface SubmitRow {
   idempotencyKey: string;
   /** When the customer withdrew consent (the request's revoked_at). */
   revokedAt?: Date;
+  /** The regulation the vendor is told (the request's regime, mapped by domain/regulation.ts). */
+  regulation?: Regulation;
 }
 
 /** A deletion the vendor accepted, as stored. */

@@ -18,6 +18,16 @@ describe('loadConfig', () => {
     assert.equal((c.vendors[0]!.settings as Record<string, unknown>)['createPath'], '/deletions');
   });
 
+  it('reads the request regime settings: field, default and the value mapping over the built-in one', () => {
+    assert.deepEqual({ field: loadConfig(base).regime.field, defaultRegime: loadConfig(base).regime.defaultRegime }, { field: 'privacyRegion', defaultRegime: 'gdpr' });
+    const c = loadConfig({ ...base, CONSENT_REGIME_FIELD: 'privacy.region', DEFAULT_REGIME: 'ccpa', REGIME_VALUES: 'California=ccpa,UK=gdpr' });
+    assert.equal(c.regime.field, 'privacy.region');
+    assert.equal(c.regime.defaultRegime, 'ccpa');
+    assert.equal(c.regime.values['california'], 'ccpa');
+    assert.equal(c.regime.values['us-va'], 'vcdpa');
+    assert.match(JSON.stringify(redactConfig(c)), /"california":"ccpa"/, 'the mapping shows in the start-up log');
+  });
+
   it('treats empty strings as unset', () => {
     const c = loadConfig({ ...base, CONSENT_FIELD: '', POLL_TOPIC: '  ' });
     assert.equal(c.consentField, 'analyticsConsent');
@@ -51,6 +61,9 @@ describe('loadConfig', () => {
     ['a bad policy override', { ...base, VENDOR_HTTP_RATE_PER_SECOND: '-1' }, [/VENDOR_HTTP_RATE_PER_SECOND/]],
     ['retention without its key', { ...base, RETENTION_DAYS: '365' }, [/RETENTION_KEY: required/]],
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
+    ['an unknown default regime', { ...base, DEFAULT_REGIME: 'hipaa' }, [/DEFAULT_REGIME/]],
+    ['a bad regime field path', { ...base, CONSENT_REGIME_FIELD: 'region.' }, [/CONSENT_REGIME_FIELD/]],
+    ['a regime mapping to no known regime', { ...base, REGIME_VALUES: 'EU=gdpr,Mars=martian' }, [/REGIME_VALUES: "Mars=martian" names no known regime/]],
   ];
   for (const [name, env, patterns] of failures) {
     it(`rejects ${name}`, () => {

@@ -1,4 +1,5 @@
 import type { ClaimedDeletion } from '../../domain/deletion.js';
+import { vendorRegulationOf } from '../../domain/regulation.js';
 import { errorText } from '../../errors.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { SubmitPort } from '../submitDeletions.js';
@@ -34,7 +35,13 @@ export async function submitBatch(
   const outcome = await submitter
     .submit(
       paced,
-      rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey, revokedAt: r.revokedAt })),
+      rows.map((r) => ({
+        deletionId: r.deletionId,
+        customerId: r.customerId,
+        idempotencyKey: r.idempotencyKey,
+        revokedAt: r.revokedAt,
+        regulation: vendorRegulationOf(r.regime),
+      })),
     )
     .finally(() => slot.done());
   ctx.report.submitted += outcome.submitted.length;

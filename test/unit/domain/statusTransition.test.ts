@@ -18,6 +18,7 @@ function row(over: Partial<ClaimedDeletion> = {}): ClaimedDeletion {
     state: 'submitted',
     idempotencyKey: 'k',
     revokedAt: new Date(now.getTime() - 2 * DAY),
+    regime: 'gdpr',
     operationRef: { operationId: 'op-1' },
     operationId: 'op-1',
     rawStatus: 'pending',
