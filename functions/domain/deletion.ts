@@ -56,6 +56,8 @@ export interface StatusUpdate {
   lastErrorKind: string | null;
   /** Back to queued for a new attempt: a fresh idempotency key, so the vendor does not hand back the failed job. */
   resubmit: boolean;
+  /** A new stored reference (a failed job's part to resubmit in, domain/taskSplit.ts); null keeps the current one. */
+  operationRef: Record<string, unknown> | null;
 }
 
 /** One evidence entry to append with the update. */
@@ -81,6 +83,7 @@ export function blankUpdate(deletionId: string, over: Partial<StatusUpdate> = {}
     lastError: null,
     lastErrorKind: null,
     resubmit: false,
+    operationRef: null,
     ...over,
   };
 }

@@ -23,6 +23,8 @@ export interface SubmitRow {
   revokedAt?: Date;
   /** The regulation the vendor is told (the request's regime, mapped by domain/regulation.ts). */
   regulation?: Regulation;
+  /** The failed jobs this row's part was split from, oldest first (domain/taskSplit.ts): kept in its new reference. */
+  splitFrom?: string[];
 }
 
 /** A deletion the vendor accepted, as stored. */
@@ -124,7 +126,8 @@ function acceptedRows(vendor: DeletionVendor, rows: SubmitRow[], operations: Sub
     const stored: SubmittedRow = {
       deletionId: op.deletionId,
       state,
-      operationRef: op.ref,
+      // The lineage of a split is evidence: the new reference names every failed job the customer went through.
+      operationRef: row.splitFrom ? { ...op.ref, splitFrom: row.splitFrom } : op.ref,
       operationId: op.operationId,
       rawStatus: op.status?.rawStatus ?? null,
       statusPayload: op.status?.payload ?? null,

@@ -1,10 +1,17 @@
 import type { ClaimedDeletion } from '../../domain/deletion.js';
 import { vendorRegulationOf } from '../../domain/regulation.js';
+import { resubmitPartOf } from '../../domain/taskSplit.js';
 import { errorText } from '../../errors.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { SubmitPort } from '../submitDeletions.js';
 import type { CycleContext } from './context.js';
 import { slotOrRelease } from './checkStep.js';
+
+/** The failed jobs a row resubmitted in a part of one was split from, to keep in its new reference. */
+function splitFromOf(row: ClaimedDeletion): { splitFrom?: string[] } {
+  const part = resubmitPartOf(row.operationRef);
+  return part ? { splitFrom: part.lineage } : {};
+}
 
 /**
  * Submits one batch of queued rows through the submitter (which records each result itself), paced like
@@ -41,6 +48,7 @@ export async function submitBatch(
         idempotencyKey: r.idempotencyKey,
         revokedAt: r.revokedAt,
         regulation: vendorRegulationOf(r.regime),
+        ...splitFromOf(r),
       })),
     )
     .finally(() => slot.done());
