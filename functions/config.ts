@@ -92,6 +92,8 @@ const POLICY_VARS = {
   MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
   RATE_PER_SECOND: ['requestsPerSecond', positive(), 1],
   DAILY_SUBMIT_QUOTA: ['dailySubmitQuota', int(1), 1],
+  MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
+  QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
   CONCURRENCY: ['concurrency', int(1, 1000), 1],
   STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
   NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],

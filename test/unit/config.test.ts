@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     assert.match(JSON.stringify(redactConfig(c)), /"california":"ccpa"/, 'the mapping shows in the start-up log');
   });
 
+  it('reads a monthly subject quota and its alert share per vendor', () => {
+    const c = loadConfig({ ...base, VENDORS: 'segment', VENDOR_SEGMENT_TOKEN: 't', VENDOR_SEGMENT_MONTHLY_SUBJECT_QUOTA: '50000', VENDOR_SEGMENT_QUOTA_ALERT_PERCENT: '90' });
+    assert.deepEqual(c.vendors[0]!.policy, { monthlySubjectQuota: 50_000, quotaAlertShare: 0.9 });
+    for (const bad of ['0', '101', 'most']) {
+      assert.throws(() => loadConfig({ ...base, VENDORS: 'segment', VENDOR_SEGMENT_TOKEN: 't', VENDOR_SEGMENT_QUOTA_ALERT_PERCENT: bad }), /VENDOR_SEGMENT_QUOTA_ALERT_PERCENT/);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     const c = loadConfig({ ...base, CONSENT_FIELD: '', POLL_TOPIC: '  ' });
     assert.equal(c.consentField, 'analyticsConsent');

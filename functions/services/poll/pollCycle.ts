@@ -18,6 +18,7 @@ import type { CycleContext } from './context.js';
 import { loadIncidents } from './incidents.js';
 import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
+import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
 import { createClaimWorker } from './workClaim.js';
 
@@ -79,14 +80,11 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     // Stop claiming once most of the budget is gone; calls already started still finish inside it.
     const callDeadline = new Date(start.getTime() + budgetMs * (1 - BUDGET_MARGIN_FRACTION / 2));
     const cycleGate = gate.forCycle(callDeadline, await readVendorPauses(pool, start));
-    const ctx: CycleContext = {
-      log,
-      clock,
-      report,
-      gate: cycleGate,
-      incidents: await loadIncidents({ pool, log, clock }),
-      results: createResultWriter({ pool, log, clock, owner, report }),
-    };
+    const incidents = await loadIncidents({ pool, log, clock });
+    const results = createResultWriter({ pool, log, clock, owner, report });
+    const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
+    await quotas.review(vendors);
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
     await runClaims(ctx, {
       pool,
