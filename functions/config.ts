@@ -67,6 +67,7 @@ const EnvSchema = z.object({
   ALERT_SCAN_MINUTES: positive().default(15),
 
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
+  CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
 
   RETENTION_DAYS: int(1, 36_500).optional(),
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
@@ -245,6 +246,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     },
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
+    contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
     /** How long finished requests keep the raw customer id; undefined keeps it. */
     retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
     logLevel: e.LOG_LEVEL,

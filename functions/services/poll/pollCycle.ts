@@ -14,6 +14,7 @@ import { createAlertRaiser } from '../raiseAlerts.js';
 import { realSleep, type Sleep } from '../rateLimiter.js';
 import type { SubmitPort } from '../submitDeletions.js';
 import { runClaims } from './claimLoop.js';
+import { checkContractsIfDue } from './contractCheckStep.js';
 import type { CycleContext } from './context.js';
 import { loadIncidents } from './incidents.js';
 import { emptyReport, type CycleReport } from './report.js';
@@ -31,7 +32,8 @@ export interface PollCycleDeps {
   publisher: Publisher;
   log: Logger;
   clock: Clock;
-  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'>;
+  /** `contractCheck` and `vendors` (their settings) turn on the daily live contract check; without them it is off. */
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors'>>;
   /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
   submitter?: SubmitPort;
   /** Waiting for rate tokens; tests pass one that moves a fake clock. */
@@ -100,6 +102,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     if (left) log.warn({ event: 'queued_without_submitter', count: left }, 'queued deletions were left: no submitter configured');
     report.pausedVendors = cycleGate.stopped();
     await continueIfDue(ctx, message);
+    if (!message.continuation && config.contractCheck && config.vendors) {
+      await checkContractsIfDue(ctx, { pool, configs: config.vendors, intervalMs: config.contractCheck.intervalMs });
+    }
     // A chain of continuations (a mass revocation being worked through) leaves alerts to the scheduled
     // ticks. The scan of unfinished deletions runs on its own schedule; open vendor incidents are raised
     // (or escalated) whenever this cycle knows of one.
