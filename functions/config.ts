@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { HOUR, MINUTE, SECOND } from './clock.js';
 import type { VendorPolicy } from './domain/policy.js';
+import { RegimeIdSchema } from './domain/regimes.js';
+import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
 import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
@@ -14,6 +16,10 @@ export type Env = Record<string, string | undefined>;
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const positive = () => z.coerce.number().positive();
+
+const FieldPathText = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted field path such as analyticsConsent or privacy.analytics');
 
 const DbUrl = z
   .string()
@@ -35,10 +41,10 @@ const EnvSchema = z.object({
   DB_POOL_MAX: int(1, 100).default(5),
 
   CUSTOMERS_COLLECTION: z.string().regex(/^[^/]+$/, 'must be a top-level collection id').default('customers'),
-  CONSENT_FIELD: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted field path such as analyticsConsent or privacy.analytics')
-    .default('analyticsConsent'),
+  CONSENT_FIELD: FieldPathText.default('analyticsConsent'),
+  CONSENT_REGIME_FIELD: FieldPathText.default('privacyRegion'),
+  DEFAULT_REGIME: RegimeIdSchema.default('gdpr'),
+  REGIME_VALUES: z.string().optional(),
 
   VENDORS: z.string().default('http'),
 
@@ -61,6 +67,7 @@ const EnvSchema = z.object({
   ALERT_SCAN_MINUTES: positive().default(15),
 
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
+  CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
 
   RETENTION_DAYS: int(1, 36_500).optional(),
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
@@ -86,6 +93,8 @@ const POLICY_VARS = {
   MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
   RATE_PER_SECOND: ['requestsPerSecond', positive(), 1],
   DAILY_SUBMIT_QUOTA: ['dailySubmitQuota', int(1), 1],
+  MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
+  QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
   CONCURRENCY: ['concurrency', int(1, 1000), 1],
   STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
   NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],
@@ -203,6 +212,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
   const database = readDatabase(e, clean, problems);
   const vendors = readVendors(e, clean, problems, credentials);
   const to = readRecipients(e, problems);
+  const regimeValues = parseRegimeValues(e.REGIME_VALUES);
+  problems.push(...regimeValues.problems);
   if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
@@ -217,6 +228,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     database,
     customersCollection: e.CUSTOMERS_COLLECTION,
     consentField: e.CONSENT_FIELD,
+    /** Where a request's legal regime is read from the customer's document, and what it is otherwise. */
+    regime: { field: e.CONSENT_REGIME_FIELD, defaultRegime: e.DEFAULT_REGIME, values: regimeValues.values },
     vendors,
     topics: { poll: e.POLL_TOPIC, alerts: e.ALERT_TOPIC },
     deadline: { days: e.DEADLINE_DAYS, warningDays: e.DEADLINE_WARNING_DAYS },
@@ -233,6 +246,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     },
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
+    contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
     /** How long finished requests keep the raw customer id; undefined keeps it. */
     retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
     logLevel: e.LOG_LEVEL,

@@ -77,7 +77,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
 export const SANDBOX_HTTP_CONFIG = { lifecycle: { inProgressAfterMs: 2_000, completeAfterMs: 6_000 } };
 
 /** Variables passed through from the caller's environment to the functions when set. */
-const PASSED_THROUGH = /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
+const PASSED_THROUGH =
+  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
 
 const PROJECT_ID = 'demo-consent-erasure';
 const DATABASE = 'consent_erasure';

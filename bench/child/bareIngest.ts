@@ -35,6 +35,7 @@ functions.cloudEvent('bareIngest', async (event: CloudEvent<unknown>) => {
       source: event.source,
       sourceEventId: event.id,
       deadlineDays: 30,
+      regime: 'gdpr',
       now,
       detail: { eventId: event.id },
       deletions: vendors.map((vendor) => ({ vendor, nextCheckAt: now, leaseOwner: null, leaseExpiresAt: null })),

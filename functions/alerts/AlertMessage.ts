@@ -9,6 +9,8 @@ export const ALERT_KINDS = [
   'deadline_missed', // legal deadline passed and not completed
   'contract_violation', // vendor answered in an undocumented shape
   'credential_rejected', // vendor answered 401/403
+  'quota_low', // a vendor's monthly subject quota is nearly spent (at the configured share)
+  'quota_exhausted', // a vendor's monthly subject quota is spent: its deletions wait for the next month
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -43,7 +45,7 @@ export const AlertMessageSchema = z
     /** When the incident began. */
     since: z.iso.datetime({ offset: true }),
     summary: z.string().min(1),
-    /** For contract violations and credential failures: what was wrong, with a secret-free sample. */
+    /** For contract violations and credential failures: what was wrong, with a secret-free sample; for a quota: its use and reset. */
     detail: z.string().optional(),
     items: z.array(AlertItemSchema).max(500),
     /** Items affected in all (items may be truncated to keep the email readable). */

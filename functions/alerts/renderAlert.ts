@@ -144,6 +144,28 @@ const KINDS: Record<AlertKind, KindText> = {
       `Follow progress with: ${statusCommand(m)}`,
     ],
   },
+  quota_low: {
+    title: (v) => `${v}'s monthly deletion quota is nearly spent`,
+    what: (_m, v) =>
+      `${v} accepts a limited number of deletion subjects per calendar month, and most of this month's have been sent. ` +
+      'Once it is spent, new deletions wait for the next month (they are not refused or failed).',
+    actions: (m, v) => [
+      `If more deletions are expected this month, ask ${v}'s support for a higher limit now (Segment: for Segment-only regulation types).`,
+      `If the limit is raised, set VENDOR_${(m.vendor ?? v).toUpperCase()}_MONTHLY_SUBJECT_QUOTA to the new figure.`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  quota_exhausted: {
+    title: (v) => `${v}'s monthly deletion quota is spent`,
+    what: (_m, v) =>
+      `${v}'s limit of deletion subjects for this calendar month is reached. Further deletions at ${v} stay queued until the quota resets ` +
+      '(the time is in the detail below); none is failed or lost, but legal deadlines keep running.',
+    actions: (m, v) => [
+      `Ask ${v}'s support for a higher limit if deadlines fall before the reset, then set VENDOR_${(m.vendor ?? v).toUpperCase()}_MONTHLY_SUBJECT_QUOTA.`,
+      'Deletions whose legal deadline falls before the reset raise their own deadline alerts.',
+      `See the waiting deletions with: ${statusCommand(m)}`,
+    ],
+  },
 };
 
 function itemRows(items: AlertItem[]): string[][] {

@@ -79,6 +79,8 @@ export interface ScannedCustomer {
   customerId: string;
   /** The consent field's value (undefined when absent). */
   consent: unknown;
+  /** The regime field's value (undefined when absent or not asked for). */
+  regimeValue?: unknown;
   createTime: Date;
   updateTime: Date;
   /** The update time at full (nanosecond) precision, RFC 3339, as a trigger event would carry it. */
@@ -91,24 +93,27 @@ export function rfc3339(t: { seconds: number; nanoseconds: number }): string {
 }
 
 /**
- * Scans the customers collection in document-id order, one page at a time, reading only the consent field,
- * so memory stays bounded by the page size whatever the collection's size.
+ * Scans the customers collection in document-id order, one page at a time, reading only the consent field (and
+ * the regime field, when named), so memory stays bounded by the page size whatever the collection's size.
  */
 export async function* scanCustomers(
   firestore: Firestore,
-  where: ConsentLocation,
+  where: ConsentLocation & { regimeField?: string },
   pageSize = 500,
 ): AsyncGenerator<ScannedCustomer[]> {
   const path = fieldPath(where.field);
+  const regimePath = where.regimeField ? fieldPath(where.regimeField) : undefined;
   let after: string | undefined;
   for (;;) {
-    let query = firestore.collection(where.collection).orderBy(FieldPath.documentId()).select(path).limit(pageSize);
+    const fields = regimePath ? [path, regimePath] : [path];
+    let query = firestore.collection(where.collection).orderBy(FieldPath.documentId()).select(...fields).limit(pageSize);
     if (after !== undefined) query = query.startAfter(after);
     const page = await query.get();
     if (page.empty) return;
     yield page.docs.map((d) => ({
       customerId: d.id,
       consent: d.get(path) as unknown,
+      regimeValue: regimePath ? (d.get(regimePath) as unknown) : undefined,
       createTime: d.createTime.toDate(),
       updateTime: d.updateTime.toDate(),
       updateTimeText: rfc3339(d.updateTime),

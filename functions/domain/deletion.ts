@@ -1,5 +1,6 @@
 import type { DeletionState, EventKind } from './states.js';
 import type { OperationToCheck } from './operation.js';
+import type { RegimeId } from './regimes.js';
 
 /** One deletion claimed by a poller (or a regrant's canceller), with what it needs to work it. */
 export interface ClaimedDeletion {
@@ -11,6 +12,8 @@ export interface ClaimedDeletion {
   idempotencyKey: string;
   /** When the customer withdrew consent (the request's revoked_at); vendors that record it are told. */
   revokedAt: Date;
+  /** The request's legal regime (its vendors are told the matching regulation). */
+  regime: RegimeId;
   operationRef: Record<string, unknown> | null;
   operationId: string | null;
   rawStatus: string | null;
@@ -53,6 +56,8 @@ export interface StatusUpdate {
   lastErrorKind: string | null;
   /** Back to queued for a new attempt: a fresh idempotency key, so the vendor does not hand back the failed job. */
   resubmit: boolean;
+  /** A new stored reference (a failed job's part to resubmit in, domain/taskSplit.ts); null keeps the current one. */
+  operationRef: Record<string, unknown> | null;
 }
 
 /** One evidence entry to append with the update. */
@@ -78,6 +83,7 @@ export function blankUpdate(deletionId: string, over: Partial<StatusUpdate> = {}
     lastError: null,
     lastErrorKind: null,
     resubmit: false,
+    operationRef: null,
     ...over,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ResubmitPart } from './taskSplit.js';
 
 /**
  * What identifies a job at a vendor. Some vendors' jobs cover many customers, and some have no id at all
@@ -22,6 +23,12 @@ export interface StatusReport {
   expectedCompletionAt?: Date;
   /** Human-readable explanation for failed/error states. */
   detail?: string;
+  /**
+   * How a `failed` operation is tried again (domain/taskSplit.ts). Absent: resubmitted as it was, up to the
+   * policy's attempts. `split`: its shared job failed and is resubmitted in halves; this operation goes in `part`.
+   * `alone`: it was alone in its failed job, so a resubmission cannot help: it needs a person.
+   */
+  retry?: { kind: 'split'; part: ResubmitPart } | { kind: 'alone' };
 }
 
 /** An operation to check, as stored. */

@@ -6,6 +6,13 @@ export interface VendorPolicy {
   requestsPerSecond: number;
   /** New-request quota per day, where the vendor has one. */
   dailySubmitQuota?: number;
+  /**
+   * Subjects (customers) the vendor accepts per calendar month, counted from our own record of submissions
+   * (domain/subjectQuota.ts), where it has such a quota (Segment: 110,000). Past it, deletions wait for the month.
+   */
+  monthlySubjectQuota?: number;
+  /** The share of `monthlySubjectQuota` at which an alert is raised (default 0.8). */
+  quotaAlertShare?: number;
   /** Calls in flight at once. */
   concurrency: number;
   /** Typical time from submission to completion; past it an operation is stale. */

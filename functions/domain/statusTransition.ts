@@ -105,15 +105,7 @@ export function afterReport(
       }
       return { update: { ...base, state: 'completed', completedAt: now, verifiedAt, nextCheckAt: null }, events, tally };
     case 'failed':
-      event('failed', { rawStatus: report.rawStatus, operationId: row.operationId, detail: report.detail ?? null, attempt: row.submitAttempts });
-      if (row.submitAttempts < policy.maxSubmitAttempts) {
-        tally.resubmitted = 1;
-        event('retried', { attempt: row.submitAttempts + 1, previousOperationId: row.operationId });
-        return { update: { ...base, state: 'queued', nextCheckAt: now, resubmit: true, lastError: failure, lastErrorKind: 'failed' }, events, tally };
-      }
-      tally.errors = 1;
-      event('error', { reason: 'submission attempts exhausted', attempts: row.submitAttempts });
-      return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'failed' }, events, tally };
+      return afterFailed(row, report, policy, now, { base, events, tally });
     case 'cancelled':
       event('cancelled', { rawStatus: report.rawStatus, operationId: row.operationId });
       return { update: { ...base, state: 'cancelled', nextCheckAt: null }, events, tally };
@@ -126,6 +118,44 @@ export function afterReport(
       return { update: { ...base, state: report.state, nextCheckAt: next }, events, tally };
     }
   }
+}
+
+/**
+ * A failed operation: split with its job's other operations where the job failed as a whole (taskSplit.ts),
+ * straight to a person when it was alone in its failed job, else resubmitted as it was up to the policy's attempts.
+ */
+function afterFailed(
+  row: ClaimedDeletion,
+  report: StatusReport,
+  policy: TransitionPolicy,
+  now: Date,
+  t: { base: StatusUpdate; events: StatusEvent[]; tally: Tally },
+): Transition {
+  const { base, events, tally } = t;
+  const event = (kind: StatusEvent['kind'], detail: Record<string, unknown>) => events.push({ deletionId: row.deletionId, kind, detail });
+  const failure = report.detail ?? `vendor reported ${report.rawStatus}`;
+  event('failed', { rawStatus: report.rawStatus, operationId: row.operationId, detail: report.detail ?? null, attempt: row.submitAttempts });
+  const retry = report.retry;
+  if (retry?.kind === 'split') {
+    // Not bounded by the attempts: each split halves the job, so the halving itself ends (taskSplit.ts).
+    const { part } = retry;
+    tally.resubmitted = 1;
+    event('retried', {
+      attempt: row.submitAttempts + 1,
+      previousOperationId: row.operationId,
+      split: { from: part.from, half: part.part === 0 ? 'first' : 'second', subjects: part.subjects, lineage: part.lineage },
+    });
+    const operationRef = { ...(row.operationRef ?? {}), resubmitIn: part };
+    return { update: { ...base, state: 'queued', nextCheckAt: now, resubmit: true, operationRef, lastError: failure, lastErrorKind: 'failed' }, events, tally };
+  }
+  if (retry?.kind !== 'alone' && row.submitAttempts < policy.maxSubmitAttempts) {
+    tally.resubmitted = 1;
+    event('retried', { attempt: row.submitAttempts + 1, previousOperationId: row.operationId });
+    return { update: { ...base, state: 'queued', nextCheckAt: now, resubmit: true, lastError: failure, lastErrorKind: 'failed' }, events, tally };
+  }
+  tally.errors = 1;
+  event('error', retry?.kind === 'alone' ? { reason: 'failed alone in its job: a resubmission cannot help' } : { reason: 'submission attempts exhausted', attempts: row.submitAttempts });
+  return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'failed' }, events, tally };
 }
 
 /** The stored error kind of a failed status call, and what it does to the row. */

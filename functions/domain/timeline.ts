@@ -35,6 +35,8 @@ export interface RequestTimeline {
   source: string;
   sourceEventId: string;
   deadlineAt: string;
+  /** The legal regime the request is made under. */
+  regime: string;
   regrantedAt: string | null;
   deadline: DeadlineOutcome;
   /** Events of the request itself (revoked, regranted, reconciled). */
@@ -83,6 +85,7 @@ export function buildTimeline(
       source: r.source,
       sourceEventId: r.source_event_id,
       deadlineAt: r.deadline_at.toISOString(),
+      regime: r.regime,
       regrantedAt: r.regranted_at?.toISOString() ?? null,
       deadline: deadlineOutcome(r.deadline_at, deletions, now),
       events: events.filter((e) => e.vendor_deletion_id === null).map(entry),

@@ -10,6 +10,7 @@ export const RequestRow = z.object({
   deadline_at: z.date(),
   regranted_at: z.date().nullable(),
   created_at: z.date(),
+  regime: z.string(),
 });
 export const DeletionRow = z.object({
   id: z.string(),

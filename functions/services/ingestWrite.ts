@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { vendorRegulationOf } from '../domain/regulation.js';
+import { regimeOfWrite } from '../domain/requestRegime.js';
 import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
 import { InvalidInputError } from '../errors.js';
 import { customerIdOf, type FirestoreEvent } from '../events/firestore.js';
@@ -17,7 +19,7 @@ export type WriteOutcome =
   | { kind: 'none'; customerId: string; decision: RevocationDecision };
 
 export interface IngestDeps {
-  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection' | 'cancelOnRegrant'>;
+  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection' | 'cancelOnRegrant' | 'regime'>;
   pool: pg.Pool;
   vendors: DeletionVendor[];
   log: Logger;
@@ -46,7 +48,9 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
       result.toSubmit.map(async (d) => {
         const vendor = byName.get(d.vendor);
         if (!vendor) return;
-        await submitter.submit(vendor, [{ deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey, revokedAt: d.revokedAt }]);
+        await submitter.submit(vendor, [
+          { deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey, revokedAt: d.revokedAt, regulation: vendorRegulationOf(d.regime) },
+        ]);
       }),
     );
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -75,7 +79,13 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
     // Both are stable across redeliveries, which is what makes the request unique.
     const revokedAt = decision.cause === 'withdrawn' ? (after?.updateTime ?? event.time) : (event.time ?? before?.updateTime);
     if (!revokedAt) throw new InvalidInputError('the revoking write carries no update time and the event no time');
+    const regime = regimeOfWrite(before, after, config.regime);
+    if (regime.problem) {
+      // The revocation is recorded all the same, under the default regime; the operator fixes the document or the mapping.
+      log.warn({ event: 'regime_unknown', ceId: event.id, customerId, value: regime.value ?? null, regime: regime.regime }, regime.problem);
+    }
     const result = await recorder.recordRevocation({
+      regime,
       customerId,
       revokedAt,
       source: event.source,

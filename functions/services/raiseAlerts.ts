@@ -46,6 +46,8 @@ const SUMMARY: Record<AlertKind, (n: number, vendor: string) => string> = {
   deadline_missed: (n, v) => `${n} deletion(s) at ${v} missed their legal deadline`,
   contract_violation: (_n, v) => `${v} answered in a shape its API contract does not allow; affected operations keep their last good state`,
   credential_rejected: (_n, v) => `${v} rejected our credential (401/403); no deletions can be submitted or checked there`,
+  quota_low: (_n, v) => `${v}'s monthly quota of deletion subjects is nearly spent`,
+  quota_exhausted: (_n, v) => `${v}'s monthly quota of deletion subjects is spent; its deletions wait until the quota resets`,
 };
 
 /** A stable id for one digest: the same rows at the same escalation steps give the same id on a retried cycle. */

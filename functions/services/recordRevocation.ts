@@ -6,6 +6,8 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { callLeaseMs } from '../domain/policy.js';
+import type { RegimeId } from '../domain/regimes.js';
+import type { RegimeDecision } from '../domain/requestRegime.js';
 import { MAX_DOCUMENT_ID_BYTES } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import { findRequestId } from '../store/findRequestId.js';
@@ -23,6 +25,8 @@ export interface Revocation {
   sourceEventId: string;
   /** Extra evidence for the `revoked` event (event time and type, the reason). */
   detail?: Record<string, unknown>;
+  /** The legal regime read from the customer's document; absent, the configured default regime. */
+  regime?: RegimeDecision;
 }
 
 /** A deletion the caller has been leased to submit now (vendors taking one subject per call). */
@@ -33,6 +37,8 @@ export interface LeasedDeletion {
   idempotencyKey: string;
   /** When the customer withdrew consent (the revocation's time). */
   revokedAt: Date;
+  /** The request's legal regime. */
+  regime: RegimeId;
 }
 
 export interface RevocationResult {
@@ -57,7 +63,7 @@ export interface RevocationRecorderDeps {
   pool: pg.Pool;
   log: Logger;
   clock: Clock;
-  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection'>;
+  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection'> & Partial<Pick<Config, 'regime'>>;
   vendors: ReadonlyArray<Pick<DeletionVendor, 'name' | 'policy'>>;
   /** Names this process as lease owner; defaults to host, pid and a random suffix. */
   instanceId?: string;
@@ -73,11 +79,21 @@ function validCustomerId(customerId: string): void {
 }
 
 /** The deletions a new request leased to the caller, with what an adapter is told of each. */
-function leasedDeletions(created: CreatedRequest, revocation: Revocation): LeasedDeletion[] {
+function leasedDeletions(created: CreatedRequest, revocation: Revocation, regime: RegimeId): LeasedDeletion[] {
   const revokedAt = new Date(revocation.revokedAt);
   return created.deletions
     .filter((d) => d.leased)
-    .map((d) => ({ vendor: d.vendor, deletionId: d.deletionId, customerId: revocation.customerId, idempotencyKey: d.idempotencyKey, revokedAt }));
+    .map((d) => ({ vendor: d.vendor, deletionId: d.deletionId, customerId: revocation.customerId, idempotencyKey: d.idempotencyKey, revokedAt, regime }));
+}
+
+/** The regime evidence kept on the `revoked` event: which regime, and whether the document or the default decided it. */
+function regimeEvidence(decision: RegimeDecision): Record<string, unknown> {
+  return {
+    regime: decision.regime,
+    regimeSource: decision.source,
+    ...(decision.value !== undefined ? { regimeValue: decision.value } : {}),
+    ...(decision.problem !== undefined ? { regimeProblem: decision.problem } : {}),
+  };
 }
 
 /**
@@ -95,14 +111,16 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
       throw new InvalidInputError(`revokedAt ${JSON.stringify(revocation.revokedAt)} is not a timestamp`);
     }
     const now = clock.now();
+    const regime: RegimeDecision = revocation.regime ?? { regime: config.regime?.defaultRegime ?? 'gdpr', source: 'default' };
     const created = await recordRequest(pool, {
       customerId: revocation.customerId,
       revokedAt: revocation.revokedAt,
       source: revocation.source,
       sourceEventId: revocation.sourceEventId,
       deadlineDays: config.deadline.days,
+      regime: regime.regime,
       now,
-      detail: { source: revocation.source, sourceEventId: revocation.sourceEventId, ...revocation.detail },
+      detail: { source: revocation.source, sourceEventId: revocation.sourceEventId, ...revocation.detail, ...regimeEvidence(regime) },
       deletions: vendors.map((v) => {
         if (v.policy.maxBatchSize !== 1) return { vendor: v.name, nextCheckAt: now, leaseOwner: null, leaseExpiresAt: null };
         const until = new Date(now.getTime() + callLeaseMs(v.policy));
@@ -117,7 +135,7 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
       );
       return { created: false, requestId, toSubmit: [], queuedForPoller: 0 };
     }
-    const toSubmit = leasedDeletions(created, revocation);
+    const toSubmit = leasedDeletions(created, revocation, regime.regime);
     log.info(
       {
         event: 'revocation_recorded',
@@ -125,6 +143,7 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
         requestId: created.requestId,
         revokedAt: revocation.revokedAt,
         deadlineAt: created.deadlineAt.toISOString(),
+        regime: regime.regime,
         vendors: created.deletions.map((d) => d.vendor),
         source: revocation.source,
       },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { DeletionVendor, SubmittedOperation, VendorState } from '../vendors/DeletionVendor.js';
+import type { DeletionVendor, Regulation, SubmittedOperation, VendorState } from '../vendors/DeletionVendor.js';
 import { isTerminal } from '../domain/states.js';
 import type { VendorFaultKind } from '../domain/statusTransition.js';
 import { errorText } from '../errors.js';
@@ -21,6 +21,10 @@ export interface SubmitRow {
   idempotencyKey: string;
   /** When the customer withdrew consent (the request's revoked_at). */
   revokedAt?: Date;
+  /** The regulation the vendor is told (the request's regime, mapped by domain/regulation.ts). */
+  regulation?: Regulation;
+  /** The failed jobs this row's part was split from, oldest first (domain/taskSplit.ts): kept in its new reference. */
+  splitFrom?: string[];
 }
 
 /** A deletion the vendor accepted, as stored. */
@@ -122,7 +126,8 @@ function acceptedRows(vendor: DeletionVendor, rows: SubmitRow[], operations: Sub
     const stored: SubmittedRow = {
       deletionId: op.deletionId,
       state,
-      operationRef: op.ref,
+      // The lineage of a split is evidence: the new reference names every failed job the customer went through.
+      operationRef: row.splitFrom ? { ...op.ref, splitFrom: row.splitFrom } : op.ref,
       operationId: op.operationId,
       rawStatus: op.status?.rawStatus ?? null,
       statusPayload: op.status?.payload ?? null,

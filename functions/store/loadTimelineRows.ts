@@ -7,7 +7,7 @@ export async function loadTimelineRows(
   customerIds: string[],
 ): Promise<{ requests: TimelineRequestRow[]; deletions: TimelineDeletionRow[]; events: TimelineEventRow[] }> {
   const requests = await db.query(
-    `select id::text, customer_id, revoked_at, source, source_event_id, deadline_at, regranted_at, created_at
+    `select id::text, customer_id, revoked_at, source, source_event_id, deadline_at, regranted_at, created_at, regime
        from deletion_request where customer_id = any($1::text[]) order by revoked_at, id`,
     [customerIds],
   );

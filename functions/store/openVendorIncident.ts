@@ -1,8 +1,12 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
 
-/** Vendor-wide incident kinds: the vendor as a whole misbehaves, not one operation. */
-export type VendorIncidentKind = 'contract_violation' | 'credential_rejected';
+/**
+ * Vendor-wide incident kinds: the vendor as a whole misbehaves (its answers break the contract, it refuses our
+ * credential), or its monthly subject quota runs low or out: something about the vendor, not one operation.
+ */
+export const VENDOR_INCIDENT_KINDS = ['contract_violation', 'credential_rejected', 'quota_low', 'quota_exhausted'] as const;
+export type VendorIncidentKind = (typeof VENDOR_INCIDENT_KINDS)[number];
 
 // A closed incident that happens again is a new incident: new start, escalation from 0.
 const SQL = `

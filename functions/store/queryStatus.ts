@@ -24,6 +24,7 @@ const StatusRowSchema = z.object({
   verified_at: z.date().nullable(),
   check_count: z.number().int(),
   deadline_at: z.date(),
+  regime: z.string(),
 });
 
 /** One vendor deletion as operators see it. */
@@ -39,26 +40,28 @@ export interface StatusRow {
   verifiedAt: Date | null;
   checkCount: number;
   deadlineAt: Date;
+  /** The request's legal regime (domain/regimes.ts). */
+  regime: string;
 }
 
 // From the operators' two views; cancelled deletions are in neither, so they come from the table itself.
 const SQL = `
 with rows as (
-  select p.deletion_id, p.customer_id, p.vendor, p.state, p.operation_id, p.requested_at, p.submitted_at,
+  select p.deletion_id, p.request_id, p.customer_id, p.vendor, p.state, p.operation_id, p.requested_at, p.submitted_at,
          null::timestamptz as completed_at, null::timestamptz as verified_at, p.check_count, p.deadline_at
     from pending_deletion p
   union all
-  select c.deletion_id, c.customer_id, c.vendor, 'completed', c.operation_id, c.requested_at, c.submitted_at,
+  select c.deletion_id, c.request_id, c.customer_id, c.vendor, 'completed', c.operation_id, c.requested_at, c.submitted_at,
          c.completed_at, c.verified_at, c.check_count, c.deadline_at
     from completed_deletion c
   union all
-  select d.id, d.customer_id, d.vendor, d.state, d.operation_id, r.created_at, d.submitted_at,
+  select d.id, d.request_id, d.customer_id, d.vendor, d.state, d.operation_id, r.created_at, d.submitted_at,
          null::timestamptz, null::timestamptz, d.check_count, r.deadline_at
     from vendor_deletion d
     join deletion_request r on r.id = d.request_id
    where d.state = 'cancelled'
 )
-select *
+select rows.*, (select r.regime from deletion_request r where r.id = rows.request_id) as regime
   from rows
  where ($1::text[] is null or customer_id = any($1::text[]))
    and ($2::text is null or state = $2::text)
@@ -89,6 +92,7 @@ export async function queryStatus(db: Queryable, filter: StatusFilter): Promise<
       verifiedAt: r.verified_at,
       checkCount: r.check_count,
       deadlineAt: r.deadline_at,
+      regime: r.regime,
     };
   });
 }

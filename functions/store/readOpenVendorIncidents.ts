@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
+import { VENDOR_INCIDENT_KINDS, type VendorIncidentKind } from './openVendorIncident.js';
 
 const Row = z.object({
   vendor: z.string(),
-  kind: z.enum(['contract_violation', 'credential_rejected']),
+  kind: z.enum(VENDOR_INCIDENT_KINDS),
   opened_at: z.date(),
   last_seen_at: z.date(),
   detail: z.string(),
@@ -14,7 +15,7 @@ const Row = z.object({
 /** An open vendor-wide incident. */
 export interface OpenVendorIncident {
   vendor: string;
-  kind: 'contract_violation' | 'credential_rejected';
+  kind: VendorIncidentKind;
   openedAt: Date;
   lastSeenAt: Date;
   detail: string;

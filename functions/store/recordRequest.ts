@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
+import type { RegimeId } from '../domain/regimes.js';
 
 /** One vendor deletion to open with the request. */
 export interface NewDeletion {
@@ -19,6 +20,8 @@ export interface NewRequest {
   source: string;
   sourceEventId: string;
   deadlineDays: number;
+  /** The legal regime the request is made under (domain/regimes.ts). */
+  regime: RegimeId;
   deletions: NewDeletion[];
   /** Detail of the `revoked` event: the CloudEvent id/time/source, the reason. */
   detail: Record<string, unknown>;
@@ -38,8 +41,9 @@ export interface CreatedRequest {
 // (the aggregate over `revoked` must finish first), so the log reads in the order things happened.
 const SQL = `
 with req as (
-  insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at, created_at)
-  values ($1::text, $2::timestamptz, $3::text, $4::text, $2::timestamptz + make_interval(days => $5::int), $6::timestamptz)
+  insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at, created_at, regime)
+  values ($1::text, $2::timestamptz, $3::text, $4::text, $2::timestamptz + make_interval(days => $5::int), $6::timestamptz,
+          $12::text)
   on conflict (customer_id, revoked_at) do nothing
   returning id, customer_id, deadline_at
 ),
@@ -92,6 +96,7 @@ export async function recordRequest(db: Queryable, input: NewRequest): Promise<C
       input.deletions.map((d) => d.leaseOwner),
       input.deletions.map((d) => d.leaseExpiresAt),
       JSON.stringify(input.detail),
+      input.regime,
     ]);
     rows = result.rows;
   } catch (err) {

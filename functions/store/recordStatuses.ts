@@ -9,9 +9,9 @@ with input as (
   select *
     from unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[],
                 $9::timestamptz[], $10::timestamptz[], $11::boolean[], $12::boolean[], $13::text[], $14::text[],
-                $15::boolean[])
+                $15::boolean[], $19::jsonb[])
       as t(id, state, raw_status, payload, next_check_at, completed_at, verified_at, expected_by, checked,
-           status_changed, last_error, last_error_kind, resubmit)
+           status_changed, last_error, last_error_kind, resubmit, operation_ref)
 ),
 updated as (
   update vendor_deletion d
@@ -28,6 +28,7 @@ updated as (
          last_error = i.last_error,
          last_error_kind = i.last_error_kind,
          idempotency_key = case when i.resubmit then gen_random_uuid() else d.idempotency_key end,
+         operation_ref = coalesce(i.operation_ref, d.operation_ref),
          lease_owner = null,
          lease_expires_at = null,
          updated_at = $1::timestamptz
@@ -79,6 +80,7 @@ export async function recordStatuses(
       args.events.map((e) => e.deletionId),
       args.events.map((e) => e.kind),
       args.events.map((e) => JSON.stringify(e.detail)),
+      u.map((x) => json(x.operationRef)),
     ]);
     return { written: new Set(result.rows.map((r) => r.id)), events: result.rows[0]?.events ?? 0 };
   } catch (err) {

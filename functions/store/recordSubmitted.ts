@@ -48,13 +48,16 @@ updated as (
    where d.id = i.id
      and d.state = 'queued'
   returning d.id, d.request_id, d.customer_id, d.vendor, d.state, d.operation_id, d.raw_status, d.submit_attempts,
-            d.next_check_at
+            d.next_check_at, d.operation_ref
 ),
 logged as (
   insert into deletion_event (request_id, vendor_deletion_id, customer_id, vendor, kind, detail, occurred_at)
   select u.request_id, u.id, u.customer_id, u.vendor, 'submitted',
          jsonb_build_object('operationId', u.operation_id, 'state', u.state, 'rawStatus', u.raw_status,
-                            'attempt', u.submit_attempts),
+                            'attempt', u.submit_attempts)
+         -- A part of a split job names the failed jobs it came from (domain/taskSplit.ts).
+         || case when u.operation_ref ? 'splitFrom' then jsonb_build_object('splitFrom', u.operation_ref -> 'splitFrom')
+                 else '{}'::jsonb end,
          $10::timestamptz
     from updated u
 )

@@ -32,6 +32,7 @@ const ReportRowSchema = z.object({
   alerts_sent: z.number().int(),
   deadline_at: z.date(),
   regranted_at: z.date().nullable(),
+  regime: z.string(),
 });
 export type ReportRow = z.infer<typeof ReportRowSchema>;
 
@@ -43,7 +44,7 @@ select d.id as deletion_id, r.id as request_id, d.customer_id, d.vendor, d.state
        case when d.state = 'completed' then d.status_payload end as status_payload,
        d.completed_at, d.verified_at, d.check_count,
        coalesce(ev.alerts_raised, 0)::int as alerts_raised, coalesce(ev.alerts_sent, 0)::int as alerts_sent,
-       r.deadline_at, r.regranted_at
+       r.deadline_at, r.regranted_at, r.regime
   from vendor_deletion d
   join deletion_request r on r.id = d.request_id
   left join lateral (

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ClaimedDeletion } from '../domain/deletion.js';
+import { RegimeIdSchema } from '../domain/regimes.js';
 import { DELETION_STATES } from '../domain/states.js';
 
 const ClaimedRow = z.object({
@@ -10,6 +11,7 @@ const ClaimedRow = z.object({
   state: z.enum(DELETION_STATES),
   idempotency_key: z.string(),
   revoked_at: z.date(),
+  regime: RegimeIdSchema,
   operation_ref: z.record(z.string(), z.unknown()).nullable(),
   operation_id: z.string().nullable(),
   raw_status: z.string().nullable(),
@@ -24,6 +26,7 @@ const ClaimedRow = z.object({
 /** The columns a claim returns, shared by the due and the forced claim. */
 export const CLAIM_RETURNING = `d.id, d.request_id, d.customer_id, d.vendor, d.state, d.idempotency_key::text as idempotency_key,
        (select r.revoked_at from deletion_request r where r.id = d.request_id) as revoked_at,
+       (select r.regime from deletion_request r where r.id = d.request_id) as regime,
        d.operation_ref, d.operation_id, d.raw_status, d.submit_attempts, d.check_count, d.queued_at,
        d.submitted_at, d.status_changed_at, d.expected_by`;
 
@@ -39,6 +42,7 @@ export function toClaimed(rows: unknown[]): ClaimedDeletion[] {
       state: row.state,
       idempotencyKey: row.idempotency_key,
       revokedAt: row.revoked_at,
+      regime: row.regime,
       operationRef: row.operation_ref,
       operationId: row.operation_id,
       rawStatus: row.raw_status,

@@ -1,5 +1,6 @@
 import type { OperationRef, OperationToCheck, StatusReport } from '../domain/operation.js';
 import type { VendorPolicy } from '../domain/policy.js';
+import type { Regulation } from '../domain/regulation.js';
 
 // The values a vendor call carries are the domain's; adapters import them from here with the port.
 export { OperationRefSchema, VENDOR_STATES, type OperationRef, type OperationToCheck, type StatusReport, type VendorState } from '../domain/operation.js';
@@ -7,8 +8,7 @@ export type { VendorPolicy } from '../domain/policy.js';
 export { VENDOR_KINDS, isVendorKind, type VendorKind } from '../domain/vendorKinds.js';
 
 /** The privacy laws a deletion can be made under, as OpenDSR spells them (Mixpanel: upper case). */
-export const REGULATIONS = ['gdpr', 'ccpa'] as const;
-export type Regulation = (typeof REGULATIONS)[number];
+export { REGULATIONS, type Regulation } from '../domain/regulation.js';
 
 /** One customer to delete at one vendor, as the poller or the ingest hands it to an adapter. */
 export interface DeletionSubject {
@@ -22,7 +22,10 @@ export interface DeletionSubject {
    * the Data Subject originally submitted the request", not the time we send it.
    */
   revokedAt?: Date;
-  /** The law the request is made under; absent, each adapter uses its configured default. */
+  /**
+   * The law the request is made under, as the vendor is told (domain/regulation.ts maps the request's regime);
+   * absent, each adapter uses its configured default.
+   */
   regulation?: Regulation;
 }
 

@@ -18,6 +18,24 @@ describe('loadConfig', () => {
     assert.equal((c.vendors[0]!.settings as Record<string, unknown>)['createPath'], '/deletions');
   });
 
+  it('reads the request regime settings: field, default and the value mapping over the built-in one', () => {
+    assert.deepEqual({ field: loadConfig(base).regime.field, defaultRegime: loadConfig(base).regime.defaultRegime }, { field: 'privacyRegion', defaultRegime: 'gdpr' });
+    const c = loadConfig({ ...base, CONSENT_REGIME_FIELD: 'privacy.region', DEFAULT_REGIME: 'ccpa', REGIME_VALUES: 'California=ccpa,UK=gdpr' });
+    assert.equal(c.regime.field, 'privacy.region');
+    assert.equal(c.regime.defaultRegime, 'ccpa');
+    assert.equal(c.regime.values['california'], 'ccpa');
+    assert.equal(c.regime.values['us-va'], 'vcdpa');
+    assert.match(JSON.stringify(redactConfig(c)), /"california":"ccpa"/, 'the mapping shows in the start-up log');
+  });
+
+  it('reads a monthly subject quota and its alert share per vendor', () => {
+    const c = loadConfig({ ...base, VENDORS: 'segment', VENDOR_SEGMENT_TOKEN: 't', VENDOR_SEGMENT_MONTHLY_SUBJECT_QUOTA: '50000', VENDOR_SEGMENT_QUOTA_ALERT_PERCENT: '90' });
+    assert.deepEqual(c.vendors[0]!.policy, { monthlySubjectQuota: 50_000, quotaAlertShare: 0.9 });
+    for (const bad of ['0', '101', 'most']) {
+      assert.throws(() => loadConfig({ ...base, VENDORS: 'segment', VENDOR_SEGMENT_TOKEN: 't', VENDOR_SEGMENT_QUOTA_ALERT_PERCENT: bad }), /VENDOR_SEGMENT_QUOTA_ALERT_PERCENT/);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     const c = loadConfig({ ...base, CONSENT_FIELD: '', POLL_TOPIC: '  ' });
     assert.equal(c.consentField, 'analyticsConsent');
@@ -51,6 +69,9 @@ describe('loadConfig', () => {
     ['a bad policy override', { ...base, VENDOR_HTTP_RATE_PER_SECOND: '-1' }, [/VENDOR_HTTP_RATE_PER_SECOND/]],
     ['retention without its key', { ...base, RETENTION_DAYS: '365' }, [/RETENTION_KEY: required/]],
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
+    ['an unknown default regime', { ...base, DEFAULT_REGIME: 'hipaa' }, [/DEFAULT_REGIME/]],
+    ['a bad regime field path', { ...base, CONSENT_REGIME_FIELD: 'region.' }, [/CONSENT_REGIME_FIELD/]],
+    ['a regime mapping to no known regime', { ...base, REGIME_VALUES: 'EU=gdpr,Mars=martian' }, [/REGIME_VALUES: "Mars=martian" names no known regime/]],
   ];
   for (const [name, env, patterns] of failures) {
     it(`rejects ${name}`, () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { decideRegime, regimeReadingOf } from '../../domain/requestRegime.js';
 import { scanCustomers } from '../firestoreAdmin.js';
 import { recordedIds } from '../../services/pseudonymise.js';
 import { createRevocationRecorder } from '../../services/recordRevocation.js';
@@ -53,7 +54,7 @@ async function runReconcile(ctx: CliContext, opts: ReconcileOptions): Promise<vo
   const recorder = createRevocationRecorder({ pool, log: ctx.log, clock: ctx.clock, config, vendors: createVendors(config.vendors), instanceId });
   const counts: Counts = { scanned: 0, consented: 0, covered: 0, never_consented: 0, missing: 0, created: 0, alreadyRecorded: 0 };
   const created: Created[] = [];
-  const where = { collection: config.customersCollection, field: config.consentField };
+  const where = { collection: config.customersCollection, field: config.consentField, regimeField: config.regime.field };
   for await (const page of scanCustomers(ctx.firestore(), where, pageSize)) {
     counts.scanned += page.length;
     const candidates = page.filter((c) => c.consent !== true);
@@ -68,7 +69,10 @@ async function runReconcile(ctx: CliContext, opts: ReconcileOptions): Promise<vo
       }
       // revokedAt = the document's last write, at full precision: if the lost trigger event is redelivered
       // later, it carries the same time and the unique (customer, revoked_at) makes it a duplicate.
+      const regime = decideRegime(regimeReadingOf(customer.regimeValue), config.regime);
+      if (regime.problem) ctx.log.warn({ event: 'regime_unknown', customerId: customer.customerId, value: regime.value ?? null, regime: regime.regime }, regime.problem);
       const result = await recorder.recordRevocation({
+        regime,
         customerId: customer.customerId,
         revokedAt: customer.updateTimeText,
         source: 'reconcile',

@@ -24,7 +24,7 @@ export function formatTimeline(customerId: string, timelines: RequestTimeline[])
   if (timelines.length === 0) return `no deletion requests for customer ${JSON.stringify(customerId)}`;
   const lines: string[] = [];
   for (const t of timelines) {
-    lines.push(`request ${t.requestId} for customer ${t.customerId}`);
+    lines.push(`request ${t.requestId} for customer ${t.customerId}, under ${t.regime}`);
     lines.push(`  consent withdrawn ${t.revokedAt} (event ${t.sourceEventId} from ${t.source})`);
     if (t.regrantedAt) lines.push(`  consent granted again ${t.regrantedAt} (deletions already submitted are not undone)`);
     lines.push(`  ${describeDeadline(t)}`);

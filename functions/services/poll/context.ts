@@ -3,9 +3,10 @@ import type { Clock } from '../../clock.js';
 import type { Incidents } from './incidents.js';
 import type { CycleReport } from './report.js';
 import type { ResultWriter } from './results.js';
+import type { SubjectQuotas } from './subjectQuota.js';
 import type { CycleGate } from './vendorGate.js';
 
-/** What the steps of one cycle share: its report, gate, incidents and result writer. */
+/** What the steps of one cycle share: its report, gate, incidents, result writer and monthly subject quotas. */
 export interface CycleContext {
   log: Logger;
   clock: Clock;
@@ -13,4 +14,5 @@ export interface CycleContext {
   gate: CycleGate;
   incidents: Incidents;
   results: ResultWriter;
+  quotas: SubjectQuotas;
 }

@@ -5,12 +5,19 @@ import { closeVendorIncidents } from '../../store/closeVendorIncidents.js';
 import { openVendorIncident, type VendorIncidentKind } from '../../store/openVendorIncident.js';
 import { readOpenVendorIncidents } from '../../store/readOpenVendorIncidents.js';
 
-/** A cycle's view of vendor-wide incidents (contract violation, credential rejected). */
+/** The incidents a well-formed answer ends: the vendor answers in its contract and takes our credential. */
+const ANSWER_KINDS: readonly VendorIncidentKind[] = ['contract_violation', 'credential_rejected'];
+
+/** A cycle's view of vendor-wide incidents (contract violation, credential rejected, monthly quota low or spent). */
 export interface Incidents {
   /** Opens (or sees again) an incident of `vendor`. */
   open(vendor: string, kind: VendorIncidentKind, detail: string): Promise<void>;
-  /** The vendor answered in its contract: its incidents are over. */
+  /** The vendor answered in its contract: its contract and credential incidents are over. */
   answeredWell(vendor: string): Promise<void>;
+  /** Closes the vendor's open incidents of these kinds, if any is open. */
+  close(vendor: string, kinds: readonly VendorIncidentKind[]): Promise<void>;
+  /** The open kinds of `vendor`, as far as this cycle knows. */
+  openKinds(vendor: string): VendorIncidentKind[];
   /** Whether any incident is open as far as this cycle knows (alerts are raised for it). */
   anyOpen(): boolean;
 }
@@ -18,26 +25,29 @@ export interface Incidents {
 /** Reads the open incidents once per cycle, then keeps them up to date as the cycle's calls answer. */
 export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: Clock }): Promise<Incidents> {
   const { pool, log, clock } = deps;
-  const open = new Map<string, Set<string>>();
-  const add = (vendor: string, kind: string) => {
-    const kinds = open.get(vendor) ?? new Set<string>();
+  const open = new Map<string, Set<VendorIncidentKind>>();
+  const add = (vendor: string, kind: VendorIncidentKind) => {
+    const kinds = open.get(vendor) ?? new Set<VendorIncidentKind>();
     kinds.add(kind);
     open.set(vendor, kinds);
   };
   for (const i of await readOpenVendorIncidents(pool)) add(i.vendor, i.kind);
+  async function close(vendor: string, kinds: readonly VendorIncidentKind[], why: string): Promise<void> {
+    const mine = open.get(vendor);
+    const list = kinds.filter((k) => mine?.has(k));
+    if (list.length === 0) return;
+    for (const k of list) mine!.delete(k);
+    const closed = await closeVendorIncidents(pool, { vendor, kinds: list, now: clock.now() });
+    if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, why);
+  }
   return {
     async open(vendor, kind, detail) {
       await openVendorIncident(pool, { vendor, kind, detail, now: clock.now() });
       add(vendor, kind);
     },
-    async answeredWell(vendor) {
-      const kinds = open.get(vendor);
-      if (!kinds || kinds.size === 0) return;
-      const list = [...kinds];
-      kinds.clear();
-      const closed = await closeVendorIncidents(pool, { vendor, kinds: list, now: clock.now() });
-      if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, 'vendor answers well again');
-    },
+    answeredWell: (vendor) => close(vendor, ANSWER_KINDS, 'vendor answers well again'),
+    close: (vendor, kinds) => close(vendor, kinds, 'vendor incident over'),
+    openKinds: (vendor) => [...(open.get(vendor) ?? [])],
     anyOpen: () => [...open.values()].some((kinds) => kinds.size > 0),
   };
 }

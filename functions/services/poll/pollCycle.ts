@@ -14,10 +14,12 @@ import { createAlertRaiser } from '../raiseAlerts.js';
 import { realSleep, type Sleep } from '../rateLimiter.js';
 import type { SubmitPort } from '../submitDeletions.js';
 import { runClaims } from './claimLoop.js';
+import { checkContractsIfDue } from './contractCheckStep.js';
 import type { CycleContext } from './context.js';
 import { loadIncidents } from './incidents.js';
 import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
+import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
 import { createClaimWorker } from './workClaim.js';
 
@@ -30,7 +32,8 @@ export interface PollCycleDeps {
   publisher: Publisher;
   log: Logger;
   clock: Clock;
-  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'>;
+  /** `contractCheck` and `vendors` (their settings) turn on the daily live contract check; without them it is off. */
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors'>>;
   /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
   submitter?: SubmitPort;
   /** Waiting for rate tokens; tests pass one that moves a fake clock. */
@@ -79,14 +82,11 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     // Stop claiming once most of the budget is gone; calls already started still finish inside it.
     const callDeadline = new Date(start.getTime() + budgetMs * (1 - BUDGET_MARGIN_FRACTION / 2));
     const cycleGate = gate.forCycle(callDeadline, await readVendorPauses(pool, start));
-    const ctx: CycleContext = {
-      log,
-      clock,
-      report,
-      gate: cycleGate,
-      incidents: await loadIncidents({ pool, log, clock }),
-      results: createResultWriter({ pool, log, clock, owner, report }),
-    };
+    const incidents = await loadIncidents({ pool, log, clock });
+    const results = createResultWriter({ pool, log, clock, owner, report });
+    const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
+    await quotas.review(vendors);
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
     await runClaims(ctx, {
       pool,
@@ -102,6 +102,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     if (left) log.warn({ event: 'queued_without_submitter', count: left }, 'queued deletions were left: no submitter configured');
     report.pausedVendors = cycleGate.stopped();
     await continueIfDue(ctx, message);
+    if (!message.continuation && config.contractCheck && config.vendors) {
+      await checkContractsIfDue(ctx, { pool, configs: config.vendors, intervalMs: config.contractCheck.intervalMs });
+    }
     // A chain of continuations (a mass revocation being worked through) leaves alerts to the scheduled
     // ticks. The scan of unfinished deletions runs on its own schedule; open vendor incidents are raised
     // (or escalated) whenever this cycle knows of one.

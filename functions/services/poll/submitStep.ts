@@ -1,9 +1,17 @@
 import type { ClaimedDeletion } from '../../domain/deletion.js';
+import { vendorRegulationOf } from '../../domain/regulation.js';
+import { resubmitPartOf } from '../../domain/taskSplit.js';
 import { errorText } from '../../errors.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { SubmitPort } from '../submitDeletions.js';
 import type { CycleContext } from './context.js';
 import { slotOrRelease } from './checkStep.js';
+
+/** The failed jobs a row resubmitted in a part of one was split from, to keep in its new reference. */
+function splitFromOf(row: ClaimedDeletion): { splitFrom?: string[] } {
+  const part = resubmitPartOf(row.operationRef);
+  return part ? { splitFrom: part.lineage } : {};
+}
 
 /**
  * Submits one batch of queued rows through the submitter (which records each result itself), paced like
@@ -14,19 +22,27 @@ import { slotOrRelease } from './checkStep.js';
 export async function submitBatch(
   ctx: CycleContext,
   vendor: DeletionVendor,
-  rows: ClaimedDeletion[],
+  claimed: ClaimedDeletion[],
   submitter: SubmitPort | undefined,
   skipped: { queuedWithoutSubmitter: number },
 ): Promise<void> {
   const { gate, results, clock } = ctx;
   const stoppedUntil = gate.stoppedUntil(vendor.name);
-  if (stoppedUntil) return results.release(rows, stoppedUntil);
+  if (stoppedUntil) return results.release(claimed, stoppedUntil);
   if (!submitter) {
-    skipped.queuedWithoutSubmitter += rows.length;
-    return results.release(rows, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
+    skipped.queuedWithoutSubmitter += claimed.length;
+    return results.release(claimed, new Date(clock.now().getTime() + vendor.policy.minCheckIntervalMs));
   }
+  // A monthly subject quota (Segment) lets part of the batch go, or none: the rest waits for the month to turn.
+  const quota = await ctx.quotas.take(vendor, claimed.length);
+  if (quota.reading) await ctx.quotas.hold(claimed.slice(quota.granted), vendor, quota.reading);
+  const rows = claimed.slice(0, quota.granted);
+  if (rows.length === 0) return;
   const slot = await slotOrRelease(ctx, vendor, rows, 'submit');
-  if (!slot) return;
+  if (!slot) {
+    ctx.quotas.giveBack(vendor, rows.length);
+    return;
+  }
   // The pace counts from the end of the vendor's create call, not from the end of recording its result.
   const paced: DeletionVendor = Object.assign(Object.create(vendor) as DeletionVendor, {
     submit: (subjects: Parameters<DeletionVendor['submit']>[0]) => vendor.submit(subjects).finally(() => slot.done()),
@@ -34,10 +50,18 @@ export async function submitBatch(
   const outcome = await submitter
     .submit(
       paced,
-      rows.map((r) => ({ deletionId: r.deletionId, customerId: r.customerId, idempotencyKey: r.idempotencyKey, revokedAt: r.revokedAt })),
+      rows.map((r) => ({
+        deletionId: r.deletionId,
+        customerId: r.customerId,
+        idempotencyKey: r.idempotencyKey,
+        revokedAt: r.revokedAt,
+        regulation: vendorRegulationOf(r.regime),
+        ...splitFromOf(r),
+      })),
     )
     .finally(() => slot.done());
   ctx.report.submitted += outcome.submitted.length;
+  ctx.quotas.giveBack(vendor, rows.length - outcome.submitted.length);
   const error = outcome.error;
   if (!error) {
     await ctx.incidents.answeredWell(vendor.name);

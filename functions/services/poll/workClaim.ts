@@ -2,6 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { toOperation, type ClaimedDeletion } from '../../domain/deletion.js';
 import { isTerminal } from '../../domain/states.js';
 import { settled } from '../../domain/statusTransition.js';
+import { resubmitPartOf } from '../../domain/taskSplit.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { SubmitPort } from '../submitDeletions.js';
 import { checkBatch, type Results } from './checkStep.js';
@@ -44,12 +45,22 @@ function groupPush<T>(groups: Map<string, T[]>, key: string, item: T): void {
 
 const CHECKED_STATES = new Set(['submitted', 'in_progress', 'failed']);
 
+/**
+ * Submit batches of one vendor. Rows resubmitted in a part of a failed job (domain/taskSplit.ts) go only with
+ * the rest of their part, so a bad identifier never rejoins the good ones of another part or of new work.
+ */
+export function submitBatches(vendor: DeletionVendor, rows: ClaimedDeletion[]): ClaimedDeletion[][] {
+  const byPart = new Map<string, ClaimedDeletion[]>();
+  for (const row of rows) groupPush(byPart, resubmitPartOf(row.operationRef)?.group ?? '', row);
+  return [...byPart.values()].flatMap((list) => chunks(list, vendor.policy.maxBatchSize));
+}
+
 /** The calls one claim makes at one vendor. */
 function planFor(vendor: DeletionVendor | undefined, rows: ClaimedDeletion[]) {
   return {
     vendor,
     rows,
-    submits: vendor ? chunks(rows.filter((r) => r.state === 'queued'), vendor.policy.maxBatchSize) : [],
+    submits: vendor ? submitBatches(vendor, rows.filter((r) => r.state === 'queued')) : [],
     checks: vendor ? checkBatches(vendor, rows.filter((r) => CHECKED_STATES.has(r.state))) : [],
   };
 }

@@ -15,6 +15,7 @@ import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
 import { checkSharedJobs } from '../sharedJobs.js';
+import { splitDecision } from '../../domain/taskSplit.js';
 
 /**
  * Mixpanel's documented limits (vendors.md A2): 1999 distinct_ids per task (the lower of the two figures
@@ -66,8 +67,17 @@ const StatusResponse = z.object({
 /** Mixpanel spells the law in upper case (`compliance_type`: GDPR or CCPA). */
 const COMPLIANCE_TYPE: Record<Regulation, 'GDPR' | 'CCPA'> = { gdpr: 'GDPR', ccpa: 'CCPA' };
 
-/** The stored reference: the task, and how many customers share it (cancel is only safe for one). */
-export const MixpanelRefSchema = z.object({ trackingId: z.string().min(1), subjects: z.number().int().min(1) });
+/**
+ * The stored reference: the task, how many customers share it (cancel is only safe for one), the customer's
+ * position among the task's distinct_ids (a failed task is split by it, domain/taskSplit.ts) and the failed tasks
+ * it was split from. References written before positions were kept have no `index`: such a task is resubmitted whole.
+ */
+export const MixpanelRefSchema = z.object({
+  trackingId: z.string().min(1),
+  subjects: z.number().int().min(1),
+  index: z.number().int().min(0).optional(),
+  splitFrom: z.array(z.string()).optional(),
+});
 
 export function mixpanelPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
   return withPolicyOverrides(MIXPANEL_POLICY_DEFAULTS, overrides);
@@ -92,8 +102,8 @@ function byLaw(subjects: DeletionSubject[], fallback: 'GDPR' | 'CCPA'): Map<'GDP
 function taskOperations(subjects: DeletionSubject[], results: z.infer<typeof CreateResponse>['results']): SubmittedOperation[] {
   const task = Array.isArray(results) ? results[0]! : undefined;
   const trackingId = Array.isArray(results) ? task!.tracking_id : results.task_id;
-  return subjects.map((s): SubmittedOperation => {
-    const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length }, operationId: trackingId };
+  return subjects.map((s, index): SubmittedOperation => {
+    const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length, index }, operationId: trackingId };
     if (task) op.status = { state: MIXPANEL_STATUS_MAP[task.status], rawStatus: task.status, payload: redactTask(task) };
     return op;
   });
@@ -128,7 +138,9 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
     const word = body.results.status;
     const report: StatusReport = { state: MIXPANEL_STATUS_MAP[word], rawStatus: word, payload: redactTask(body.results) };
     const detail = MIXPANEL_STATUS_DETAIL[word];
-    if (detail) report.detail = detail;
+    // The reference page's answer carries a `result` string: Mixpanel's own words, when it says more.
+    const result = typeof body.results['result'] === 'string' ? body.results['result'].trim() : '';
+    if (detail) report.detail = result ? `${detail} (result: ${result.slice(0, 300)})` : detail;
     return report;
   };
 
@@ -164,7 +176,12 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
     jobOf: (op) => refOf(op).trackingId,
 
     async checkStatus(operations) {
-      return checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask);
+      const reports = await checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask);
+      for (const op of operations) {
+        const report = reports.get(op.deletionId);
+        if (report?.state === 'failed') reports.set(op.deletionId, failedTaskReport(op, report));
+      }
+      return reports;
     },
 
     async cancel(op) {
@@ -179,6 +196,28 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
       }
     },
   };
+}
+
+/**
+ * A FAILURE as it concerns one customer. One incorrect distinct_id fails the whole task (end-user data
+ * management: "any incorrect identifiers … will result in inability to process the request"), so a task of many
+ * is split in halves by position (domain/taskSplit.ts) instead of being sent again whole; a customer alone in a
+ * failed task has the bad distinct_id: it goes to a person with Mixpanel's words. A reference without a position (written before
+ * positions were kept) keeps the old rule: the task is resubmitted whole.
+ */
+function failedTaskReport(op: Pick<OperationToCheck, 'ref'>, report: StatusReport): StatusReport {
+  const ref = MixpanelRefSchema.safeParse(op.ref);
+  if (!ref.success || ref.data.index === undefined || ref.data.index >= ref.data.subjects) return report;
+  const { trackingId, subjects, index, splitFrom = [] } = ref.data;
+  const words = report.detail ?? 'FAILURE';
+  const decision = splitDecision({ job: trackingId, index, subjects, lineage: splitFrom });
+  if (decision.kind === 'alone') {
+    const from = splitFrom.length ? ` (split from ${splitFrom.join(' → ')})` : '';
+    // The customer is the one the row (and its alert item) names; the id itself stays out of the text, which goes
+    // into the hash-chained event log where retention could not replace it.
+    return { ...report, retry: decision, detail: `this customer's distinct_id failed alone in Mixpanel task ${trackingId}${from}: ${words}` };
+  }
+  return { ...report, retry: decision, detail: `Mixpanel task ${trackingId} of ${subjects} distinct_ids failed (${words}); resubmitted in halves` };
 }
 
 /** The task as evidence, without the list of every customer in the batch (kept per row already). */

@@ -21,10 +21,10 @@ export const MIXPANEL_STATUS_MAP: Readonly<Record<MixpanelStatusWord, VendorStat
   UNKNOWN: 'error',
 };
 
-/** Why a status ended where it did, for the operator. */
+/** Why a status ended where it did, for the operator: Mixpanel's own words (reference page, Return Key). */
 export const MIXPANEL_STATUS_DETAIL: Partial<Record<MixpanelStatusWord, string>> = {
-  FAILURE: 'Mixpanel could not carry out the task: check its input and create a new task',
-  REVOKED: 'the task was cancelled at Mixpanel',
-  NOT_FOUND: 'Mixpanel cannot find the deletion task',
-  UNKNOWN: 'Mixpanel had an error while locating the deletion task',
+  FAILURE: 'The deletion task has failed. Check the original task input parameters and create a new task.',
+  REVOKED: 'The deletion task has been canceled through a DELETE operation.',
+  NOT_FOUND: 'The deletion task cannot be found.',
+  UNKNOWN: 'An error occurred while locating the deletion task.',
 };

@@ -21,6 +21,9 @@ export const SEGMENT_POLICY_DEFAULTS: Readonly<VendorPolicy> = {
   maxCheckIntervalMs: 24 * HOUR,
   maxSubmitAttempts: 5,
   timeoutMs: 30 * SECOND,
+  // "limited to 110,000 users every calendar month" per regulation category (segment-docs, PR #7685).
+  monthlySubjectQuota: 110_000,
+  quotaAlertShare: 0.8,
 };
 
 /** The largest batch Segment accepts in one regulation. */

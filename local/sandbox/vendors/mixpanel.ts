@@ -15,6 +15,11 @@ const OptionsSchema = z.strictObject({
   statusShape: z.enum(['openapi', 'reference']).default('openapi'),
   /** distinct_ids accepted in one task. */
   maxDistinctIds: z.number().int().min(1).default(1999),
+  /**
+   * distinct_ids Mixpanel cannot process: a task holding any of them ends FAILURE (one incorrect identifier fails
+   * the whole task, end-user-data-management.mdx), answered with the composed FAILURE fixture's body.
+   */
+  failDistinctIds: z.array(z.string().min(1)).default([]),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
@@ -37,6 +42,7 @@ const TEMPLATES = {
   createTrackingList: fixture('mixpanel', 'create-reference-tracking-list.json'),
   statusOpenApi: fixture('mixpanel', 'status-openapi.json'),
   statusReference: fixture('mixpanel', 'status-reference.json'),
+  statusFailure: fixture('mixpanel', 'status-return-key-failure.json'),
   unauthorized: fixture('mixpanel', 'error-401.json'),
 };
 
@@ -58,7 +64,8 @@ function statusOf(t: Task, now: number): string {
  * Mixpanel's GDPR API v3 deletions (vendors.md A2), replaying the documented answers: Bearer OAuth token plus
  * the project token as `token` query parameter; `POST …/v3.0/` with ≤ maxDistinctIds distinct_ids → 201 in one
  * of the two documented create shapes; `GET …/v3.0/{id}` → PENDING → STAGING → STARTED → SUCCESS | FAILURE in
- * one of the two documented status shapes (NOT_FOUND for a task it does not know); `DELETE …/v3.0/{id}` → 204
+ * one of the two documented status shapes (NOT_FOUND for a task it does not know; FAILURE for a task holding one of
+ * `failDistinctIds`, or by the lifecycle's failure share); `DELETE …/v3.0/{id}` → 204
  * until STARTED, then 405 (no bodies). A 429 has no header and no body, as documented. Every call counts
  * against the rate limit (1/s in production).
  */
@@ -74,7 +81,7 @@ export function createMixpanelSandbox(): SandboxModule {
   const statusBody = (options: Options, id: string, t: Task | undefined, now: number) => {
     const word = t ? statusOf(t, now) : 'NOT_FOUND';
     if (options.statusShape === 'reference') {
-      const body = bodyOf<{ results: Record<string, unknown> }>(TEMPLATES.statusReference);
+      const body = bodyOf<{ results: Record<string, unknown> }>(word === 'FAILURE' ? TEMPLATES.statusFailure : TEMPLATES.statusReference);
       body.results = { ...body.results, status: word, distinct_ids: t?.distinctIds ?? [] };
       return body;
     }
@@ -98,7 +105,9 @@ export function createMixpanelSandbox(): SandboxModule {
       return failure(400, `distinct_ids: at most ${options.maxDistinctIds} per task`);
     }
     const id = `${(++counter).toString(16).padStart(8, '0')}-mp`;
-    const task: Task = { id, distinctIds: parsed.data.distinct_ids, complianceType: parsed.data.compliance_type, times: newTimetable(ctx), revoked: false };
+    const times = newTimetable(ctx);
+    if (parsed.data.distinct_ids.some((d) => options.failDistinctIds.includes(d))) times.fails = true;
+    const task: Task = { id, distinctIds: parsed.data.distinct_ids, complianceType: parsed.data.compliance_type, times, revoked: false };
     tasks.set(id, task);
     const now = ctx.clock.now().getTime();
     if (options.createShape === 'task_id') {

@@ -87,12 +87,63 @@ const MP = {
   status: fixture('mparticle', 'status-v3-pending.json'),
   cancel: fixture('mparticle', 'cancel-v3.json'),
   duplicate: fixture('mparticle', 'error-400-already-exists.json'),
+  discovery: fixture('opendsr', 'discovery-mparticle-v3.json'),
 };
 const AF = {
   create: fixture('appsflyer', 'create-openapi.json'),
   status: fixture('appsflyer', 'status-openapi-pending.json'),
   statusSpec: fixture('appsflyer', 'status-opendsr-spec-in-progress.json'),
   cancel: fixture('appsflyer', 'cancel-openapi.json'),
+  discovery: fixture('appsflyer', 'discovery-openapi.json'),
+  stubDiscovery: fixture('appsflyer', 'discovery-openapi-stub.json'),
+  stubCreate: fixture('appsflyer', 'create-openapi-stub.json'),
+  stubStatus: fixture('appsflyer', 'status-openapi-stub-pending.json'),
+  stubCancel: fixture('appsflyer', 'cancel-openapi-stub.json'),
+};
+
+/** The endpoints beside the deletion API that a flavour answers (discovery, AppsFlyer's stub mode). */
+type Extra = (req: SandboxRequest, ctx: SandboxContext, stubs: Map<string, SubjectRequest>) => SandboxReply | undefined;
+
+/** mParticle's discovery document (`GET /v3/discovery/`), replayed. */
+const mparticleExtra: Extra = (req) => (req.method === 'GET' && /^\/v3\/discovery\/?$/.test(req.path) ? json(200, bodyOf(MP.discovery)) : undefined);
+
+/**
+ * AppsFlyer's discovery documents and its stub endpoints (`/api/gdpr/v1/stub…`, "processes the payload in stub
+ * mode"): a stub request is validated like a real one, answers the documented CreateResponse, stays pending,
+ * and can be cancelled (202) once; an unknown stub id is e214.
+ */
+const appsflyerExtra: Extra = (req, ctx, stubs) => {
+  if (req.method === 'GET' && req.path === '/api/gdpr/v1/discovery') return json(200, bodyOf(AF.discovery));
+  if (req.method === 'GET' && req.path === '/api/gdpr/v1/stub/discovery') return json(200, bodyOf(AF.stubDiscovery));
+  const now = ctx.clock.now().getTime();
+  if (/^\/api\/gdpr\/v1\/stub\/?$/.test(req.path) && req.method === 'POST') {
+    const valid = APPSFLYER.validate(req);
+    if (!valid.ok) return valid.reply;
+    if (stubs.has(valid.id)) return appsflyerError('e213', 'Request already exists');
+    const r: SubjectRequest = { id: valid.id, key: valid.key, groupId: null, times: { createdAt: now, inProgressAt: Infinity, endAt: Infinity, fails: false }, cancelled: false };
+    stubs.set(r.id, r);
+    return json(AF.stubCreate.response.status, {
+      ...bodyOf<Record<string, unknown>>(AF.stubCreate),
+      subject_request_id: r.id,
+      original_request_id: r.id,
+      expected_completion_time: new Date(now + 30 * DAY).toISOString(),
+      received_time: new Date(now).toISOString(),
+      encoded_request: Buffer.from(r.id).toString('base64'),
+    });
+  }
+  const one = /^\/api\/gdpr\/v1\/stub\/([^/]+)\/?$/.exec(req.path);
+  if (!one || one[1] === 'discovery' || one[1] === 'certificate' || one[1] === 'batch') return undefined;
+  const r = stubs.get(decodeURIComponent(one[1]!).toLowerCase());
+  if (!r) return appsflyerError('e214', 'Request not found', req.method !== 'DELETE');
+  if (req.method === 'GET') {
+    return json(200, { ...bodyOf<Record<string, unknown>>(AF.stubStatus), subject_request_id: r.id, request_status: r.cancelled ? 'canceled' : 'pending' });
+  }
+  if (req.method === 'DELETE') {
+    if (r.cancelled) return appsflyerError('e211', 'Unable to cancel request with invalid status', false);
+    r.cancelled = true;
+    return { status: AF.stubCancel.response.status, text: String(AF.stubCancel.response.body ?? ''), contentType: 'text/plain' };
+  }
+  return undefined;
 };
 
 /** mParticle's documented error body (`{ code, message, errors: [{ domain, reason, message }] }`) with this message. */
@@ -131,6 +182,7 @@ interface Flavour {
   cannotCancel(word: Word): SandboxReply;
   faultReply?: SandboxModule['faultReply'];
 }
+const EXTRAS: Record<'mparticle' | 'appsflyer', Extra> = { mparticle: mparticleExtra, appsflyer: appsflyerExtra };
 
 const iso = (ms: number, options: Options) => {
   const text = new Date(ms).toISOString();
@@ -242,11 +294,14 @@ const FLAVOURS = { mparticle: MPARTICLE, appsflyer: APPSFLYER } as const;
  * so the lifecycle's failure share is not used; mParticle reports `forwarding` in extensions once completed);
  * mParticle's `GET /v3/requests?group_id=` lists a group; DELETE while pending → 202, later mParticle 400 /
  * AppsFlyer e211; unknown id → mParticle 404 / AppsFlyer e214. `dailyQuota` caps new requests per day
- * (mParticle: 80,000) and counts violations; every call counts against the rate limit (1000/min).
+ * (mParticle: 80,000) and counts violations; every call counts against the rate limit (1000/min). Beside the
+ * deletion API: mParticle's discovery document, AppsFlyer's two discovery documents and its stub endpoints.
  */
 export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxModule {
   const f = FLAVOURS[flavour];
+  const extra = EXTRAS[flavour];
   const requests = new Map<string, SubjectRequest>();
+  const stubs = new Map<string, SubjectRequest>();
   const createdPerDay = new Map<string, number>();
   let cached: { source: unknown; options: Options } | undefined;
   const optionsOf = (ctx: SandboxContext) => {
@@ -284,6 +339,8 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
     handle(req, ctx) {
       const now = ctx.clock.now().getTime();
       const options = optionsOf(ctx);
+      const beside = extra(req, ctx, stubs);
+      if (beside) return beside;
       if (f.create.test(req.path) && req.method === 'POST') return create(req, ctx);
       if (f.list?.test(req.path) && req.method === 'GET') {
         const group = req.query.get('group_id');
@@ -322,6 +379,7 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
 
     reset() {
       requests.clear();
+      stubs.clear();
       createdPerDay.clear();
     },
 

@@ -106,7 +106,7 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       await insertDeletion(pool, { customerId: 'c-1', state: 'completed', revokedAt: '2026-03-01T00:00:00Z', deadlineAt: '2026-03-31T00:00:00Z', completedAt: '2026-03-02T00:00:00Z', operationId: 'op-1' });
       await insertDeletion(pool, { customerId: 'c-2', state: 'completed', revokedAt: '2026-01-01T00:00:00Z', deadlineAt: '2026-01-31T00:00:00Z', completedAt: '2026-02-05T00:00:00Z', operationId: 'op-2' });
       failedId = (await insertDeletion(pool, { customerId: 'c-3', state: 'failed', revokedAt: '2026-03-05T00:00:00Z', deadlineAt: '2026-04-04T00:00:00Z', operationId: 'op-3' })).deletionId;
-      await insertDeletion(pool, { customerId: 'c-4', state: 'submitted', revokedAt: '2026-03-08T00:00:00Z', deadlineAt: '2026-04-07T00:00:00Z', operationId: 'op-4' });
+      await insertDeletion(pool, { customerId: 'c-4', state: 'submitted', revokedAt: '2026-03-08T00:00:00Z', deadlineAt: '2026-04-07T00:00:00Z', operationId: 'op-4', regime: 'ccpa' });
       await insertDeletion(pool, { customerId: 'c-5', state: 'queued', revokedAt: '2026-02-01T00:00:00Z', deadlineAt: '2026-03-03T00:00:00Z' });
       await insertDeletion(pool, { customerId: '=cmd|x', state: 'error', revokedAt: '2026-03-06T00:00:00Z', deadlineAt: '2026-04-05T00:00:00Z' });
     });
@@ -122,6 +122,7 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       assert.equal(rows[0].operationId, 'op-4');
       assert.equal(rows[0].checkCount, 3);
       assert.equal(rows[0].deadlineAt, '2026-04-07T00:00:00.000Z');
+      assert.equal(rows[0].regime, 'ccpa');
       // 2026-03-10T12:00 → 2026-04-07T00:00 is 27.5 days: rounded up.
       assert.equal(rows[0].daysLeft, 28);
     });
@@ -139,8 +140,9 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       const run = await cli(['status', '--vendor', 'http'], env(), cwd, clock);
       assert.equal(run.code, 0, run.stderr);
       const lines = run.stdout.trim().split('\n');
-      assert.match(lines[0]!, /^CUSTOMER\s+VENDOR\s+STATE\s+OPERATION\s+REQUESTED\s+SUBMITTED\s+COMPLETED\s+CHECKS\s+DEADLINE\s+DAYS LEFT$/);
+      assert.match(lines[0]!, /^CUSTOMER\s+VENDOR\s+STATE\s+REGIME\s+OPERATION\s+REQUESTED\s+SUBMITTED\s+COMPLETED\s+CHECKS\s+DEADLINE\s+DAYS LEFT$/);
       assert.equal(lines.length, 7);
+      assert.match(lines.find((l) => l.startsWith('c-4 '))!, /^c-4\s+http\s+submitted\s+ccpa\s+op-4/);
     });
 
     it('report --format json gives every time and whether the deadline was met', async () => {
@@ -154,6 +156,7 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       assert.equal(by.get('c-4')!['deadlineMet'], null);
       assert.equal(by.get('c-5')!['deadlineMet'], false);
       assert.equal(by.get('c-1')!['revokedAt'], '2026-03-01T00:00:00.000Z');
+      assert.deepEqual([by.get('c-1')!['regime'], by.get('c-4')!['regime']], ['gdpr', 'ccpa']);
       assert.equal(by.get('c-1')!['acceptedAt'], '2026-03-01T00:01:00.000Z');
       assert.equal(by.get('c-1')!['completedAt'], '2026-03-02T00:00:00.000Z');
       assert.deepEqual(by.get('c-1')!['operationRef'], { operationId: 'op-1' });
@@ -164,10 +167,10 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       const run = await cli(['report', '--since', '2026-03-01', '--until', '2026-03-07'], env(), cwd, clock);
       assert.equal(run.code, 0, run.stderr);
       const lines = run.stdout.trim().split('\n');
-      assert.match(lines[0]!, /^customer_id,vendor,state,source,revoked_at,submitted_at,accepted_at,operation_id,completed_at,verified_at,checks,alerts_raised,alerts_sent,deadline_at,deadline_met,final_status$/);
+      assert.match(lines[0]!, /^customer_id,vendor,state,source,regime,revoked_at,submitted_at,accepted_at,operation_id,completed_at,verified_at,checks,alerts_raised,alerts_sent,deadline_at,deadline_met,final_status$/);
       const customers = lines.slice(1).map((l) => l.split(',')[0]).sort();
       assert.deepEqual(customers, ["'=cmd|x", 'c-1', 'c-3']);
-      assert.ok(lines.some((l) => l.startsWith('c-1,http,completed,test,2026-03-01T00:00:00.000Z,') && l.endsWith(',yes,complete')));
+      assert.ok(lines.some((l) => l.startsWith('c-1,http,completed,test,gdpr,2026-03-01T00:00:00.000Z,') && l.endsWith(',yes,complete')));
     });
 
     it('report without --since, or with a bad date or format, is a usage error', async () => {

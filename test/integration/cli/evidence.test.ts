@@ -62,12 +62,13 @@ describe('evidence: timeline and verify-log (real PostgreSQL, vendor sandbox)', 
     await pollFor(3 * DAY, 6 * HOUR);
     await handler(firestoreEvent({ customerId: id, before: { analyticsConsent: false }, after: { analyticsConsent: true }, updateTime: '2026-04-05T09:00:00Z', id: 'evt-regrant' }));
     clock.set('2026-04-10T09:00:00Z');
-    await handler(firestoreEvent({ customerId: id, before: { analyticsConsent: true }, after: { analyticsConsent: null }, updateTime: '2026-04-10T09:00:00Z', id: 'evt-second' }));
+    await handler(firestoreEvent({ customerId: id, before: { analyticsConsent: true }, after: { analyticsConsent: null, privacyRegion: 'US-CA' }, updateTime: '2026-04-10T09:00:00Z', id: 'evt-second' }));
 
     const text = await cli(['timeline', id], env, cwd, clock);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /consent withdrawn 2026-04-01T09:00:00\.000Z \(event evt-first from \/\/firestore\.googleapis\.com\/projects\/demo-proj/);
     assert.match(text.stdout, /consent granted again 2026-04-05T09:00:00\.000Z/);
+    assert.match(text.stdout, /request \d+ for customer cust-twice, under gdpr\n[^]*request \d+ for customer cust-twice, under ccpa\n/);
     assert.match(text.stdout, /deadline 2026-05-01T09:00:00\.000Z: met/);
     assert.match(text.stdout, /deadline 2026-05-10T09:00:00\.000Z: open, 30 day\(s\) left/);
     assert.match(text.stdout, /statuses seen: pending \(first [^)]+\), in_progress \(first [^)]+\), complete/);

@@ -39,12 +39,14 @@ export async function insertDeletion(
     deadlineAt: string;
     completedAt?: string | null;
     operationId?: string | null;
+    /** The request's regime; absent, the column's default (gdpr). */
+    regime?: string;
   },
 ): Promise<{ requestId: string; deletionId: string }> {
   const req = await pool.query<{ id: string }>(
-    `insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at)
-     values ($1::text, $2::timestamptz, 'test', 'test', $3::timestamptz) returning id`,
-    [row.customerId, row.revokedAt, row.deadlineAt],
+    `insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at, regime)
+     values ($1::text, $2::timestamptz, 'test', 'test', $3::timestamptz, coalesce($4::text, 'gdpr')) returning id`,
+    [row.customerId, row.revokedAt, row.deadlineAt, row.regime ?? null],
   );
   const requestId = String(req.rows[0]!.id);
   const del = await pool.query<{ id: string }>(

@@ -50,7 +50,7 @@ describe('mixpanel adapter against its sandbox', () => {
     const subjects = [subject(), subject()];
     const ops = await adapter({ complianceType: 'CCPA' }).submit(subjects);
     assert.equal(new Set(ops.map((o) => o.operationId)).size, 1);
-    assert.deepEqual(ops[1]!.ref, { trackingId: ops[0]!.operationId, subjects: 2 });
+    assert.deepEqual(ops[1]!.ref, { trackingId: ops[0]!.operationId, subjects: 2, index: 1 });
     assert.equal(ops[0]!.status, undefined);
     const [call] = sandbox.control.calls('mixpanel');
     assert.equal(call!.path, '/api/app/data-deletions/v3.0/');

@@ -54,6 +54,8 @@ describe('renderAlert', () => {
     deadline_missed: [/Escalate at once/, /consent-erasure report --since 2026-03-01/],
     contract_violation: [/changed its API/, /vendor_contract_violation/, /last good state/],
     credential_rejected: [/VENDOR_HTTP_API_KEY/, /Secret Manager/],
+    quota_low: [/nearly spent/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/, /wait for the next month/],
+    quota_exhausted: [/stay queued until the quota resets/, /none is failed or lost/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/],
   };
   for (const kind of ALERT_KINDS) {
     it(`gives the operator kind-specific advice for ${kind}`, () => {
@@ -69,6 +71,11 @@ describe('renderAlert', () => {
   it('gives each kind its own subject', () => {
     const subjects = ALERT_KINDS.map((kind) => renderAlert(alert({ kind })).subject);
     assert.equal(new Set(subjects).size, ALERT_KINDS.length);
+  });
+
+  it('includes the quota\'s use and reset time (detail) in a quota alert', () => {
+    const r = renderAlert(alert({ kind: 'quota_exhausted', vendor: 'segment', detail: 'segment: 110,000 of 110,000 subjects sent in 2026-03; the quota resets at 2026-04-01T00:00:00.000Z' }));
+    for (const part of [r.text, r.html]) assert.match(part, /the quota resets at 2026-04-01T00:00:00\.000Z/);
   });
 
   it('includes the contract-violation sample (detail) and escapes it in HTML', () => {

@@ -18,6 +18,7 @@ function row(over: Partial<ClaimedDeletion> = {}): ClaimedDeletion {
     state: 'submitted',
     idempotencyKey: 'k',
     revokedAt: new Date(now.getTime() - 2 * DAY),
+    regime: 'gdpr',
     operationRef: { operationId: 'op-1' },
     operationId: 'op-1',
     rawStatus: 'pending',
@@ -120,6 +121,46 @@ describe('status transition: a vendor report', () => {
   it('records the reason of a failure, or the raw status when the vendor gives none', () => {
     assert.equal(afterReport(row(), report('failed', 'failed', { detail: 'quota' }), policy, now).update.lastError, 'quota');
     assert.equal(afterReport(row({ submitAttempts: 3 }), report('failed', 'FAILED'), policy, now).update.lastError, 'vendor reported FAILED');
+  });
+
+  const part = { group: 'T#1', part: 1, parts: 2, subjects: 999, from: 'T', lineage: ['S', 'T'] };
+
+  it('a failed shared job split in halves: back to queued in its part, whatever the attempts, the part in its reference', () => {
+    for (const submitAttempts of [1, 3, 12]) {
+      const t = afterReport(
+        row({ submitAttempts, operationRef: { trackingId: 'T', subjects: 1999, index: 1500 } }),
+        report('failed', 'FAILURE', { detail: 'task failed', retry: { kind: 'split', part } }),
+        policy,
+        now,
+      );
+      assert.equal(t.update.state, 'queued');
+      assert.deepEqual(t.update.nextCheckAt, now);
+      assert.equal(t.update.resubmit, true);
+      assert.deepEqual(t.update.operationRef, { trackingId: 'T', subjects: 1999, index: 1500, resubmitIn: part });
+      assert.deepEqual(t.events.map((e) => e.kind), ['status_seen', 'failed', 'retried']);
+      assert.deepEqual(t.events[2]!.detail, {
+        attempt: submitAttempts + 1,
+        previousOperationId: 'op-1',
+        split: { from: 'T', half: 'second', subjects: 999, lineage: ['S', 'T'] },
+      });
+      assert.deepEqual(t.tally, tally({ checked: 1, resubmitted: 1 }));
+    }
+  });
+
+  it('alone in a failed job: error at once, with the vendor\'s words, never resubmitted', () => {
+    const t = afterReport(row({ submitAttempts: 1 }), report('failed', 'FAILURE', { detail: 'bad id, in the vendor\'s words', retry: { kind: 'alone' } }), policy, now);
+    assert.equal(t.update.state, 'error');
+    assert.equal(t.update.nextCheckAt, null);
+    assert.equal(t.update.resubmit, false);
+    assert.equal(t.update.operationRef, null, 'the reference of the task stays');
+    assert.equal(t.update.lastError, "bad id, in the vendor's words");
+    assert.equal(t.update.lastErrorKind, 'failed');
+    assert.deepEqual(t.events.map((e) => [e.kind, e.kind === 'error' ? e.detail : null]), [
+      ['status_seen', null],
+      ['failed', null],
+      ['error', { reason: 'failed alone in its job: a resubmission cannot help' }],
+    ]);
+    assert.deepEqual(t.tally, tally({ checked: 1, errors: 1 }));
   });
 
   it('marks the status changed only when the raw word differs from the stored one', () => {

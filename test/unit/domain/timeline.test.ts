@@ -45,6 +45,7 @@ describe('buildTimeline', () => {
             deadline_at: deadline,
             regranted_at: null,
             created_at: new Date('2026-01-01T00:00:01Z'),
+            regime: 'ccpa',
           },
         ],
         deletions: [{ ...deletion('completed', '2026-01-05T00:00:00Z'), id: '7' }],
@@ -59,6 +60,7 @@ describe('buildTimeline', () => {
       new Date('2026-03-01T00:00:00Z'),
     );
     assert.equal(t.length, 1);
+    assert.equal(t[0]!.regime, 'ccpa', 'the request shows its regime');
     assert.deepEqual(t[0]!.events.map((e) => e.kind), ['revoked']);
     assert.deepEqual(t[0]!.vendors[0]!.statuses, [
       { status: 'pending', firstSeenAt: '2026-01-01T00:00:02.000Z' },

@@ -104,6 +104,36 @@ describe('mixpanel adapter over every documented example (fixtures, no sandbox)'
         { distinct_ids: ['c'], compliance_type: 'CCPA' },
       ],
     );
-    assert.deepEqual(ops.map((o) => [o.deletionId, o.ref['subjects']]), [['d0', 2], ['d1', 2], ['d9', 1]]);
+    assert.deepEqual(ops.map((o) => [o.deletionId, o.ref['subjects'], o.ref['index']]), [['d0', 2, 0], ['d1', 2, 1], ['d9', 1, 0]]);
+  });
+
+  describe('a FAILURE (the composed Return Key answer) of a shared task: split by position, never resubmitted whole', () => {
+    const failure = fixture('mixpanel', 'status-return-key-failure.json');
+    const op = (deletionId: string, ref: Record<string, unknown>): OperationToCheck => ({ deletionId, customerId: `c-${deletionId}`, ref, operationId: 'T', submittedAt: new Date() });
+    const check = async (ops: OperationToCheck[], body = bodyOf(failure)) => (await withAnswers([{ ...failure.response, body }], () => adapter().checkStatus(ops))).result;
+
+    it('one read of the task; each customer goes to the half its position says, with the lineage', async () => {
+      const reports = await check([op('a', { trackingId: 'T', subjects: 3, index: 0, splitFrom: ['S'] }), op('b', { trackingId: 'T', subjects: 3, index: 2, splitFrom: ['S'] })]);
+      assert.deepEqual(reports.get('a')!.retry, { kind: 'split', part: { group: 'T#0', part: 0, parts: 2, subjects: 2, from: 'T', lineage: ['S', 'T'] } });
+      assert.deepEqual(reports.get('b')!.retry, { kind: 'split', part: { group: 'T#1', part: 1, parts: 2, subjects: 1, from: 'T', lineage: ['S', 'T'] } });
+      assert.equal(reports.get('a')!.state, 'failed');
+      assert.match(reports.get('a')!.detail!, /^Mixpanel task T of 3 distinct_ids failed \(The deletion task has failed\. Check the original task input parameters and create a new task\.\); resubmitted in halves$/);
+    });
+
+    it('alone in the failed task: straight to a person, with Mixpanel\'s words and the tasks it came through', async () => {
+      const body = bodyOf<{ results: Record<string, unknown> }>(failure);
+      body.results['result'] = 'invalid distinct_id';
+      const report = (await check([op('a', { trackingId: 'T', subjects: 1, index: 0, splitFrom: ['R', 'S'] })], body)).get('a')!;
+      assert.deepEqual(report.retry, { kind: 'alone' });
+      assert.equal(
+        report.detail,
+        "this customer's distinct_id failed alone in Mixpanel task T (split from R → S): The deletion task has failed. Check the original task input parameters and create a new task. (result: invalid distinct_id)",
+      );
+      assert.doesNotMatch(report.detail!, /c-a/, 'the id stays out of the text (the event log keeps it)');
+    });
+
+    it('a reference written before positions were kept: resubmitted whole, as before', async () => {
+      assert.equal((await check([op('a', { trackingId: 'T', subjects: 5 })])).get('a')!.retry, undefined);
+    });
   });
 });
