@@ -21,6 +21,7 @@ import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
 import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
+import { createCheckRound, type CheckRound } from '../../vendors/DeletionVendor.js';
 import { createClaimWorker } from './workClaim.js';
 
 export type { CycleReport } from './report.js';
@@ -86,7 +87,9 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const results = createResultWriter({ pool, log, clock, owner, report });
     const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
     await quotas.review(vendors);
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas };
+    const rounds = new Map<string, CheckRound>();
+    const round = (vendor: string) => rounds.get(vendor) ?? rounds.set(vendor, createCheckRound()).get(vendor)!;
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas, round };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
     await runClaims(ctx, {
       pool,
