@@ -1,4 +1,5 @@
-import { systemClock, HOUR } from '../../functions/clock.js';
+import { systemClock, HOUR, DAY } from '../../functions/clock.js';
+import { evaluateDeletionAlerts } from '../../functions/store/evaluateDeletionAlerts.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';
 import { countingPool } from '../db.js';
@@ -12,6 +13,14 @@ export interface IdleTickResult {
   statementsPerTick: number;
   usesIndex: boolean;
   plan: string;
+  /** The alert scan over `scanRows` unfinished deletions (nothing changed since the last scan): min/median/max ms. */
+  scanRows: number;
+  scanMs: { min: number; median: number; max: number };
+  /** A whole scheduled tick whose alert scan is due (forced each time), at `scanRows` unfinished rows. */
+  tickWithScanMs: { min: number; median: number; max: number };
+  /** The first scan after loading (every row looked at once, as after the migration or a policy change). */
+  firstScanMs: number;
+  scanPlan: string;
 }
 
 /**
@@ -62,7 +71,9 @@ export async function runIdleTick(url: string, profile: Profile, say: (s: string
       claimTimes.push(m ? Number(m[1]) : NaN);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const scan = await measureScan(db, profile, say, poller, config.deadline.warningDays);
     return {
+      ...scan,
       rows,
       tickMs: median(times),
       claimMs: median(claimTimes),
@@ -73,4 +84,55 @@ export async function runIdleTick(url: string, profile: Profile, say: (s: string
   } finally {
     await db.end();
   }
+}
+
+const spread = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+};
+
+/**
+ * The alert scan at `profile.idleRows` unfinished deletions beside the idle scenario's finished ones (all submitted, checks an hour or more ahead, nothing
+ * stale yet): once the first scan has stored each row's next threshold, a scan reads only what changed, through
+ * the partial index on alert_check_at. Timed alone (the store call, 20 times) and inside a whole scheduled tick
+ * whose scan is made due before each of 20 ticks.
+ */
+async function measureScan(
+  db: ReturnType<typeof countingPool>,
+  profile: Profile,
+  say: (s: string) => void,
+  poller: { tick(): Promise<number> },
+  warningDays: number,
+): Promise<Pick<IdleTickResult, 'scanRows' | 'scanMs' | 'tickWithScanMs' | 'firstScanMs' | 'scanPlan'>> {
+  const rows = profile.idleRows;
+  const now = systemClock.now();
+  say(`idle tick: the alert scan at ${rows} unfinished rows`);
+  // The idle rows finish (they stay, as a finished history beside the open ones).
+  await db.pool.query("update vendor_deletion set state = 'completed', next_check_at = null where state <> 'completed'");
+  await loadDeletions(db.pool, { n: rows, vendor: 'http', state: 'submitted', prefix: 'open-', now, nextCheckAt: new Date(now.getTime() + HOUR), spreadMs: 3_600_000 });
+  await db.pool.query('vacuum analyze');
+  const policies = [{ vendor: 'http', expectedDurationMs: 3 * DAY, noProgressMs: 3 * DAY }];
+  const args = () => ({ now: systemClock.now(), policies, deadlineWarningMs: warningDays * DAY });
+  const t0 = performance.now();
+  await evaluateDeletionAlerts(db.pool, args());
+  const firstScanMs = performance.now() - t0;
+  await db.pool.query('vacuum analyze vendor_deletion');
+  const scans: number[] = [];
+  for (let i = 0; i < 20; i += 1) {
+    const t = performance.now();
+    const r = await evaluateDeletionAlerts(db.pool, args());
+    scans.push(performance.now() - t);
+    if (r.candidates !== 0) throw new Error(`idle: the scan found ${r.candidates} candidates with nothing changed`);
+  }
+  const ticks: number[] = [];
+  for (let i = 0; i < 20; i += 1) {
+    await db.pool.query("update poller_schedule set due_at = '-infinity' where name = 'alert_scan'");
+    const t = performance.now();
+    await poller.tick();
+    ticks.push(performance.now() - t);
+  }
+  const plan = (
+    await db.pool.query<{ 'QUERY PLAN': string }>(`explain select id from vendor_deletion where alert_check_at <= $1::timestamptz`, [systemClock.now()])
+  ).rows.map((r) => r['QUERY PLAN']);
+  return { scanRows: rows, scanMs: spread(scans), tickWithScanMs: spread(ticks), firstScanMs, scanPlan: plan.join('\n') };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
 
@@ -8,21 +9,34 @@ export interface AlertPolicy {
   noProgressMs: number;
 }
 
-// The alert conditions of every unfinished deletion (domain/staleness.ts and domain/deadline.ts state
+// The alert conditions of the deletions whose time has come (domain/staleness.ts and domain/deadline.ts state
 // the same rules for one row). Stale wins over no_progress; a deadline missed replaces its warning.
-// In one statement: conditions that newly hold open (or reopen) an alert row, and open alert rows
-// whose condition no longer holds are resolved; the two touch disjoint rows.
+// Only candidates are read: deletions whose alert_check_at has passed (a write changed what the conditions
+// read, or a threshold was reached; sql/000018_alert_scan_incremental.sql) and those with an open alert (to
+// resolve it). In one statement: conditions that newly hold open (or reopen) an alert row, open alert rows
+// whose condition no longer holds are resolved, and each candidate gets its next threshold, unless a
+// concurrent write changed it meanwhile (its trigger asked for another look) or holds its lock (skipped: it
+// stays due for the next scan, so the scan never waits on the poller).
 const SQL = `
 with policy as (
   select * from unnest($2::text[], $3::bigint[], $4::bigint[]) as p(vendor, expected_ms, no_progress_ms)
 ),
+due_rows as (
+  select id from vendor_deletion where alert_check_at <= $1::timestamptz order by alert_check_at limit $6::int
+),
+candidates as (
+  select id from due_rows
+  union
+  select vendor_deletion_id from deletion_alert where resolved_at is null
+),
 open_rows as (
-  select d.id, d.state, r.deadline_at, d.updated_at,
+  select d.id, d.state, r.deadline_at, d.updated_at, d.status_changed_at, d.expected_by,
          coalesce(d.expected_by,
                   coalesce(d.submitted_at, d.queued_at) + p.expected_ms * interval '1 millisecond') as expected_at,
          coalesce(d.status_changed_at, d.submitted_at, d.queued_at)
            + p.no_progress_ms * interval '1 millisecond' as no_progress_at
-    from vendor_deletion d
+    from candidates c
+    join vendor_deletion d on d.id = c.id
     join deletion_request r on r.id = d.request_id
     left join policy p on p.vendor = d.vendor
    where d.state not in ('completed', 'cancelled')
@@ -66,23 +80,82 @@ resolved as (
    where a.resolved_at is null
      and not exists (select 1 from conditions c where c.id = a.vendor_deletion_id and c.kind = a.kind)
   returning 1
+),
+next_look as (
+  select c.id, o.state, o.status_changed_at, o.expected_by, o.deadline_at,
+         (select min(t) from (values (o.expected_at), (o.no_progress_at),
+                                     (o.deadline_at - $5::bigint * interval '1 millisecond'), (o.deadline_at)) v(t)
+           where t > $1::timestamptz) as at
+    from candidates c
+    left join open_rows o on o.id = c.id
+),
+lockable as (
+  select d.id from vendor_deletion d join next_look n on n.id = d.id
+   for update of d skip locked
+),
+rescheduled as (
+  update vendor_deletion d
+     set alert_check_at = n.at
+    from lockable l
+    join next_look n on n.id = l.id
+   where d.id = l.id
+     and (   (n.state is null and d.state in ('completed', 'cancelled'))
+          or (    d.state = n.state
+              and d.status_changed_at is not distinct from n.status_changed_at
+              and d.expected_by is not distinct from n.expected_by
+              and (select r.deadline_at from deletion_request r where r.id = d.request_id) is not distinct from n.deadline_at))
+  returning 1
 )
-select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved`;
+select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
+       (select count(*) from candidates)::int as candidates, (select count(*) from due_rows)::int as due,
+       (select count(*) from rescheduled r)::int as rescheduled,
+       (select count(*) from due_rows u where u.id not in (select id from lockable))::int as skipped`;
 
-/** Opens alert rows for conditions that began and resolves those that ended. */
+// When the scan's policy changes, every unfinished deletion is looked at again once (its stored threshold was
+// computed with the old one).
+const POLICY_SQL = `
+with changed as (
+  insert into alert_scan_policy as s (policy_hash, updated_at) values ($1::text, $2::timestamptz)
+  on conflict (singleton) do update set policy_hash = excluded.policy_hash, updated_at = excluded.updated_at
+   where s.policy_hash is distinct from excluded.policy_hash
+  returning 1
+)
+update vendor_deletion set alert_check_at = '-infinity'
+ where exists (select 1 from changed) and state not in ('completed', 'cancelled')`;
+
+/**
+ * Rows due for a look taken per statement: a statement holds the row locks of what it reschedules, so after the
+ * migration or a policy change (every unfinished deletion due at once) the work goes in passes that commit one
+ * by one instead of one statement locking them all.
+ */
+export const ALERT_SCAN_PASS_ROWS = 20_000;
+
+/** Opens alert rows for conditions that began and resolves those that ended, reading only the candidates. */
 export async function evaluateDeletionAlerts(
   db: Queryable,
-  args: { now: Date; policies: AlertPolicy[]; deadlineWarningMs: number },
-): Promise<{ opened: number; resolved: number }> {
+  args: { now: Date; policies: AlertPolicy[]; deadlineWarningMs: number; passRows?: number },
+): Promise<{ opened: number; resolved: number; candidates: number; passes: number }> {
+  const policies = [...args.policies].sort((a, b) => a.vendor.localeCompare(b.vendor));
+  const vendors = policies.map((p) => p.vendor);
+  const expected = policies.map((p) => Math.round(p.expectedDurationMs));
+  const noProgress = policies.map((p) => Math.round(p.noProgressMs));
+  const warning = Math.round(args.deadlineWarningMs);
+  const passRows = args.passRows ?? ALERT_SCAN_PASS_ROWS;
+  const hash = createHash('sha256').update(JSON.stringify([vendors, expected, noProgress, warning])).digest('hex');
+  const total = { opened: 0, resolved: 0, candidates: 0, passes: 0 };
   try {
-    const result = await db.query<{ opened: number; resolved: number }>(SQL, [
-      args.now,
-      args.policies.map((p) => p.vendor),
-      args.policies.map((p) => Math.round(p.expectedDurationMs)),
-      args.policies.map((p) => Math.round(p.noProgressMs)),
-      Math.round(args.deadlineWarningMs),
-    ]);
-    return result.rows[0] ?? { opened: 0, resolved: 0 };
+    await db.query(POLICY_SQL, [hash, args.now]);
+    for (;;) {
+      const result = await db.query<{ opened: number; resolved: number; candidates: number; due: number; skipped: number }>(SQL, [args.now, vendors, expected, noProgress, warning, passRows]);
+      const row = result.rows[0];
+      total.passes += 1;
+      total.opened += row?.opened ?? 0;
+      total.resolved += row?.resolved ?? 0;
+      total.candidates += row?.candidates ?? 0;
+      // A full pass may have left more due rows. One that skipped locked rows ends the scan: they would come first
+      // again; they, and the rest, are looked at by the next scan.
+      if ((row?.due ?? 0) < passRows || (row?.skipped ?? 0) > 0 || total.passes >= 1000) return total;
+    }
   } catch (err) {
     throw mapDatabaseError(err, 'evaluating alert conditions');
   }
