@@ -12,11 +12,10 @@ import { createSendgridSenderFromConfig } from './alerts/sendgrid/createSendgrid
 import { createOnCustomerWritten } from './handlers/onCustomerWritten.js';
 import { createPollDeletions } from './handlers/pollDeletions.js';
 import { createSendAlert } from './handlers/sendAlert.js';
-import { createPseudonymiser } from './services/pseudonymise.js';
+import { pseudonymiserFor } from './services/pseudonymise.js';
 import { createPubsubPublisher } from './services/publisher.js';
 import { createPool } from './store/pool.js';
 import { createVendors } from './vendors/registry.js';
-import { DAY } from './clock.js';
 
 type Handler = (event: CloudEvent<unknown>) => Promise<void>;
 
@@ -68,14 +67,11 @@ functions.cloudEvent(
       clock: systemClock,
     });
     const retention = config.retention;
-    if (!retention) return poll;
-    const pseudonymise = createPseudonymiser({
-      pool,
-      log,
-      clock: systemClock,
-      key: retention.key,
-      retentionMs: retention.days * DAY,
-    });
+    if (!retention) {
+      log.warn({ event: 'retention_off' }, 'retention is off (RETENTION_DAYS=off): finished requests keep their customer ids');
+      return poll;
+    }
+    const pseudonymise = pseudonymiserFor({ pool, log, clock: systemClock, key: retention.key, days: retention.days, purgeDays: retention.purgeDays });
     return async (event) => {
       await poll(event);
       // Retention is housekeeping after the cycle: a failure is logged and the next tick tries again.

@@ -14,6 +14,7 @@ import { renderTemplate } from '../../unit/deploy/hcl.js';
 
 const OWNER = 'consent_erasure_owner';
 const RUNTIME = 'consent_erasure_runtime';
+const RETENTION = 'consent_erasure_retention';
 
 function urlAs(db: TestDatabase, user: string): string {
   const u = new URL(db.url);
@@ -54,6 +55,8 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
       database: db.name,
       owner_role: OWNER,
       runtime_role: RUNTIME,
+      retention_role: RETENTION,
+      statement_timeout: '60s',
     });
   });
   after(async () => {

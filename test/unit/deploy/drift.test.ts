@@ -241,11 +241,12 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       assert.equal(poller.secrets.get('RETENTION_KEY'), 'retention-key:latest');
       assert.ok(poller.env.get('RETENTION_DAYS'), 'the poller is deployed without RETENTION_DAYS: retention would stay off');
       assert.equal(loadConfig(runtimeEnv(poller)).retention?.days, Number(cb.values['_RETENTION_DAYS']));
+      assert.equal(loadConfig(runtimeEnv(poller)).retention?.purgeDays, Number(cb.values['_RETENTION_PURGE_DAYS']));
       for (const fn of ['onCustomerWritten', 'sendAlert']) assert.ok(!deployOf(fn).secrets.has('RETENTION_KEY'), `${fn} mounts the retention key`);
       // Retention runs in the poller's registration (functions/index.ts): it builds the pseudonymiser.
       const index = readFileSync(join(ROOT, 'functions', 'index.ts'), 'utf8');
       const registrations = index.split(/functions\.cloudEvent\(/).slice(1);
-      const runsRetention = registrations.filter((r) => r.includes('createPseudonymiser(')).map((r) => /'(\w+)'/.exec(r)![1]);
+      const runsRetention = registrations.filter((r) => r.includes('pseudonymiserFor(')).map((r) => /'(\w+)'/.exec(r)![1]);
       assert.deepEqual(runsRetention, ['pollDeletions']);
     });
 
