@@ -68,7 +68,7 @@ functions.cloudEvent(
     });
     const retention = config.retention;
     if (!retention) {
-      log.warn({ event: 'retention_off' }, 'retention is off (RETENTION_DAYS=off): finished requests keep their customer ids');
+      log.warn({ event: 'retention_off' }, 'retention is off (RETENTION_DAYS=off, or no RETENTION_KEY outside a deployment): finished requests keep their customer ids');
       return poll;
     }
     const pseudonymise = pseudonymiserFor({ pool, log, clock: systemClock, key: retention.key, days: retention.days, purgeDays: retention.purgeDays });

@@ -365,6 +365,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       PUBSUB_EMULATOR_HOST: pubsub.host,
       SENDGRID_BASE_URL: sink.url,
       METADATA_SERVER_DETECTION: 'none',
+      // Retention runs locally as deployed; its key stays in the state folder so pseudonyms stay findable.
+      RETENTION_KEY: env['RETENTION_KEY'] || localSecret(stateDir, 'retention-key'),
     };
     const topics = { poll: functionEnv['POLL_TOPIC'] || 'deletion-poll', alerts: functionEnv['ALERT_TOPIC'] || 'deletion-alerts' };
     const admin = createPubsubAdmin({ host: pubsub.host, projectId });
@@ -515,6 +517,15 @@ function ancestors(path: string): string[] {
   const out: string[] = [];
   for (let d = path; d !== dirname(d); d = dirname(d)) out.push(d);
   return out;
+}
+
+/** A random secret kept in the state folder (mode 0600), made on first use. */
+function localSecret(stateDir: string, name: string): string {
+  const path = join(stateDir, name);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
 }
 
 async function startEmbeddedPostgres(
