@@ -8,6 +8,7 @@ import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
 import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
+import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -71,6 +72,7 @@ const EnvSchema = z.object({
   CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
 
   ...RetentionEnvSchema.shape,
+  ...AnchorEnvSchema.shape,
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
@@ -237,6 +239,7 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
   }
   const retention = readRetention(e, problems, credentials);
+  const anchors = anchorSettings(e, problems, credentials.target === 'pollDeletions');
   if (!database) return undefined;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT,
@@ -265,6 +268,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
     /** How long finished requests keep the raw customer id, then the pseudonym; undefined: not in this process. */
     retention,
+    /** Where and how often the event log's chain head is written outside the database. */
+    anchors,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -129,7 +129,7 @@ describe('loadConfig: each deployed function holds only its own credentials', ()
 
   it('refuses a missing vendor credential where vendors are called (no FUNCTION_TARGET, the ingest, the poller)', () => {
     for (const target of [undefined, 'onCustomerWritten', 'pollDeletions']) {
-      const env = target ? { ...segment, FUNCTION_TARGET: target, RETENTION_KEY: 'k'.repeat(40) } : segment;
+      const env = target ? { ...segment, FUNCTION_TARGET: target, RETENTION_KEY: 'k'.repeat(40), ANCHOR_BUCKET: 'proj-anchors' } : segment;
       assert.deepEqual(problems(() => loadConfig(env)), [
         'VENDOR_SEGMENT_TOKEN: required credential (in a deployment, mount its secret with --set-secrets)',
       ]);
@@ -150,16 +150,16 @@ describe('loadConfig: each deployed function holds only its own credentials', ()
 
   it('gives the retention key to the poller only', () => {
     const env = { ...base, RETENTION_DAYS: '30', RETENTION_KEY: 'k'.repeat(40) };
-    assert.equal(loadConfig({ ...env, FUNCTION_TARGET: 'pollDeletions' }).retention?.days, 30);
+    assert.equal(loadConfig({ ...env, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' }).retention?.days, 30);
     assert.equal(loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'onCustomerWritten' }).retention, undefined);
-    assert.deepEqual(problems(() => loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'pollDeletions' })), [
+    assert.deepEqual(problems(() => loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' })), [
       'RETENTION_KEY: required while retention is on (RETENTION_DAYS is 30; the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
     ]);
   });
 
   it('runs retention by default in the poller: 30 days, then the purge at 365; only an explicit off stops it', () => {
     const key = 'k'.repeat(40);
-    const poller = { ...base, FUNCTION_TARGET: 'pollDeletions' };
+    const poller = { ...base, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' };
     assert.deepEqual(loadConfig({ ...poller, RETENTION_KEY: key }).retention, { days: 30, purgeDays: 365, key });
     assert.deepEqual(problems(() => loadConfig(poller)), [
       'RETENTION_KEY: required while retention is on (RETENTION_DAYS defaults to 30; the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
@@ -179,12 +179,12 @@ describe('loadConfig: each deployed function holds only its own credentials', ()
   ];
   for (const [name, env, message] of badRetention) {
     it(`refuses a retention setting: ${name}`, () => {
-      assert.deepEqual(problems(() => loadConfig({ ...base, FUNCTION_TARGET: 'pollDeletions', RETENTION_KEY: 'k'.repeat(40), ...env })), [message]);
+      assert.deepEqual(problems(() => loadConfig({ ...base, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors', RETENTION_KEY: 'k'.repeat(40), ...env })), [message]);
     });
   }
 
   it('validates a deployment without secret values: mounted credentials count as present, missing ones are named', () => {
-    const poller = { ...segment, FUNCTION_TARGET: 'pollDeletions', RETENTION_DAYS: '30' };
+    const poller = { ...segment, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors', RETENTION_DAYS: '30' };
     const c = loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY', 'VENDOR_SEGMENT_TOKEN', 'RETENTION_KEY'] });
     assert.equal((c.vendors[1]!.settings as Record<string, unknown>)['token'], undefined, 'no value is invented for a mounted secret');
     assert.deepEqual(problems(() => loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY'] })), [

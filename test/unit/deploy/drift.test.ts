@@ -250,6 +250,21 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       assert.deepEqual(runsRetention, ['pollDeletions']);
     });
 
+    it("anchors the chain head in a bucket with a retention policy that only the poller may add to, and gives the poller that bucket", () => {
+      const bucket = tf.resource('google_storage_bucket', 'anchors', undefined) as Obj;
+      assert.equal(bucket['name'], `${PROJECT.id}-${String(tf.vars['anchor_bucket_suffix'])}`);
+      const policy = block(bucket['retention_policy']);
+      assert.ok(Number(policy['retention_period']) >= 365 * 86_400, 'anchors kept at least a year');
+      assert.equal(bucket['public_access_prevention'], 'enforced');
+      const grants = Object.keys(tf.resources('google_storage_bucket_iam_member')).map((n) => tf.resource('google_storage_bucket_iam_member', n, undefined) as Obj);
+      const onAnchors = grants.filter((g) => g['bucket'] === bucket['name']).map((g) => `${String(g['member'])} ${String(g['role'])}`);
+      assert.deepEqual(onAnchors.sort(), [`group:${String(tf.vars['operators_group'])} roles/storage.objectViewer`, `serviceAccount:${sa(cb.values['_POLLER_SA'])} roles/storage.objectCreator`].sort());
+      const poller = deployOf('pollDeletions');
+      assert.equal(poller.env.get('ANCHOR_BUCKET'), bucket['name'], "the poller's ANCHOR_BUCKET is the bucket Terraform makes");
+      assert.equal(loadConfig(runtimeEnv(poller)).anchors.target?.kind, 'gcs');
+      for (const fn of ['onCustomerWritten', 'sendAlert']) assert.ok(!deployOf(fn).env.has('ANCHOR_BUCKET'), `${fn} is given the anchor bucket`);
+    });
+
     it('lets only the poller publish alerts; the poll topic takes the poller and the operators group, nobody else', () => {
       const publishers: Record<string, string[]> = {};
       for (const name of Object.keys(tf.resources('google_pubsub_topic_iam_member'))) {
