@@ -11,7 +11,8 @@ export interface TimelineEntry {
   at: string;
   kind: string;
   detail: unknown;
-  seq: number;
+  /** Its position in the hash chain; null until sealed. */
+  seq: number | null;
 }
 
 export interface VendorTimeline {
@@ -59,7 +60,7 @@ export function deadlineOutcome(deadlineAt: Date, deletions: TimelineDeletionRow
 }
 
 function entry(e: TimelineEventRow): TimelineEntry {
-  return { at: e.occurred_at.toISOString(), kind: e.kind, detail: e.detail, seq: Number(e.seq) };
+  return { at: e.occurred_at.toISOString(), kind: e.kind, detail: e.detail, seq: e.seq === null ? null : Number(e.seq) };
 }
 
 function statusOf(detail: unknown): string | undefined {

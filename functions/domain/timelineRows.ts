@@ -26,7 +26,8 @@ export const DeletionRow = z.object({
   raw_status: z.string().nullable(),
 });
 export const EventRow = z.object({
-  seq: z.string(),
+  /** Null until the sealer links the event to the hash chain. */
+  seq: z.string().nullable(),
   request_id: z.string().nullable(),
   vendor_deletion_id: z.string().nullable(),
   vendor: z.string().nullable(),

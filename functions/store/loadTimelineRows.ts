@@ -21,7 +21,7 @@ export async function loadTimelineRows(
   );
   const events = await db.query(
     `select chain_seq::text as seq, request_id::text, vendor_deletion_id::text, vendor, kind, detail, occurred_at
-       from deletion_event where request_id = any($1::bigint[]) order by chain_seq`,
+       from deletion_event where request_id = any($1::bigint[]) order by chain_seq nulls last, id`,
     [ids],
   );
   return {

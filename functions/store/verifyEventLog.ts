@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Queryable } from './pool.js';
+import { unsealedTail } from './sealEventLog.js';
 
 /** Why an entry breaks the chain. */
 export type ChainBreak =
@@ -16,6 +17,11 @@ export interface VerifyResult {
   lastSeq: number | null;
   /** The first entry that breaks the chain, if any. */
   broken?: { seq: number; id: number | null; reason: ChainBreak; detail: string };
+  /**
+   * Entries written but not yet linked to the chain by the sealer (the poller's cycle): protected by the
+   * append-only trigger until then, not by the chain. Their count and the time of the oldest.
+   */
+  unsealed: { entries: number; oldestAt: string | null };
 }
 
 const RowSchema = z.object({
@@ -74,6 +80,8 @@ function breakOf(row: z.infer<typeof RowSchema>, expectedSeq: number, prevHash: 
  * `fromSeq`/`toSeq` restrict the walk to a range; the link into the range is checked against the entry before it.
  */
 export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyResult> {
+  const tail = await unsealedTail(db);
+  const unsealed = { entries: tail.entries, oldestAt: tail.oldestAt?.toISOString() ?? null };
   const from = range.fromSeq ?? 1;
   let prevHash: string | null = null;
   let expectedSeq = from;
@@ -97,7 +105,7 @@ export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; t
     for (const raw of page.rows) {
       const row = RowSchema.parse(raw);
       const broken = breakOf(row, expectedSeq, prevHash);
-      if (broken) return { ok: false, checked, firstSeq, lastSeq, broken: { seq: row.chain_seq, id: row.id, ...broken } };
+      if (broken) return { ok: false, checked, firstSeq, lastSeq, broken: { seq: row.chain_seq, id: row.id, ...broken }, unsealed };
       checked += 1;
       firstSeq ??= row.chain_seq;
       lastSeq = row.chain_seq;
@@ -122,8 +130,9 @@ export async function verifyEventLog(db: Queryable, range: { fromSeq?: number; t
           reason: 'head_mismatch',
           detail: `the chain head records entry ${h.seq} as the last one, but the log ends at ${lastSeq ?? 'nothing'}: entries were removed from the end`,
         },
+        unsealed,
       };
     }
   }
-  return { ok: true, checked, firstSeq, lastSeq };
+  return { ok: true, checked, firstSeq, lastSeq, unsealed };
 }

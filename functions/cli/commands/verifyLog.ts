@@ -49,6 +49,12 @@ export default defineCommand({
           );
         }
         if (!opts.json) ctx.out(describeAnchors(anchors));
+        if (!opts.json && result.unsealed.entries > 0) {
+          ctx.out(
+            `unsealed tail: ${result.unsealed.entries} newer entries not yet linked to the chain (oldest from ${result.unsealed.oldestAt}); ` +
+              'the poller links them on its next cycle, and they cannot be changed meanwhile',
+          );
+        }
         if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
       });
   },

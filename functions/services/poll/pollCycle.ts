@@ -22,6 +22,7 @@ import { createResultWriter } from './results.js';
 import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
 import { createInFlightSizer } from './inFlight.js';
+import { sealEventLog, unsealedTail } from '../../store/sealEventLog.js';
 import { createCheckRound, type CheckRound } from '../../vendors/DeletionVendor.js';
 import { createClaimWorker } from './workClaim.js';
 
@@ -43,6 +44,9 @@ export interface PollCycleDeps {
   /** Names this instance in leases (diagnostics only). */
   instance?: string;
 }
+
+/** An unsealed event older than this after the cycle's sealing is reported (event_log_sealing_behind). */
+export const SEALING_BEHIND_MS = 15 * 60_000;
 
 /** Time kept back from the budget for the last writes, the continuation and alerts. */
 const BUDGET_MARGIN_FRACTION = 0.1;
@@ -106,6 +110,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
       forced,
       work: worker.work,
     });
+    await sealEvents(callDeadline);
     const left = worker.skipped.queuedWithoutSubmitter;
     if (left) log.warn({ event: 'queued_without_submitter', count: left }, 'queued deletions were left: no submitter configured');
     report.pausedVendors = cycleGate.stopped();
@@ -119,6 +124,24 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     report.alerts = message.continuation ? null : await alerts.raise({ incidentsOpen: ctx.incidents.anyOpen() });
     log.info({ event: 'poll_cycle_done', reason: message.reason, ...summary(report), elapsedMs: clock.now().getTime() - start.getTime() }, 'poll cycle done');
     return report;
+  }
+
+  /**
+   * Links this and every other function's new events to the hash chain (one sealer at a time across pollers).
+   * Appends never wait for it: the chain is off their commit path. A tail left older than SEALING_BEHIND_MS
+   * (a backlog the cycle could not finish, or a sealer stuck elsewhere) is logged at ERROR for the monitoring.
+   */
+  async function sealEvents(until: Date): Promise<void> {
+    const sealed = await sealEventLog(pool, { until, now: () => clock.now() });
+    const tail = await unsealedTail(pool);
+    const ageMs = tail.oldestAt ? clock.now().getTime() - tail.oldestAt.getTime() : 0;
+    if (sealed > 0) log.info({ event: 'event_log_sealed', sealed, unsealed: tail.entries }, 'events linked to the hash chain');
+    if (tail.entries > 0 && ageMs > SEALING_BEHIND_MS) {
+      log.error(
+        { event: 'event_log_sealing_behind', unsealed: tail.entries, oldestAt: tail.oldestAt?.toISOString(), ageMs },
+        `${tail.entries} event(s) not yet linked to the hash chain, the oldest ${Math.round(ageMs / 60_000)} min old`,
+      );
+    }
   }
 
   /** Due work left when the budget ran out is handed on to a continuation message. */
