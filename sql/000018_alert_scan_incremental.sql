@@ -55,3 +55,17 @@ create trigger deletion_request_alert_recheck
   after update of deadline_at on deletion_request
   for each row when (new.deadline_at is distinct from old.deadline_at)
   execute function deletion_request_alert_recheck();
+
+-- The planner must know how many rows are due: right after every unfinished row was marked (this migration, a
+-- policy change) its statistics still say none, and it would join the scan's candidates row by row (quadratic in a
+-- pass). The runtime role cannot ANALYZE a table it does not own; it asks through this function.
+create function alert_scan_analyze() returns void
+language plpgsql security definer set search_path = public, pg_temp as $$
+begin
+  analyze vendor_deletion;
+end;
+$$;
+revoke all on function alert_scan_analyze() from public;
+grant execute on function alert_scan_analyze() to consent_erasure_runtime;
+
+analyze vendor_deletion;

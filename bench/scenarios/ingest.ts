@@ -9,15 +9,20 @@ import pg from 'pg';
 import { encodeDocumentEventProtobuf, type FirestoreDocument } from '../../functions/events/firestore.js';
 import type { Profile } from '../common.js';
 import type { BenchDatabase } from '../db.js';
+import { startSandbox } from '../../local/sandbox/server.js';
+import { DAY } from '../../functions/clock.js';
 
 /** One target's run: events sent through the framework, the rate at which they became committed rows. */
 export interface IngestRun {
   target:
     | 'ours'
+    | 'ours, http vendor (ingest submits)'
     | 'bare (same statement as ours)'
-    | 'bare (event log, hash chain)'
-    | 'bare (no chain)'
-    | 'ours, chain trigger disabled (diagnostic)';
+    | 'bare (same statement, no chain)'
+    | 'bare (event log insert)'
+    | 'bare (no chain)';
+  /** 1, 2, 3: the compared targets run in rounds, in the same order each round, so drift hits them alike. */
+  round: number;
   events: number;
   seconds: number;
   perSecond: number;
@@ -33,7 +38,11 @@ export interface IngestResult {
   vendors: string;
   settings: Record<string, string>;
   runs: IngestRun[];
+  /** The sealer linking the events every run wrote to the hash chain (the poller's job, off the commit path). */
+  sealing: { entries: number; seconds: number; perSecond: number };
 }
+
+export const INGEST_ROUNDS = 3;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WARMUP = 200;
@@ -183,10 +192,6 @@ export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: st
                         customer_id text, vendor text, kind text not null, detail jsonb not null default '{}'::jsonb,
                         occurred_at timestamptz not null default now())`);
     await pool.query('create index bench_bare_event_customer on bench_bare_event (customer_id, id)');
-    const commits = async () => {
-      await pool.query('select pg_stat_clear_snapshot()');
-      return Number((await pool.query<{ n: string }>('select xact_commit::text as n from pg_stat_database where datname = current_database()')).rows[0]!.n);
-    };
     const runs: IngestRun[] = [];
     const oursEnv = {
       DATABASE_URL: fresh.url,
@@ -202,51 +207,67 @@ export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: st
     // Rows committed for one customer-id prefix (the measured events' prefix excludes the warm-up's).
     const countRequests = async (prefix: string) =>
       Number((await pool.query<{ n: string }>('select count(*) as n from deletion_request where customer_id like $1::text', [`${prefix}%`])).rows[0]!.n);
-    const targets: Array<{ target: IngestRun['target']; prefix: string; source: string; fn: string; env: Record<string, string>; count: (prefix: string) => Promise<number>; before?: () => Promise<void> }> = [
-      { target: 'ours', prefix: 'ing-ours-', source: join(ROOT, 'functions', 'index.ts'), fn: 'onCustomerWritten', env: oursEnv, count: countRequests },
+    // A second database whose event log has no chain trigger at all: the bare function's statement there is
+    // "the same inserts without the chain", the target ours is held to.
+    const plain = await db.fresh('ingest_nochain');
+    const plainPool = new pg.Pool({ connectionString: plain.url, max: 2, application_name: observer });
+    plainPool.on('error', () => {});
+    await plainPool.query('alter table deletion_event disable trigger deletion_event_chain');
+    for (const [k, v] of Object.entries(settings)) await plainPool.query(`alter database ${new URL(plain.url).pathname.slice(1)} set ${k} = '${v}'`);
+    // The http vendor submits at ingest: a sandbox answers its create calls (no latency, no rate limit).
+    const sandbox = await startSandbox({ vendors: { http: { recordLimit: 0, lifecycle: { inProgressAfterMs: DAY, completeAfterMs: 2 * DAY } } } });
+    const httpEnv = { ...oursEnv, VENDORS: 'http', VENDOR_HTTP_BASE_URL: `${sandbox.url}/http`, VENDOR_HTTP_RATE_PER_SECOND: '100000' };
+    delete (httpEnv as Record<string, string>)['VENDOR_SEGMENT_BASE_URL'];
+    delete (httpEnv as Record<string, string>)['VENDOR_SEGMENT_TOKEN'];
+    const bareCount = (p: pg.Pool, table: string) => async (prefix: string) =>
+      Number((await p.query<{ n: string }>(`select count(*) as n from ${table} where customer_id like $1::text`, [`documents/customers/${prefix}%`])).rows[0]!.n);
+    type Target = { target: IngestRun['target']; prefix: string; source: string; fn: string; env: Record<string, string>; count: (prefix: string) => Promise<number>; pool: pg.Pool };
+    const bareSource = join(ROOT, 'bench', 'child', 'bareIngest.ts');
+    const compared: Target[] = [
+      { target: 'ours', prefix: 'ing-ours-', source: join(ROOT, 'functions', 'index.ts'), fn: 'onCustomerWritten', env: oursEnv, count: countRequests, pool },
+      {
+        target: 'bare (same statement, no chain)',
+        prefix: 'ing-plain-',
+        source: bareSource,
+        fn: 'bareIngest',
+        env: { BENCH_DATABASE_URL: plain.url, BENCH_BARE_TABLE: 'record_request', BENCH_VENDORS: 'segment', BENCH_POOL_MAX: String(POOL_MAX) },
+        count: bareCount(plainPool, 'deletion_request'),
+        pool: plainPool,
+      },
       {
         target: 'bare (same statement as ours)',
         prefix: 'ing-same-',
-        source: join(ROOT, 'bench', 'child', 'bareIngest.ts'),
+        source: bareSource,
         fn: 'bareIngest',
         env: { BENCH_DATABASE_URL: fresh.url, BENCH_BARE_TABLE: 'record_request', BENCH_VENDORS: 'segment', BENCH_POOL_MAX: String(POOL_MAX) },
-        count: async (prefix: string) =>
-          Number((await pool.query<{ n: string }>('select count(*) as n from deletion_request where customer_id like $1::text', [`documents/customers/${prefix}%`])).rows[0]!.n),
+        count: bareCount(pool, 'deletion_request'),
+        pool,
       },
-      ...(['deletion_event', 'bench_bare_event'] as const).map((table) => ({
-        target: (table === 'deletion_event' ? 'bare (event log, hash chain)' : 'bare (no chain)') as IngestRun['target'],
-        prefix: `ing-${table}-`,
-        source: join(ROOT, 'bench', 'child', 'bareIngest.ts'),
-        fn: 'bareIngest',
-        env: { BENCH_DATABASE_URL: fresh.url, BENCH_BARE_TABLE: table, BENCH_POOL_MAX: String(POOL_MAX) },
-        count: async (prefix: string) =>
-          Number((await pool.query<{ n: string }>(`select count(*) as n from ${table} where customer_id like $1::text`, [`documents/customers/${prefix}%`])).rows[0]!.n),
-      })),
-      {
-        // What limits ours: the same handler with the chain trigger switched off on this throw-away database
-        // only (its columns made nullable so unchained rows fit). Last, as it changes the schema.
-        target: 'ours, chain trigger disabled (diagnostic)',
-        prefix: 'ing-nochain-',
-        source: join(ROOT, 'functions', 'index.ts'),
-        fn: 'onCustomerWritten',
-        env: oursEnv,
-        count: countRequests,
-        before: async () => {
-          await pool.query('alter table deletion_event disable trigger deletion_event_chain');
-          await pool.query('alter table deletion_event alter column chain_seq drop not null, alter column prev_hash drop not null, alter column hash drop not null');
-        },
-      },
+      { target: 'ours, http vendor (ingest submits)', prefix: 'ing-http-', source: join(ROOT, 'functions', 'index.ts'), fn: 'onCustomerWritten', env: httpEnv, count: countRequests, pool },
     ];
-    for (const t of targets) {
-      await t.before?.();
-      const warm = Array.from({ length: warmup }, (_, i) => revocationEvent(`${t.prefix}w-${i}`, i));
-      const events = Array.from({ length: n }, (_, i) => revocationEvent(`${t.prefix}m-${i}`, i));
-      const before = await commits();
+    const references: Target[] = (['deletion_event', 'bench_bare_event'] as const).map((table) => ({
+      target: (table === 'deletion_event' ? 'bare (event log insert)' : 'bare (no chain)') as IngestRun['target'],
+      prefix: `ing-${table}-`,
+      source: bareSource,
+      fn: 'bareIngest',
+      env: { BENCH_DATABASE_URL: fresh.url, BENCH_BARE_TABLE: table, BENCH_POOL_MAX: String(POOL_MAX) },
+      count: bareCount(pool, table),
+      pool,
+    }));
+    const commitsOf = async (p: pg.Pool) => {
+      await p.query('select pg_stat_clear_snapshot()');
+      return Number((await p.query<{ n: string }>('select xact_commit::text as n from pg_stat_database where datname = current_database()')).rows[0]!.n);
+    };
+    const runOne = async (t: Target, round: number) => {
+      const tag = `${t.prefix}r${round}-`;
+      const warm = Array.from({ length: warmup }, (_, i) => revocationEvent(`${tag}w-${i}`, i));
+      const events = Array.from({ length: n }, (_, i) => revocationEvent(`${tag}m-${i}`, i));
+      const before = await commitsOf(t.pool);
       const server = await startFramework(t.source, t.fn, t.env);
       let seconds: number;
       try {
         await load(server.port, warm, CONCURRENCY);
-        say(`ingest: ${n} revocations through the Functions Framework to ${t.target}, ${CONCURRENCY} in flight`);
+        say(`ingest: round ${round}, ${n} revocations through the Functions Framework to ${t.target}, ${CONCURRENCY} in flight`);
         seconds = await load(server.port, events, CONCURRENCY);
       } finally {
         await server.stop();
@@ -255,17 +276,37 @@ export async function runIngest(db: BenchDatabase, profile: Profile, say: (s: st
       // until this database has no other session left before reading them.
       for (let i = 0; i < 100; i += 1) {
         const others = (
-          await pool.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and application_name <> $1::text', [observer])
+          await t.pool.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and application_name <> $1::text', [observer])
         ).rows[0]!.n;
         if (Number(others) === 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const after = await commits();
-      const committed = await t.count(`${t.prefix}m-`);
+      const after = await commitsOf(t.pool);
+      const committed = await t.count(`${tag}m-`);
       if (committed !== n) throw new Error(`ingest: ${t.target} answered every event but committed ${committed} of ${n}`);
-      runs.push({ target: t.target, events: n, seconds, perSecond: n / seconds, committed, commitsPerEvent: (after - before) / (n + warmup) });
+      runs.push({ target: t.target, round, events: n, seconds, perSecond: n / seconds, committed, commitsPerEvent: (after - before) / (n + warmup) });
+    };
+    let sealing: IngestResult['sealing'];
+    try {
+      for (let round = 1; round <= INGEST_ROUNDS; round += 1) for (const t of compared) await runOne(t, round);
+      for (const t of references) await runOne(t, 1);
+      // What the poller's sealer then does with every event the runs wrote.
+      const s0 = performance.now();
+      let entries = 0;
+      for (;;) {
+        const k = Number((await pool.query<{ n: number }>('select deletion_event_seal(5000) as n')).rows[0]!.n);
+        entries += k;
+        if (k < 5000) break;
+      }
+      const seconds = (performance.now() - s0) / 1000;
+      sealing = { entries, seconds, perSecond: entries / Math.max(seconds, 1e-9) };
+      say(`ingest: the sealer linked ${entries} events in ${seconds.toFixed(1)} s`);
+    } finally {
+      await plainPool.end();
+      await plain.drop();
+      await sandbox.stop();
     }
-    return { concurrency: CONCURRENCY, poolMax: POOL_MAX, vendors: 'segment', settings, runs };
+    return { concurrency: CONCURRENCY, poolMax: POOL_MAX, vendors: 'segment (and http for the target that says so)', settings, runs, sealing };
   } finally {
     await pool.end();
     await fresh.drop();

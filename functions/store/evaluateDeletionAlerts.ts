@@ -109,7 +109,7 @@ rescheduled as (
 select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
        (select count(*) from candidates)::int as candidates, (select count(*) from due_rows)::int as due,
        (select count(*) from rescheduled r)::int as rescheduled,
-       (select count(*) from due_rows u where u.id not in (select id from lockable))::int as skipped`;
+       (select count(*) from due_rows u left join lockable l on l.id = u.id where l.id is null)::int as skipped`;
 
 // When the scan's policy changes, every unfinished deletion is looked at again once (its stored threshold was
 // computed with the old one).
@@ -144,7 +144,9 @@ export async function evaluateDeletionAlerts(
   const hash = createHash('sha256').update(JSON.stringify([vendors, expected, noProgress, warning])).digest('hex');
   const total = { opened: 0, resolved: 0, candidates: 0, passes: 0 };
   try {
-    await db.query(POLICY_SQL, [hash, args.now]);
+    const changed = await db.query(POLICY_SQL, [hash, args.now]);
+    // Fresh statistics after marking many rows, so the passes join them in bulk rather than row by row.
+    if ((changed.rowCount ?? 0) > passRows) await db.query('select alert_scan_analyze()');
     for (;;) {
       const result = await db.query<{ opened: number; resolved: number; candidates: number; due: number; skipped: number }>(SQL, [args.now, vendors, expected, noProgress, warning, passRows]);
       const row = result.rows[0];
@@ -154,8 +156,12 @@ export async function evaluateDeletionAlerts(
       total.candidates += row?.candidates ?? 0;
       // A full pass may have left more due rows. One that skipped locked rows ends the scan: they would come first
       // again; they, and the rest, are looked at by the next scan.
-      if ((row?.due ?? 0) < passRows || (row?.skipped ?? 0) > 0 || total.passes >= 1000) return total;
+      if ((row?.due ?? 0) < passRows || (row?.skipped ?? 0) > 0 || total.passes >= 1000) break;
     }
+    // After a bulk of passes the statistics still count the rows as due: refresh them, or the next (small) scans
+    // would be planned for a bulk.
+    if (total.passes > 1) await db.query('select alert_scan_analyze()');
+    return total;
   } catch (err) {
     throw mapDatabaseError(err, 'evaluating alert conditions');
   }

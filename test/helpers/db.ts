@@ -148,3 +148,12 @@ export function useTestDatabase(label: string): () => TestDatabase {
     return current;
   };
 }
+
+/**
+ * Links every committed event to the hash chain now, as the poller's cycle does (sql/000018_event_sealer.sql):
+ * tests that read the chain right after writing call it. Returns how many entries were linked.
+ */
+export async function sealEvents(pool: pg.Pool | pg.PoolClient): Promise<number> {
+  const r = await pool.query<{ n: number }>('select deletion_event_seal(1000000) as n');
+  return Number(r.rows[0]?.n ?? 0);
+}

@@ -4,7 +4,7 @@ import { createFakeClock, DAY } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
 import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';
 import { verifyEventLog } from '../../../functions/store/verifyEventLog.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { createTestDatabase, sealEvents, type TestDatabase } from '../../helpers/db.js';
 
 /** Writes a request with one vendor deletion and a few events, the way the services do. */
 async function seed(pool: pg.Pool, customerId: string, state = 'completed', at = '2026-01-01T00:00:00Z'): Promise<string> {
@@ -51,6 +51,7 @@ describe('event log hash chain (real PostgreSQL)', () => {
     await seed(db.pool, 'alice');
     await seed(db.pool, 'bob');
     await seed(db.pool, "o'brien; drop table x; --");
+    await sealEvents(db.pool);
   });
   afterEach(async function () {
     await db.drop(this.currentTest?.state === 'failed');
@@ -58,13 +59,15 @@ describe('event log hash chain (real PostgreSQL)', () => {
 
   it('passes on an untouched log, whole and in a range', async () => {
     const whole = await verifyEventLog(db.pool);
-    assert.deepEqual(whole, { ok: true, checked: 12, firstSeq: 1, lastSeq: 12 });
+    const none = { entries: 0, oldestAt: null };
+    assert.deepEqual(whole, { ok: true, checked: 12, firstSeq: 1, lastSeq: 12, unsealed: none });
     const range = await verifyEventLog(db.pool, { fromSeq: 5, toSeq: 8 });
-    assert.deepEqual(range, { ok: true, checked: 4, firstSeq: 5, lastSeq: 8 });
+    assert.deepEqual(range, { ok: true, checked: 4, firstSeq: 5, lastSeq: 8, unsealed: none });
   });
 
   it('chains the entries of concurrent writers into one order', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => seed(db.pool, `c${i}`)));
+    await sealEvents(db.pool);
     const result = await verifyEventLog(db.pool);
     assert.equal(result.ok, true);
     assert.equal(result.checked, 12 + 20 * 4);
@@ -135,6 +138,7 @@ describe('event log hash chain (real PostgreSQL)', () => {
     await seed(db.pool, 'carol', 'submitted', '2026-01-02T00:00:00Z');
     const clock = createFakeClock('2026-06-01T00:00:00Z');
     const run = createPseudonymiser({ pool: db.pool, log: silentLogger(), clock, key: 'retention-key', retentionMs: 90 * DAY });
+    await sealEvents(db.pool);
     const result = await run();
     assert.deepEqual(result, { requests: 3, events: 12, purged: { requests: 0, events: 0 } });
     const left = await db.pool.query<{ customer_id: string }>(
@@ -152,5 +156,80 @@ describe('event log hash chain (real PostgreSQL)', () => {
     assert.equal(hashed.rowCount, 1, 'vendor payloads carry the pseudonym, not the id');
     assert.equal((await verifyEventLog(db.pool)).ok, true);
     assert.deepEqual(await run(), { requests: 0, events: 0, purged: { requests: 0, events: 0 } }, 'a second run changes nothing');
+  });
+
+  describe('the sealer: appends off the chain head, linked afterwards', () => {
+    const insertEvent = (c: pg.Pool | pg.PoolClient, who: string) =>
+      c.query("insert into deletion_event (kind, customer_id, detail) values ('revoked', $1, '{}'::jsonb) returning id::text", [who]);
+
+    it('an append does not wait for another uncommitted append (no chain head lock on the commit path)', async () => {
+      const slow = await db.pool.connect();
+      const fast = await db.pool.connect();
+      try {
+        await slow.query('begin');
+        await insertEvent(slow, 'slow');
+        await fast.query('begin');
+        await fast.query("set local lock_timeout = '1s'");
+        await insertEvent(fast, 'fast');
+        await fast.query('commit');
+        // The later append committed first; the earlier one commits after and is sealed after it.
+        assert.equal(await sealEvents(db.pool), 1);
+        await slow.query('commit');
+        assert.equal(await sealEvents(db.pool), 1);
+      } finally {
+        slow.release();
+        fast.release();
+      }
+      const order = await db.pool.query<{ customer_id: string }>("select customer_id from deletion_event where customer_id in ('slow', 'fast') order by chain_seq");
+      assert.deepEqual(order.rows.map((r) => r.customer_id), ['fast', 'slow']);
+      assert.equal((await verifyEventLog(db.pool)).ok, true);
+    });
+
+    it('verify-log reports the unsealed tail; the sealer links it and the chain verifies', async () => {
+      await insertEvent(db.pool, 'tail-1');
+      await insertEvent(db.pool, 'tail-2');
+      const before = await verifyEventLog(db.pool);
+      assert.equal(before.ok, true);
+      assert.equal(before.checked, 12);
+      assert.equal(before.unsealed.entries, 2);
+      assert.ok(before.unsealed.oldestAt);
+      assert.equal(await sealEvents(db.pool), 2);
+      const after = await verifyEventLog(db.pool);
+      assert.deepEqual([after.ok, after.checked, after.unsealed.entries], [true, 14, 0]);
+    });
+
+    it('an unsealed entry cannot be changed by the runtime role, which may only run the sealer', async () => {
+      const { rows } = await insertEvent(db.pool, 'pending');
+      const client = await db.pool.connect();
+      try {
+        await client.query('set role consent_erasure_runtime');
+        await assert.rejects(client.query("update deletion_event set kind = 'x' where id = $1::bigint", [rows[0]!.id]), /permission denied/);
+        const sealed = await client.query<{ n: number }>('select deletion_event_seal(10) as n');
+        assert.equal(sealed.rows[0]!.n, 1);
+      } finally {
+        await client.query('reset role');
+        client.release();
+      }
+      assert.equal((await verifyEventLog(db.pool)).ok, true);
+    });
+
+    it("even the table's owner cannot seal an entry with a hash that is not its content's, nor change content while sealing", async () => {
+      const { rows } = await insertEvent(db.pool, 'forged');
+      await assert.rejects(
+        db.pool.query("update deletion_event set chain_seq = 13, prev_hash = sha256('x'), hash = sha256('y') where id = $1::bigint", [rows[0]!.id]),
+        /append-only/,
+      );
+      await assert.rejects(
+        db.pool.query(
+          `update deletion_event set kind = 'verified', chain_seq = 13, prev_hash = h.hash,
+                  hash = sha256(deletion_event_content(13, h.hash, subject_hash, request_id, vendor_deletion_id, vendor, 'verified', detail, occurred_at))
+             from deletion_event_chain_head h where id = $1::bigint`,
+          [rows[0]!.id],
+        ),
+        /append-only/,
+      );
+      assert.equal(await sealEvents(db.pool), 1);
+      assert.equal((await verifyEventLog(db.pool)).ok, true);
+    });
   });
 });
