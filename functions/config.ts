@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { HOUR, MINUTE, SECOND } from './clock.js';
-import type { VendorPolicy } from './domain/policy.js';
 import { RegimeIdSchema } from './domain/regimes.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
-import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
-import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
-import { credentialsOf, type Credentials } from './credentials.js';
+import { SECRET_SETTINGS } from './vendors/settings.js';
+import { credentialsOf, type CredentialGroup, type Credentials } from './credentials.js';
+import { readVendors } from './configVendors.js';
+import { MassRefusalEnv, massRefusalOf } from './configFailures.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -68,6 +68,7 @@ const EnvSchema = z.object({
 
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
   CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
+  ...MassRefusalEnv,
 
   RETENTION_DAYS: int(1, 36_500).optional(),
   RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
@@ -87,22 +88,13 @@ export interface LoadConfigOptions {
    * cold start.
    */
   mountedSecrets?: readonly string[];
+  /**
+   * What this process uses, where it is not a deployed function (the CLI's commands declare it): without
+   * `vendors` the vendors' settings are neither read nor checked (`config.vendors` is empty), and only the
+   * credentials in `credentials` are required. Default: everything.
+   */
+  uses?: { vendors: boolean; credentials: readonly CredentialGroup[] };
 }
-
-const POLICY_VARS = {
-  MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
-  RATE_PER_SECOND: ['requestsPerSecond', positive(), 1],
-  DAILY_SUBMIT_QUOTA: ['dailySubmitQuota', int(1), 1],
-  MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
-  QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
-  CONCURRENCY: ['concurrency', int(1, 1000), 1],
-  STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
-  NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],
-  MIN_CHECK_INTERVAL_SECONDS: ['minCheckIntervalMs', positive(), SECOND],
-  MAX_CHECK_INTERVAL_SECONDS: ['maxCheckIntervalMs', positive(), SECOND],
-  MAX_SUBMIT_ATTEMPTS: ['maxSubmitAttempts', int(1, 100), 1],
-  TIMEOUT_MS: ['timeoutMs', int(100, 600_000), 1],
-} as const satisfies Record<string, readonly [keyof VendorPolicy, z.ZodType<number>, number]>;
 
 /** Empty strings count as unset (a blank `--set-env-vars` entry must not override a default). */
 function withoutEmpty(env: Env): Record<string, string> {
@@ -115,47 +107,10 @@ function issuesOf(prefix: string, issue: z.core.$ZodIssue): string {
   return `${prefix}${issue.path.length ? issue.path.join('.') : ''}: ${issue.message}`;
 }
 
-function snake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
-/**
- * Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. A credential for which
- * `unchecked` holds may be absent (another function's, or a value only Secret Manager holds): the settings then
- * lack it and name it in `absentCredentials`.
- */
-function readVendor(name: VendorKind, env: Record<string, string>, problems: string[], unchecked: (variable: string) => boolean): VendorConfig | undefined {
-  const prefix = `VENDOR_${name.toUpperCase()}_`;
-  const absent = SECRET_SETTINGS[name].filter((key) => env[prefix + snake(key)] === undefined && unchecked(prefix + snake(key)));
-  const raw: Record<string, string> = {};
-  for (const key of [...Object.keys(VENDOR_SETTINGS[name].shape), ...SECRET_SETTINGS[name]]) {
-    const v = env[prefix + snake(key)];
-    if (v !== undefined) raw[key] = v;
-  }
-  const parsed = parseVendorSettings(name, raw, absent);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      const key = i.path[0];
-      const missingSecret = typeof key === 'string' && SECRET_SETTINGS[name].includes(key) && raw[key] === undefined;
-      problems.push(
-        `${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${missingSecret ? 'required credential (in a deployment, mount its secret with --set-secrets)' : i.message}`,
-      );
-    }
-  }
-  const policy: Partial<VendorPolicy> = {};
-  for (const [suffix, [field, type, scale]] of Object.entries(POLICY_VARS)) {
-    const v = env[prefix + suffix];
-    if (v === undefined) continue;
-    const r = type.safeParse(v);
-    if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
-    else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
-  }
-  if (!parsed.success) return undefined;
-  // The settings of `name`, told apart by it: VendorConfig is that pairing.
-  return { name, settings: parsed.data, policy, ...(absent.length ? { absentCredentials: absent } : {}) } as VendorConfig;
-}
-
 type ParsedEnv = z.output<typeof EnvSchema>;
+
+/** The credentials this process must hold, and whether it reads the vendors' settings at all. */
+type Reading = Credentials & { vendors: boolean };
 
 function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: string[]) {
   const poolMax = e.DB_POOL_MAX;
@@ -179,25 +134,6 @@ function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: str
   return undefined;
 }
 
-function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials): VendorConfig[] {
-  const vendors: VendorConfig[] = [];
-  const names = e.VENDORS.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length === 0) problems.push('VENDORS: name at least one vendor');
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (!isVendorKind(name)) problems.push(`VENDORS: unknown vendor "${name}" (known: ${VENDOR_KINDS.join(', ')})`);
-    else if (seen.has(name)) problems.push(`VENDORS: "${name}" listed twice`);
-    else {
-      seen.add(name);
-      const vendor = readVendor(name, clean, problems, (variable) => credentials.unchecked('vendors', variable));
-      if (vendor) vendors.push(vendor);
-    }
-  }
-  return vendors;
-}
-
 function readRecipients(e: ParsedEnv, problems: string[]): string[] {
   const to = (e.ALERT_TO ?? '')
     .split(',')
@@ -208,9 +144,12 @@ function readRecipients(e: ParsedEnv, problems: string[]): string[] {
 }
 
 /** The configuration from the parsed variables; what cannot be built is added to `problems`. */
-function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials) {
+function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Reading) {
   const database = readDatabase(e, clean, problems);
-  const vendors = readVendors(e, clean, problems, credentials);
+  const names = e.VENDORS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const vendors = credentials.vendors ? readVendors(names, clean, problems, (variable) => credentials.unchecked('vendors', variable)) : [];
   const to = readRecipients(e, problems);
   const regimeValues = parseRegimeValues(e.REGIME_VALUES);
   problems.push(...regimeValues.problems);
@@ -248,6 +187,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
     /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
+    /** How failures end: the mass refusal that holds a vendor, and the revision a hold is keyed by. */
+    failures: massRefusalOf(e),
     /** How long finished requests keep the raw customer id; undefined keeps it. */
     retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
     logLevel: e.LOG_LEVEL,
@@ -259,7 +200,7 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
  * environment itself (empty values dropped), where the vendors' own variables (VENDOR_<NAME>_*) are read;
  * `credentials` says which credentials this process must hold.
  */
-function configSchema(clean: Record<string, string>, credentials: Credentials) {
+function configSchema(clean: Record<string, string>, credentials: Reading) {
   return EnvSchema.transform((e, ctx) => {
     const problems: string[] = [];
     const config = buildConfig(e, clean, problems, credentials);
@@ -277,7 +218,7 @@ export type Config = z.output<ReturnType<typeof configSchema>>;
  */
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const clean = withoutEmpty(env);
-  const credentials = credentialsOf(clean['FUNCTION_TARGET'], options.mountedSecrets);
+  const credentials = { ...credentialsOf(clean['FUNCTION_TARGET'], options.mountedSecrets, options.uses?.credentials), vendors: options.uses?.vendors ?? true };
   const parsed = configSchema(clean, credentials).safeParse(clean);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => (i.code === 'custom' && i.path.length === 0 ? i.message : issuesOf('', i)));

@@ -11,6 +11,7 @@ export const ALERT_KINDS = [
   'credential_rejected', // vendor answered 401/403
   'quota_low', // a vendor's monthly subject quota is nearly spent (at the configured share)
   'quota_exhausted', // a vendor's monthly subject quota is spent: its deletions wait for the next month
+  'mass_refusal', // the same refusal across many deletions of one vendor: its submissions are held
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

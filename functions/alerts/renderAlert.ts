@@ -96,11 +96,17 @@ const KINDS: Record<AlertKind, KindText> = {
   },
   failed: {
     title: (v) => `Deletions failed at ${v}`,
-    what: (m, v) =>
-      `${v} reported ${plural(m.totalItems, 'deletion')} as failed, after the configured resubmissions, or refused ${m.totalItems === 1 ? 'it' : 'them'} outright.`,
-    actions: (m) => [
-      'Read the detail of each item below and the ERROR entries in Cloud Logging for these operations to find the cause.',
-      `Once the cause is fixed, submit again: ${retryCommands(m)} (one command per customer).`,
+    what: (m, v) => {
+      const words = m.items.find((i) => i.detail)?.detail;
+      return (
+        `${v} reported ${plural(m.totalItems, 'deletion')} as failed after the configured resubmissions, or refused ${m.totalItems === 1 ? 'it' : 'them'} ` +
+        `(VENDOR_${(m.vendor ?? v).toUpperCase()}_MAX_REFUSALS times); ${m.totalItems === 1 ? 'it is' : 'they are'} in state error and will not be tried again by themselves.` +
+        (words ? ` ${v}'s words: "${oneLine(words)}"` : '')
+      );
+    },
+    actions: (m, v) => [
+      `Fix what ${v}'s words name: a refused request (HTTP 4xx) is usually our settings (an identity type or region ${v} does not support for this account: VENDOR_${(m.vendor ?? v).toUpperCase()}_… ) or the account's settings in ${v}'s console.`,
+      `Once the cause is fixed, submit them again: ${m.vendor ? `consent-erasure retry --vendor ${shellQuote(m.vendor)}` : 'consent-erasure retry --vendor <vendor>'} (all of ${v}'s failed deletions), or one customer: ${retryCommands(m)}.`,
       `Follow progress with: ${statusCommand(m)}`,
     ],
   },
@@ -142,6 +148,17 @@ const KINDS: Record<AlertKind, KindText> = {
       `Create a new credential in ${v}'s console and store it in the Secret Manager secret behind ${secretVariables(m.vendor).join(' / ')}, then deploy a new revision so the functions read it.`,
       'Deletions wait meanwhile and are submitted or checked again once the credential works.',
       `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  mass_refusal: {
+    title: (v) => `${v} refuses every deletion: submissions held`,
+    what: (_m, v) =>
+      `${v} gave the same refusal to many deletions in a short time, so the cause is not one customer but our request or our account at ${v}. ` +
+      `Submissions to ${v} are held (no further calls) until the cause is fixed; status checks of jobs ${v} already accepted go on.`,
+    actions: (m, v) => [
+      `Read ${v}'s words in the detail below and fix the cause: our settings for ${v} (VENDOR_${(m.vendor ?? v).toUpperCase()}_…) or the account's settings in ${v}'s console.`,
+      `Deploying the fixed settings releases the hold by itself; otherwise release it with: consent-erasure vendors resume ${shellQuote(m.vendor ?? v)}`,
+      `Deletions refused ${'`'}MAX_REFUSALS${'`'} times are in state error: once fixed, submit them again with consent-erasure retry --vendor ${shellQuote(m.vendor ?? v)}`,
     ],
   },
   quota_low: {

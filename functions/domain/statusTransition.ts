@@ -3,6 +3,7 @@ import { blankUpdate, type ClaimedDeletion, type StatusEvent, type StatusUpdate 
 import type { StatusReport } from './operation.js';
 import type { VendorPolicy } from './policy.js';
 import { expectedCompletion } from './staleness.js';
+import { FAILURE_HANDLING, failureClassOf } from './failureClasses.js';
 
 /**
  * The poller's status rules, pure: a claimed row and what the vendor said about it (a report, no report,
@@ -158,23 +159,13 @@ function afterFailed(
   return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'failed' }, events, tally };
 }
 
-/** The stored error kind of a failed status call, and what it does to the row. */
-const FAULT_RULES: Record<Exclude<VendorFaultKind, 'rate_limited'>, { stored: string; event: StatusEvent['kind']; gaveUp: boolean }> = {
-  // The operation keeps its last good state; an incident is raised once for the vendor.
-  contract: { stored: 'contract_violation', event: 'contract_violation', gaveUp: false },
-  // Every further call would be refused too: a person renews the credential, the schedule goes on.
-  auth: { stored: 'credential_rejected', event: 'error', gaveUp: false },
-  // The vendor will answer the same every time (unknown operation, 404 after its retention): a person decides.
-  rejected: { stored: 'rejected', event: 'error', gaveUp: true },
-  transient: { stored: 'transient', event: 'error', gaveUp: false },
-};
-
 /**
  * A status call that failed for this row. A rate limit is not a fault of the row (the vendor is paused and
  * the row handed back, see services/poll/vendorGate.ts); it is treated as transient if it gets here.
  */
 export function afterFault(row: ClaimedDeletion, fault: CheckFault, policy: TransitionPolicy, now: Date): Transition {
-  const rule = FAULT_RULES[fault.kind === 'rate_limited' ? 'transient' : fault.kind];
+  // The rules per failure class are one table (failureClasses.ts); a 408 or 409 passes like a 5xx.
+  const rule = FAILURE_HANDLING[failureClassOf({ kind: fault.kind, httpStatus: fault.httpStatus }, 'check')].check;
   let next: Date | null;
   if (rule.gaveUp) next = null;
   else if (rule.stored === 'transient') {

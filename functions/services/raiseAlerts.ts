@@ -48,6 +48,7 @@ const SUMMARY: Record<AlertKind, (n: number, vendor: string) => string> = {
   credential_rejected: (_n, v) => `${v} rejected our credential (401/403); no deletions can be submitted or checked there`,
   quota_low: (_n, v) => `${v}'s monthly quota of deletion subjects is nearly spent`,
   quota_exhausted: (_n, v) => `${v}'s monthly quota of deletion subjects is spent; its deletions wait until the quota resets`,
+  mass_refusal: (_n, v) => `${v} gave the same refusal to many deletions; its submissions are held until the cause is fixed`,
 };
 
 /** A stable id for one digest: the same rows at the same escalation steps give the same id on a retried cycle. */

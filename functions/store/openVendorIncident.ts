@@ -5,7 +5,7 @@ import { mapDatabaseError } from './errors.js';
  * Vendor-wide incident kinds: the vendor as a whole misbehaves (its answers break the contract, it refuses our
  * credential), or its monthly subject quota runs low or out: something about the vendor, not one operation.
  */
-export const VENDOR_INCIDENT_KINDS = ['contract_violation', 'credential_rejected', 'quota_low', 'quota_exhausted'] as const;
+export const VENDOR_INCIDENT_KINDS = ['contract_violation', 'credential_rejected', 'quota_low', 'quota_exhausted', 'mass_refusal'] as const;
 export type VendorIncidentKind = (typeof VENDOR_INCIDENT_KINDS)[number];
 
 // A closed incident that happens again is a new incident: new start, escalation from 0.

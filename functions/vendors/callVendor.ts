@@ -134,6 +134,7 @@ export async function callVendor<S extends z.ZodType>(
     throw new VendorContractError(vendor, `${where} answered a body that is not JSON (${type})`, sampleBody(text), {
       cause: err,
       status,
+      notJson: true,
     });
   }
   const result = schema.safeParse(parsed);

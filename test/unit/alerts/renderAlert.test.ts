@@ -49,13 +49,14 @@ describe('renderAlert', () => {
   const advice: Record<AlertKind, RegExp[]> = {
     stale: [/dashboard/, /consent-erasure retry cust-7/],
     no_progress: [/same status/, /consent-erasure retry cust-7/],
-    failed: [/failed/, /consent-erasure retry cust-7/],
+    failed: [/failed/, /consent-erasure retry cust-7/, /consent-erasure retry --vendor http/, /VENDOR_HTTP_MAX_REFUSALS/],
     deadline_warning: [/Escalate now/, /legal deadline/],
     deadline_missed: [/Escalate at once/, /consent-erasure report --since 2026-03-01/],
     contract_violation: [/changed its API/, /vendor_contract_violation/, /last good state/],
     credential_rejected: [/VENDOR_HTTP_API_KEY/, /Secret Manager/],
     quota_low: [/nearly spent/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/, /wait for the next month/],
     quota_exhausted: [/stay queued until the quota resets/, /none is failed or lost/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/],
+    mass_refusal: [/submissions held/, /consent-erasure vendors resume http/, /consent-erasure retry --vendor http/, /Deploying the fixed settings/],
   };
   for (const kind of ALERT_KINDS) {
     it(`gives the operator kind-specific advice for ${kind}`, () => {
