@@ -284,7 +284,7 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       assert.match(option.stderr, /unknown option '--colour'/);
       const missing = await runBin(['retry']);
       assert.equal(missing.code, 2);
-      assert.match(missing.stderr, /missing required argument 'target'/);
+      assert.match(missing.stderr, /\[target\]: give a deletion id or customer id, or --vendor V/);
     });
 
     it('prints help for every command and exits 0', async () => {
