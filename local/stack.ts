@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { Env } from '../functions/config.js';
 import type { Log } from '../functions/log.js';
 import { migrate } from '../functions/store/migrate.js';
-import { STACK_DIR, STACK_FILE, type StackFile } from '../functions/cli/stackFile.js';
+import { isSecretVariable, SECRETS_FILE, STACK_DIR, STACK_FILE, type StackFile, type StackSecrets } from '../functions/cli/stackFile.js';
 import {
   EmulatorUnavailableError,
   findSdkRoot,
@@ -267,6 +267,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(stateDir, { recursive: true });
   const pidPath = join(stateDir, 'stack.pid');
   const stackPath = join(stateDir, STACK_FILE);
+  const secretsPath = join(stateDir, SECRETS_FILE);
   cleanUpAfterCrash(pidPath, stackPath, log);
 
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
@@ -285,6 +286,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }
     }
     rmSync(stackPath, { force: true });
+    rmSync(secretsPath, { force: true });
     rmSync(pidPath, { force: true });
   }
 
@@ -415,15 +417,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       vendorSandboxUrl: sandbox.url,
       mailSinkUrl: sink.url,
       functions: urls,
-      // Credentials the caller gave stay out of the file; the sandbox's made-up ones go in, so the CLI's
-      // configuration validates against the same vendors the functions use.
-      env: {
-        ...Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !/KEY|SECRET|TOKEN|PASSWORD/.test(k))),
-        ...Object.fromEntries(Object.entries(vendorEnv).filter(([k]) => !(k in passed))),
-      },
+      // No credential goes in this file; they go in secrets.json beside it, readable by this user only.
+      env: Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !isSecretVariable(k))),
       pid: process.pid,
       startedAt: new Date().toISOString(),
     };
+    // The credentials the functions were started with (the caller's and the sandbox's made-up ones), so the CLI
+    // works against this stack without repeating them; removed when the stack stops.
+    const secrets: StackSecrets = { env: Object.fromEntries(Object.entries(functionEnv).filter(([k]) => isSecretVariable(k))) };
+    writeFileSync(secretsPath, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
     // The database URL of the embedded server carries its local password: readable by this user only.
     writeFileSync(stackPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
     return { info, stop: stopAll };

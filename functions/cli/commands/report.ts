@@ -2,6 +2,7 @@ import type { ReportRow } from '../../store/reportPage.js';
 import { reportPage } from '../../store/reportPage.js';
 import { defineCommand, UsageError } from '../context.js';
 import { csvLine, iso, parseDateOption } from '../output.js';
+import { NEEDS } from '../needs.js';
 
 const PAGE = 1000;
 
@@ -34,7 +35,7 @@ const HEADERS = [
 export default defineCommand({
   order: 50,
   register(program, ctx) {
-    program
+    const command = program
       .command('report')
       .description(
         'evidence export: per customer and vendor, every time from revocation to verification, checks made, ' +
@@ -114,5 +115,6 @@ export default defineCommand({
         }
         if (opts.format === 'json') ctx.out(count === 0 ? ']' : '\n]');
       });
+    ctx.needs(command, NEEDS.database);
   },
 });

@@ -2,11 +2,12 @@ import { RETRYABLE_STATES, retryDeletions, type RetryTarget } from '../../store/
 import { defineCommand, UsageError } from '../context.js';
 import { formatTable } from '../output.js';
 import { isVendorKind, VENDOR_KINDS } from '../../vendors/DeletionVendor.js';
+import { NEEDS } from '../needs.js';
 
 export default defineCommand({
   order: 60,
   register(program, ctx) {
-    program
+    const command = program
       .command('retry [target]')
       .description(
         `put ${RETRYABLE_STATES.join('/')} deletions back to queued, due now, with a "retried" event: [target] is a ` +
@@ -36,6 +37,7 @@ export default defineCommand({
         );
         ctx.out(`${retried.length} deletion(s) queued again; the next poll submits them (consent-erasure poll to run it now)`);
       });
+    ctx.needs(command, NEEDS.database);
   },
 });
 

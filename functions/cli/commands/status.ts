@@ -4,6 +4,7 @@ import { recordedIds } from '../../services/pseudonymise.js';
 import { defineCommand, UsageError } from '../context.js';
 import { daysLeft } from '../days.js';
 import { formatTable, iso, parsePositiveInt, type Column } from '../output.js';
+import { NEEDS } from '../needs.js';
 
 const columns: Column<StatusRow & { daysLeft: number | null }>[] = [
   { header: 'CUSTOMER', value: (r) => r.customerId },
@@ -22,7 +23,7 @@ const columns: Column<StatusRow & { daysLeft: number | null }>[] = [
 export default defineCommand({
   order: 40,
   register(program, ctx) {
-    program
+    const command = program
       .command('status')
       .description("where each customer's deletion stands at each vendor (newest requests first)")
       .option('--customer <id>', 'only this customer')
@@ -74,6 +75,7 @@ export default defineCommand({
         ctx.out(formatTable(shown, columns));
         if (shown.length === limit) ctx.out(`(first ${limit} rows; use --limit or a filter for more)`);
       });
+    ctx.needs(command, NEEDS.database);
   },
 });
 

@@ -2,6 +2,7 @@ import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
 import { loadTimelineRows } from '../../store/loadTimelineRows.js';
 import { defineCommand, UsageError } from '../context.js';
 import { recordedIds } from '../../services/pseudonymise.js';
+import { NEEDS } from '../needs.js';
 
 function describeDeadline(t: RequestTimeline): string {
   switch (t.deadline.status) {
@@ -44,7 +45,7 @@ export function formatTimeline(customerId: string, timelines: RequestTimeline[])
 export default defineCommand({
   order: 55,
   register(program, ctx) {
-    program
+    const command = program
       .command('timeline')
       .description(
         "every request for a customer and, per vendor, each event in order: withdrawal, submission, each status " +
@@ -58,5 +59,6 @@ export default defineCommand({
         const timelines = buildTimeline(rows, ctx.clock.now());
         ctx.out(opts.json ? JSON.stringify({ customerId, requests: timelines }, null, 2) : formatTimeline(customerId, timelines));
       });
+    ctx.needs(command, NEEDS.database);
   },
 });

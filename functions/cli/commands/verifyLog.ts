@@ -1,6 +1,7 @@
 import { verifyEventLog } from '../../store/verifyEventLog.js';
 import { CommandFailedError, defineCommand, UsageError } from '../context.js';
 import { parsePositiveInt } from '../output.js';
+import { NEEDS } from '../needs.js';
 
 /** Exit code when the chain is broken: the command ran, and what it found is a failure. */
 export const BROKEN_CHAIN_EXIT = 3;
@@ -8,7 +9,7 @@ export const BROKEN_CHAIN_EXIT = 3;
 export default defineCommand({
   order: 56,
   register(program, ctx) {
-    program
+    const command = program
       .command('verify-log')
       .description(
         'check the event log\'s hash chain and name the first entry that was changed, deleted or reordered ' +
@@ -38,5 +39,6 @@ export default defineCommand({
         }
         if (!result.ok) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
       });
+    ctx.needs(command, NEEDS.database);
   },
 });

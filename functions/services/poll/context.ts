@@ -1,18 +1,20 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import type { Holds } from './holds.js';
 import type { Incidents } from './incidents.js';
 import type { CycleReport } from './report.js';
 import type { ResultWriter } from './results.js';
 import type { SubjectQuotas } from './subjectQuota.js';
 import type { CycleGate } from './vendorGate.js';
 
-/** What the steps of one cycle share: its report, gate, incidents, result writer and monthly subject quotas. */
+/** What the steps of one cycle share: its report, gate, incidents, mass-refusal holds, result writer and monthly subject quotas. */
 export interface CycleContext {
   log: Logger;
   clock: Clock;
   report: CycleReport;
   gate: CycleGate;
   incidents: Incidents;
+  holds: Holds;
   results: ResultWriter;
   quotas: SubjectQuotas;
 }

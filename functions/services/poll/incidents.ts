@@ -10,8 +10,10 @@ const ANSWER_KINDS: readonly VendorIncidentKind[] = ['contract_violation', 'cred
 
 /** A cycle's view of vendor-wide incidents (contract violation, credential rejected, monthly quota low or spent). */
 export interface Incidents {
-  /** Opens (or sees again) an incident of `vendor`. */
-  open(vendor: string, kind: VendorIncidentKind, detail: string): Promise<void>;
+  /** Opens (or sees again) an incident of `vendor`; `holdKey` for a mass-refusal hold (services/vendorHolds.ts). */
+  open(vendor: string, kind: VendorIncidentKind, detail: string, holdKey?: string): Promise<void>;
+  /** The key of the vendor's open mass-refusal hold, if one is open (null: a hold made before keys existed). */
+  holdKey(vendor: string): string | null | undefined;
   /** The vendor answered in its contract: its contract and credential incidents are over. */
   answeredWell(vendor: string): Promise<void>;
   /** Closes the vendor's open incidents of these kinds, if any is open. */
@@ -31,20 +33,27 @@ export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: C
     kinds.add(kind);
     open.set(vendor, kinds);
   };
-  for (const i of await readOpenVendorIncidents(pool)) add(i.vendor, i.kind);
+  const holds = new Map<string, string | null>();
+  for (const i of await readOpenVendorIncidents(pool)) {
+    add(i.vendor, i.kind);
+    if (i.kind === 'mass_refusal') holds.set(i.vendor, i.holdKey);
+  }
   async function close(vendor: string, kinds: readonly VendorIncidentKind[], why: string): Promise<void> {
     const mine = open.get(vendor);
     const list = kinds.filter((k) => mine?.has(k));
     if (list.length === 0) return;
     for (const k of list) mine!.delete(k);
+    if (list.includes('mass_refusal')) holds.delete(vendor);
     const closed = await closeVendorIncidents(pool, { vendor, kinds: list, now: clock.now() });
     if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, why);
   }
   return {
-    async open(vendor, kind, detail) {
-      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now() });
+    async open(vendor, kind, detail, holdKey) {
+      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now(), ...(holdKey !== undefined ? { holdKey } : {}) });
       add(vendor, kind);
+      if (kind === 'mass_refusal') holds.set(vendor, holdKey ?? null);
     },
+    holdKey: (vendor) => holds.get(vendor),
     answeredWell: (vendor) => close(vendor, ANSWER_KINDS, 'vendor answers well again'),
     close: (vendor, kinds) => close(vendor, kinds, 'vendor incident over'),
     openKinds: (vendor) => [...(open.get(vendor) ?? [])],

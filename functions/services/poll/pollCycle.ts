@@ -21,6 +21,8 @@ import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
 import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
+import { createHolds } from './holds.js';
+import { holdKeysOf } from '../vendorHolds.js';
 import { createClaimWorker } from './workClaim.js';
 
 export type { CycleReport } from './report.js';
@@ -33,7 +35,7 @@ export interface PollCycleDeps {
   log: Logger;
   clock: Clock;
   /** `contractCheck` and `vendors` (their settings) turn on the daily live contract check; without them it is off. */
-  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors'>>;
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors' | 'failures'>>;
   /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
   submitter?: SubmitPort;
   /** Waiting for rate tokens; tests pass one that moves a fake clock. */
@@ -57,6 +59,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const sleep = deps.sleep ?? realSleep;
   const instance = deps.instance ?? `${hostname()}:${process.pid}`;
   const byName = new Map(vendors.map((v) => [v.name, v]));
+  const holdKeys = holdKeysOf(config);
   const gate = createVendorGate({ pool, log, clock, sleep, vendors });
   const policies = vendors.map((v) => ({ vendor: v.name, expectedDurationMs: v.policy.expectedDurationMs, noProgressMs: v.policy.noProgressMs }));
   const alerts = createAlertRaiser({ pool, publisher, log, clock, config, policies });
@@ -86,7 +89,8 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const results = createResultWriter({ pool, log, clock, owner, report });
     const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
     await quotas.review(vendors);
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas };
+    const holds = createHolds({ pool, log, clock, incidents, keyOf: holdKeys, policy: config.failures?.massRefusal });
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, holds, results, quotas };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
     await runClaims(ctx, {
       pool,

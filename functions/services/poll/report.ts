@@ -12,6 +12,8 @@ export interface CycleReport {
   errors: number;
   /** Rows handed back unworked (time budget, vendor pause, quota). */
   released: number;
+  /** Queued rows not submitted because their vendor is held after a mass refusal. */
+  held: number;
   pausedVendors: string[];
   stoppedByBudget: boolean;
   continuationPublished: boolean;
@@ -28,6 +30,7 @@ export function emptyReport(): CycleReport {
     resubmitted: 0,
     errors: 0,
     released: 0,
+    held: 0,
     pausedVendors: [],
     stoppedByBudget: false,
     continuationPublished: false,

@@ -9,7 +9,9 @@ import { renderAlert } from '../../../functions/alerts/renderAlert.js';
 import { retryDeletions } from '../../../functions/store/retryDeletions.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { buildPollCycle } from '../../helpers/pollCycle.js';
+import { buildPollCycle, pollerConfig } from '../../helpers/pollCycle.js';
+import { openVendorIncident } from '../../../functions/store/openVendorIncident.js';
+import { vendorConfigs } from '../../../functions/vendors/settings.js';
 import { seedDeletions } from './fixtures.js';
 
 const WORDS = 'identity type user_id is not supported for this project';
@@ -139,5 +141,53 @@ describe('refused creates end (real PostgreSQL, the http sandbox refusing every 
     const r = await db().pool.query<{ refusals: number }>('select refusals from vendor_deletion where id = $1::bigint', [ids[0]]);
     assert.equal(r.rows[0]!.refusals, 0);
   });
-});
 
+  it('the same refusal across many deletions holds the vendor: one incident, one alert, a bounded number of calls; resume releases it', async () => {
+    // Words of its own: the refusals of the tests above are in the same log, within the window.
+    const words = 'the project has deletion requests turned off';
+    sandbox.control.configure('http', { refuseCreates: { status: 400, words } });
+    const ids = await queued(40, 'mass');
+    const publisher = createMemoryPublisher();
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor()], clock, publisher, submit: true });
+    await cycle.run({});
+    const calls = creates();
+    assert.ok(calls >= 10 && calls <= 10 + 4, `the hold came after 10 refused deletions and the calls in flight (${calls})`);
+    const incident = await db().pool.query<{ detail: string; hold_key: string }>(
+      "select detail, hold_key from vendor_incident where vendor = 'http' and kind = 'mass_refusal' and closed_at is null",
+    );
+    assert.equal(incident.rowCount, 1);
+    assert.match(incident.rows[0]!.detail, new RegExp(words));
+    const alerts = () => publisher.messages.map((m) => AlertMessageSchema.parse(m.message)).filter((m) => m.kind === 'mass_refusal');
+    assert.equal(alerts().length, 1);
+    assert.match(renderAlert(alerts()[0]!).text, /consent-erasure vendors resume http/);
+
+    // Held: later cycles call nothing, and nobody's deletion is pushed to error by the hold.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(HOUR);
+      await cycle.run({});
+    }
+    assert.equal(creates(), calls);
+    assert.equal(alerts().length, 1, 'one alert while it lasts (the escalation is a day)');
+    assert.ok((await states(ids)).every((st) => st === 'queued'));
+
+    // The cause is fixed and the vendor released: every deletion is submitted.
+    sandbox.control.configure('http', { refuseCreates: null });
+    await db().pool.query("update vendor_incident set closed_at = $1 where kind = 'mass_refusal'", [clock.now()]);
+    clock.advance(HOUR);
+    await cycle.run({});
+    assert.ok((await states(ids)).every((st) => st !== 'queued' && st !== 'error'));
+  });
+
+  it('a hold made under another configuration is released by the deployment of a new one', async () => {
+    sandbox.control.configure('http', { refuseCreates: null });
+    await openVendorIncident(db().pool, { vendor: 'http', kind: 'mass_refusal', detail: 'held', now: clock.now(), holdKey: 'an-older-configuration' });
+    const ids = await queued(2, 'deployed');
+    const config = { ...pollerConfig(), vendors: vendorConfigs([{ name: 'http', settings: { baseUrl: `${sandbox.url}/http` } }]), failures: { massRefusal: { deletions: 10, windowMs: HOUR }, revision: 'rev-2' } };
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor()], clock, submit: true, config });
+    await cycle.run({});
+    assert.equal(creates(), 2);
+    assert.ok((await states(ids)).every((st) => st !== 'queued'));
+    const open = await db().pool.query("select 1 from vendor_incident where kind = 'mass_refusal' and closed_at is null");
+    assert.equal(open.rowCount, 0);
+  });
+});
