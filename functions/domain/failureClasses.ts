@@ -63,7 +63,8 @@ export const FAILURE_HANDLING: Readonly<Record<FailureClass, FailureHandling>> =
   contract: {
     scope: 'vendor',
     bounded: true,
-    mass: true,
+    // Already one vendor incident of its own, which closes by itself when the vendor answers well again.
+    mass: false,
     incident: 'contract_violation',
     backoff: 'doubling',
     ends: 'error after maxRefusals tries on create; on a check, the incident closes when the vendor answers well',

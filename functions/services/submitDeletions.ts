@@ -121,7 +121,8 @@ async function recordFailure(deps: SubmitterDeps, vendor: DeletionVendor, rows: 
     error: err instanceof Error ? err : new VendorTransientError(vendor.name, message),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     failureClass,
-    ...(signature !== undefined ? { refusal: signature } : {}),
+    // Only a class that can make a mass refusal is handed on to be counted across deletions.
+    ...(signature !== undefined && FAILURE_HANDLING[failureClass].mass ? { refusal: signature } : {}),
   };
   const level = kind === 'auth' || kind === 'contract' || gaveUp > 0 ? 'error' : 'warn';
   deps.log[level](

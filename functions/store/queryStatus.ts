@@ -25,6 +25,7 @@ const StatusRowSchema = z.object({
   check_count: z.number().int(),
   deadline_at: z.date(),
   regime: z.string(),
+  last_error: z.string().nullable(),
 });
 
 /** One vendor deletion as operators see it. */
@@ -42,21 +43,24 @@ export interface StatusRow {
   deadlineAt: Date;
   /** The request's legal regime (domain/regimes.ts). */
   regime: string;
+  /** What went wrong last (a vendor's refusal in its own words, a fault), while the deletion is not completed. */
+  lastError: string | null;
 }
 
 // From the operators' two views; cancelled deletions are in neither, so they come from the table itself.
 const SQL = `
 with rows as (
   select p.deletion_id, p.request_id, p.customer_id, p.vendor, p.state, p.operation_id, p.requested_at, p.submitted_at,
-         null::timestamptz as completed_at, null::timestamptz as verified_at, p.check_count, p.deadline_at
+         null::timestamptz as completed_at, null::timestamptz as verified_at, p.check_count, p.deadline_at,
+         p.last_error
     from pending_deletion p
   union all
   select c.deletion_id, c.request_id, c.customer_id, c.vendor, 'completed', c.operation_id, c.requested_at, c.submitted_at,
-         c.completed_at, c.verified_at, c.check_count, c.deadline_at
+         c.completed_at, c.verified_at, c.check_count, c.deadline_at, null::text
     from completed_deletion c
   union all
   select d.id, d.request_id, d.customer_id, d.vendor, d.state, d.operation_id, r.created_at, d.submitted_at,
-         null::timestamptz, null::timestamptz, d.check_count, r.deadline_at
+         null::timestamptz, null::timestamptz, d.check_count, r.deadline_at, d.last_error
     from vendor_deletion d
     join deletion_request r on r.id = d.request_id
    where d.state = 'cancelled'
@@ -93,6 +97,7 @@ export async function queryStatus(db: Queryable, filter: StatusFilter): Promise<
       checkCount: r.check_count,
       deadlineAt: r.deadline_at,
       regime: r.regime,
+      lastError: r.last_error,
     };
   });
 }

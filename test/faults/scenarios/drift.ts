@@ -53,6 +53,10 @@ export function contractDrift(profile: FaultProfile, results: FaultResults): voi
         timeoutMs: 5 * SECOND,
         minCheckIntervalMs: 5 * MINUTE,
         maxCheckIntervalMs: ROUND,
+        // A create answered outside the contract is bounded per deletion (domain/failureClasses.ts: 3 by default,
+        // then error and a person); this scenario is about recovering from drifts that end, so its bound outlasts
+        // an incident (the bound itself is tested in test/integration/poller/refusals.test.ts).
+        maxRefusals: 2 * (ON_ROUNDS + 1),
       });
       const log = silentLogger();
       const handler = createOnCustomerWritten({ config, pool: db().pool, vendors: [vendor], log, clock });

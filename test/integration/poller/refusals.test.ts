@@ -6,6 +6,7 @@ import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js'
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
 import { renderAlert } from '../../../functions/alerts/renderAlert.js';
+import { queryStatus } from '../../../functions/store/queryStatus.js';
 import { retryDeletions } from '../../../functions/store/retryDeletions.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { useTestDatabase } from '../../helpers/db.js';
@@ -91,6 +92,11 @@ describe('refused creates end (real PostgreSQL, the http sandbox refusing every 
     assert.deepEqual(events.rows.map((e) => e.kind), ['submit_failed', 'submit_failed', 'submit_failed', 'error']);
     assert.deepEqual(events.rows.slice(0, 3).map((e) => e.detail.refusals), [1, 2, 3]);
     assert.match(events.rows[3]!.detail.reason!, /refused by the vendor 3 times/);
+
+    // The operator sees the words in status.
+    const shown = await queryStatus(db().pool, { vendor: 'http', state: 'error', limit: 10 });
+    assert.equal(shown.length, 3);
+    assert.ok(shown.every((r) => (r.lastError ?? '').includes(WORDS)));
 
     // Nothing more happens: later cycles make no call, and the failed alert was raised once.
     clock.advance(HOUR);

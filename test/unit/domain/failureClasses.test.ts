@@ -39,7 +39,7 @@ describe('failure classes: every failure has an end', () => {
   // only the deadline alerts as its end: that is the transient class alone.
   const ends: Record<FailureClass, { bounded: boolean; incident: string | null; checkGivesUp: boolean; mass: boolean }> = {
     refusal: { bounded: true, incident: null, checkGivesUp: true, mass: true },
-    contract: { bounded: true, incident: 'contract_violation', checkGivesUp: false, mass: true },
+    contract: { bounded: true, incident: 'contract_violation', checkGivesUp: false, mass: false },
     credential: { bounded: false, incident: 'credential_rejected', checkGivesUp: false, mass: false },
     rate_limit: { bounded: false, incident: null, checkGivesUp: false, mass: false },
     transient: { bounded: false, incident: null, checkGivesUp: false, mass: false },
