@@ -23,6 +23,8 @@ import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
 import { createHolds } from './holds.js';
 import { holdKeysOf } from '../vendorHolds.js';
+import { createInFlightSizer } from './inFlight.js';
+import { createCheckRound, type CheckRound } from '../../vendors/DeletionVendor.js';
 import { createClaimWorker } from './workClaim.js';
 
 export type { CycleReport } from './report.js';
@@ -61,6 +63,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const byName = new Map(vendors.map((v) => [v.name, v]));
   const holdKeys = holdKeysOf(config);
   const gate = createVendorGate({ pool, log, clock, sleep, vendors });
+  const inFlight = createInFlightSizer({
+    clock,
+    onChange: (vendor, limit) => log.debug({ event: 'vendor_in_flight', vendor, limit, latencyMs: inFlight.latencyMs(vendor) }, 'calls in flight resized'),
+  });
   const policies = vendors.map((v) => ({ vendor: v.name, expectedDurationMs: v.policy.expectedDurationMs, noProgressMs: v.policy.noProgressMs }));
   const alerts = createAlertRaiser({ pool, publisher, log, clock, config, policies });
   // A claim holds at least one full vendor batch: claiming fewer rows than a vendor takes per call would
@@ -90,8 +96,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
     await quotas.review(vendors);
     const holds = createHolds({ pool, log, clock, incidents, keyOf: holdKeys, policy: config.failures?.massRefusal });
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, holds, results, quotas };
-    const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
+    const rounds = new Map<string, CheckRound>();
+    const round = (vendor: string) => rounds.get(vendor) ?? rounds.set(vendor, createCheckRound()).get(vendor)!;
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, holds, results, quotas, round };
+    const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter, inFlight });
     await runClaims(ctx, {
       pool,
       sleep,
