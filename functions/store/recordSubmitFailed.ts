@@ -60,7 +60,7 @@ logged as (
             as detail
      union all
      select 'error', 2,
-            jsonb_build_object('reason', 'refused by the vendor ' || u.refusals || ' times', 'error', u.error,
+            jsonb_build_object('reason', 'refused by the vendor ' || u.refusals || ' times', 'message', u.error,
                                'errorKind', u.error_kind)
       where u.state = 'error'
    ) e
