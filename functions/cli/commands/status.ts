@@ -64,6 +64,7 @@ export default defineCommand({
                 deadlineAt: iso(r.deadlineAt),
                 regime: r.regime,
                 daysLeft: r.daysLeft,
+                lastError: r.lastError,
               })),
               null,
               2,
