@@ -4,7 +4,7 @@ import { HOUR, MINUTE, SECOND } from './clock.js';
 import { RegimeIdSchema } from './domain/regimes.js';
 import { RetentionEnvSchema, retentionPeriods } from './domain/retention.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
-import { SECRET_SETTINGS } from './vendors/settings.js';
+import { SECRET_SETTINGS, vendorUrl } from './vendors/settings.js';
 import { credentialsOf, type CredentialGroup, type Credentials } from './credentials.js';
 import { readVendors } from './configVendors.js';
 import { MassRefusalEnv, massRefusalOf } from './configFailures.js';
@@ -61,7 +61,7 @@ const EnvSchema = z.object({
   POLL_LEASE_SECONDS: int(10, 86_400).default(600),
 
   SENDGRID_API_KEY: z.string().min(1).optional(),
-  SENDGRID_BASE_URL: z.url().optional(),
+  SENDGRID_BASE_URL: vendorUrl().optional(),
   SENDGRID_SANDBOX: z.enum(['true', 'false']).default('false'),
   ALERT_FROM: z.email().optional(),
   ALERT_TO: z.string().optional(),

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { closeVendorIncidents } from '../../store/closeVendorIncidents.js';
-import { openVendorIncident, type VendorIncidentKind } from '../../store/openVendorIncident.js';
+import { openVendorIncident, type IncidentDeletions, type VendorIncidentKind } from '../../store/openVendorIncident.js';
 import { readOpenVendorIncidents } from '../../store/readOpenVendorIncidents.js';
 
 /** The incidents a well-formed answer ends: the vendor answers in its contract and takes our credential. */
@@ -10,8 +10,11 @@ const ANSWER_KINDS: readonly VendorIncidentKind[] = ['contract_violation', 'cred
 
 /** A cycle's view of vendor-wide incidents (contract violation, credential rejected, monthly quota low or spent). */
 export interface Incidents {
-  /** Opens (or sees again) an incident of `vendor`; `holdKey` for a mass-refusal hold (services/vendorHolds.ts). */
-  open(vendor: string, kind: VendorIncidentKind, detail: string, holdKey?: string): Promise<void>;
+  /**
+   * Opens (or sees again) an incident of `vendor`; `deletions` are those whose call met it (listed in its email);
+   * `holdKey` for a mass-refusal hold (services/vendorHolds.ts).
+   */
+  open(vendor: string, kind: VendorIncidentKind, detail: string, deletions?: IncidentDeletions, holdKey?: string): Promise<void>;
   /** The key of the vendor's open mass-refusal hold, if one is open (null: a hold made before keys existed). */
   holdKey(vendor: string): string | null | undefined;
   /** The vendor answered in its contract: its contract and credential incidents are over. */
@@ -48,8 +51,8 @@ export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: C
     if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, why);
   }
   return {
-    async open(vendor, kind, detail, holdKey) {
-      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now(), ...(holdKey !== undefined ? { holdKey } : {}) });
+    async open(vendor, kind, detail, deletions, holdKey) {
+      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now(), ...(deletions ? { deletions } : {}), ...(holdKey !== undefined ? { holdKey } : {}) });
       add(vendor, kind);
       if (kind === 'mass_refusal') holds.set(vendor, holdKey ?? null);
     },

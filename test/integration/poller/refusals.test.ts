@@ -4,7 +4,7 @@ import { silentLogger } from '../../../functions/log.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
-import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { renderAlert } from '../../../functions/alerts/renderAlert.js';
 import { queryStatus } from '../../../functions/store/queryStatus.js';
 import { retryDeletions } from '../../../functions/store/retryDeletions.js';
@@ -102,9 +102,9 @@ describe('refused creates end (real PostgreSQL, the http sandbox refusing every 
     clock.advance(HOUR);
     await cycle.run({});
     assert.equal(creates(), 9);
-    const failed = publisher.messages.map((m) => AlertMessageSchema.parse(m.message)).filter((m) => m.kind === 'failed');
+    const failed = (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === 'failed');
     assert.equal(failed.length, 1, 'one failed alert for the three deletions');
-    const alert: AlertMessage = failed[0]!;
+    const alert = failed[0]!;
     assert.equal(alert.totalItems, 3);
     const email = renderAlert(alert);
     assert.match(email.text, new RegExp(WORDS));
@@ -163,9 +163,9 @@ describe('refused creates end (real PostgreSQL, the http sandbox refusing every 
     );
     assert.equal(incident.rowCount, 1);
     assert.match(incident.rows[0]!.detail, new RegExp(words));
-    const alerts = () => publisher.messages.map((m) => AlertMessageSchema.parse(m.message)).filter((m) => m.kind === 'mass_refusal');
-    assert.equal(alerts().length, 1);
-    assert.match(renderAlert(alerts()[0]!).text, /consent-erasure vendors resume http/);
+    const alerts = async () => (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === 'mass_refusal');
+    assert.equal((await alerts()).length, 1);
+    assert.match(renderAlert((await alerts())[0]!).text, /consent-erasure vendors resume http/);
 
     // Held: later cycles call nothing, and nobody's deletion is pushed to error by the hold.
     for (let i = 0; i < 3; i++) {
@@ -173,7 +173,7 @@ describe('refused creates end (real PostgreSQL, the http sandbox refusing every 
       await cycle.run({});
     }
     assert.equal(creates(), calls);
-    assert.equal(alerts().length, 1, 'one alert while it lasts (the escalation is a day)');
+    assert.equal((await alerts()).length, 1, 'one alert while it lasts (the escalation is a day)');
     assert.ok((await states(ids)).every((st) => st === 'queued'));
 
     // The cause is fixed and the vendor released: every deletion is submitted.
