@@ -67,17 +67,21 @@ locals {
   # migrations grant table rights to (sql/000005_event_chain.sql).
   database_owner_role   = "consent_erasure_owner"
   database_runtime_role = "consent_erasure_runtime"
+  # receiveDeletionCallback's role (sql/000019_callbacks.sql): read a deletion, append the event, nothing more.
+  database_callback_role = "consent_erasure_callback"
 
   # New IAM database users have no privileges, and a migration cannot know their names. This SQL, run once as
   # the postgres user (infra/README.md step 5), makes both roles, lets the build's user become the owner and
   # gives each function's user the runtime role.
   database_bootstrap_sql = templatefile("${path.module}/sql/bootstrap.sql.tftpl", {
-    database     = google_sql_database.main.name
-    owner_role   = local.database_owner_role
-    runtime_role = local.database_runtime_role
-    build_user   = google_sql_user.build.name
-    ingest_user  = google_sql_user.functions["ingest"].name
-    poller_user  = google_sql_user.functions["poller"].name
-    mailer_user  = google_sql_user.functions["mailer"].name
+    database      = google_sql_database.main.name
+    owner_role    = local.database_owner_role
+    runtime_role  = local.database_runtime_role
+    build_user    = google_sql_user.build.name
+    ingest_user   = google_sql_user.functions["ingest"].name
+    poller_user   = google_sql_user.functions["poller"].name
+    mailer_user   = google_sql_user.functions["mailer"].name
+    callback_user = google_sql_user.functions["callback"].name
+    callback_role = local.database_callback_role
   })
 }

@@ -5,7 +5,8 @@ import { CallbackPolicySchema, type CallbackPolicy } from './policy.js';
 
 /**
  * The callback settings, read from the environment by config.ts (kept here, beside what uses them):
- * - CALLBACK_URL: the public URL of receiveDeletionCallback. Unset: no callbacks (every vendor is polled as before).
+ * - CALLBACK_URL: the public URL of receiveDeletionCallback. Unset, or no configured vendor sends callbacks
+ *   (mParticle, AppsFlyer; Mixpanel when enabled): no callbacks, every vendor is polled as before.
  * - VENDOR_MIXPANEL_CALLBACKS=true: Mixpanel sends callbacks too (v3, enabled by Mixpanel on request).
  * - VENDOR_<V>_CALLBACK_DOMAIN, VENDOR_<V>_DISCOVERY_URL: the processor domain allow-listed for the vendor and its
  *   discovery document (defaults for mParticle and AppsFlyer; Mixpanel's are undocumented, so required).
@@ -80,10 +81,8 @@ export function readCallbackSettings(env: Readonly<Record<string, string>>, vend
   const testRoot = e.CALLBACK_TEST_ROOT_PEM && !e.K_SERVICE ? e.CALLBACK_TEST_ROOT_PEM : undefined;
   if (!testRoot && !e.CALLBACK_URL.startsWith('https://')) problems.push('CALLBACK_URL: must be an https URL (processors post to it)');
   const chosen = vendors.filter((v): v is CallbackVendorInput & { name: CallbackVendor } => isCallbackVendor(v.name) && (v.name !== 'mixpanel' || e.VENDOR_MIXPANEL_CALLBACKS === 'true'));
-  if (chosen.length === 0) {
-    problems.push(`CALLBACK_URL: none of the configured vendors sends callbacks (${CALLBACK_VENDORS.join(', ')}; Mixpanel with VENDOR_MIXPANEL_CALLBACKS=true)`);
-    return undefined;
-  }
+  // No configured vendor sends callbacks (VENDORS=http, say): nothing to ask for, and the function refuses all.
+  if (chosen.length === 0) return undefined;
   const processors = chosen.map((v) => {
     const prefix = `VENDOR_${v.name.toUpperCase()}_`;
     const defaults = DEFAULT_PROCESSORS[v.name];

@@ -2,7 +2,7 @@ import type { HttpFunction } from '@google-cloud/functions-framework';
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { ConfigError, errorText } from '../errors.js';
+import { errorText } from '../errors.js';
 import type { Log } from '../log.js';
 import { systemTrustAnchors, trustAnchorsFromPem } from '../callbacks/certificateChain.js';
 import { createCertificateSource } from '../callbacks/certificateSource.js';
@@ -31,8 +31,15 @@ const RETRY_AFTER_SECONDS = 30;
  */
 export function createReceiveDeletionCallback(deps: ReceiveDeletionCallbackDeps): HttpFunction {
   const settings = deps.config.callbacks;
-  if (!settings) throw new ConfigError(['CALLBACK_URL: required by receiveDeletionCallback (its own public URL, sent to vendors as status_callback_urls)']);
   const log = deps.log.child({ function: 'receiveDeletionCallback' });
+  if (!settings) {
+    // Deployed while no configured vendor sends callbacks: nothing is allow-listed, everything is refused.
+    log.warn({ event: 'callbacks_off' }, 'no configured vendor sends status callbacks (CALLBACK_URL unset, or none of mparticle, appsflyer, mixpanel)');
+    return (req, res) => {
+      log.warn({ event: 'callback_refused', status: 403, reason: 'processor_not_allowed', detail: 'no vendor is configured to send callbacks' }, 'callback refused: callbacks are off');
+      res.status(403).json({ result: 'processor_not_allowed' });
+    };
+  }
   const certificates = createCertificateSource({ fetch: deps.fetch ?? fetch, clock: deps.clock, allowInsecureUrls: settings.policy.allowInsecureUrls, log });
   const anchors = settings.testRootPem ? trustAnchorsFromPem(settings.testRootPem) : systemTrustAnchors();
   const receive = createReceiveCallback({
