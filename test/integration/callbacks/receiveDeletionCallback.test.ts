@@ -187,6 +187,36 @@ describe('receiveDeletionCallback: signed callbacks through the Functions Framew
     assert.equal(detail.headers['x-opendsr-processor-domain'], 'opendsr.mparticle.com');
     assert.ok(detail.signature && detail.body && detail.certificatePem, 'signature, raw body and certificate kept');
     assert.ok(lines.some((l) => l['event'] === 'callback_stored' && l['subjectRequestId'] === subjectRequestId));
+    const compared = (await db().pool.query('select compared_at, contradicted from deletion_callback where subject_request_id = $1', [subjectRequestId])).rows;
+    assert.equal(compared.length, 1);
+    assert.ok(compared[0].compared_at, 'the check was compared with the callback');
+    assert.equal(compared[0].contradicted, false);
+  });
+
+  it('a callback the next check contradicts leaves the state to the check and opens the contract-violation incident', async () => {
+    const { id, subjectRequestId } = await seedSubmitted('mparticle', 'cb-customer-liar');
+    // This request stays pending at the vendor for an hour; the callback claims it is completed.
+    await sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: HOUR, completeAfterMs: 2 * HOUR } });
+    try {
+      await createAtMParticle(subjectRequestId, 'cb-customer-liar');
+    } finally {
+      await sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: 0, completeAfterMs: 0 } });
+    }
+    assert.equal((await mparticle.postCallback(callbackUrl, completed(subjectRequestId))).status, 202);
+    // The comparison and the check's result are written separately: wait for both.
+    await eventually('the check to be recorded and compared with the callback', async () => {
+      const r = await db().pool.query('select contradicted from deletion_callback where subject_request_id = $1 and compared_at is not null', [subjectRequestId]);
+      return r.rows[0] && (await snapshot(id)).row.check_count === 1;
+    });
+    const row = (await snapshot(id)).row;
+    assert.equal(row.state, 'submitted', 'the state follows the vendor\'s answer, not the callback');
+    assert.equal(row.check_count, 1);
+    const callback = (await db().pool.query('select contradicted from deletion_callback where subject_request_id = $1', [subjectRequestId])).rows[0];
+    assert.equal(callback.contradicted, true);
+    const incident = (await db().pool.query(`select detail, closed_at from vendor_incident where vendor = 'mparticle' and kind = 'contract_violation'`)).rows[0];
+    assert.ok(incident, 'the contract-violation incident is open');
+    assert.match(incident.detail, new RegExp(`${subjectRequestId} was completed .* says pending`));
+    await db().pool.query(`update vendor_incident set closed_at = now() where vendor = 'mparticle'`);
   });
 
   it('a replayed callback is answered 202 and stores nothing, publishes nothing', async () => {
