@@ -36,6 +36,9 @@ export interface ReceiveCallbackDeps {
   clock: Clock;
 }
 
+/** The status a deletion still being worked has at the vendor, as far as we know; absent: queued or finished. */
+const WORKED_AS: Readonly<Record<string, string>> = { submitted: 'pending', in_progress: 'in_progress' };
+
 /** Headers kept with the evidence: what the processor sent about the body and its signature, nothing else. */
 const KEPT_HEADERS = /^(content-type|content-length|user-agent|x-opendsr-.*|x-opengdpr-.*)$/i;
 
@@ -97,9 +100,11 @@ export function createReceiveCallback(deps: ReceiveCallbackDeps): (req: Callback
       deletionIds: mine.map((d) => d.deletionId),
       detail,
     });
-    // A replay or a retry is stored once; it asks for a check again only if none has happened since the first copy
-    // (the first copy's poll may have been lost with the instance).
-    const poll = stored.stored || !stored.checkedSince ? await publishPoll(deps, vendor, mine, decision) : null;
+    // A check is forced only for a deletion being worked whose status the callback says has changed (mParticle calls
+    // back on creation too: that 'pending' is no news). A replay or a retry is stored once and asks for a check again
+    // only if none has happened since the first copy (whose poll may have been lost with the instance).
+    const changed = mine.filter((d) => WORKED_AS[d.state] !== undefined && WORKED_AS[d.state] !== decision.callback.status);
+    const poll = changed.length > 0 && (stored.stored || !stored.checkedSince) ? await publishPoll(deps, vendor, changed, decision) : null;
     deps.log.info(
       { ...logFields, event: stored.stored ? 'callback_stored' : 'callback_duplicate', eventIds: stored.eventIds, pollMessageId: poll, firstReceivedAt: stored.firstReceivedAt.toISOString() },
       stored.stored ? `callback stored: ${decision.detail}` : `callback already stored: ${decision.detail}`,

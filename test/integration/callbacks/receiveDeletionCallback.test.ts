@@ -193,14 +193,25 @@ describe('receiveDeletionCallback: signed callbacks through the Functions Framew
     assert.equal(compared[0].contradicted, false);
   });
 
+  it('a callback that tells nothing new (pending, as mParticle sends on creation) is kept as evidence without a check', async () => {
+    const { id, subjectRequestId } = await seedSubmitted('mparticle', 'cb-customer-created');
+    const before = await snapshot(id);
+    const body = mparticleCallbackBody({ subjectRequestId, status: 'pending', controllerId: '3622', expectedCompletionTime: new Date(), callbackUrl });
+    assert.equal((await mparticle.postCallback(callbackUrl, body)).status, 202);
+    const after = await snapshot(id);
+    assert.equal(after.events, before.events + 1, 'one callback_received event');
+    assert.equal(after.published, before.published, 'no forced poll');
+    assert.deepEqual(after.row, before.row);
+  });
+
   it('a callback the next check contradicts leaves the state to the check and opens the contract-violation incident', async () => {
     const { id, subjectRequestId } = await seedSubmitted('mparticle', 'cb-customer-liar');
     // This request stays pending at the vendor for an hour; the callback claims it is completed.
-    await sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: HOUR, completeAfterMs: 2 * HOUR } });
+    sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: HOUR, completeAfterMs: 2 * HOUR } });
     try {
       await createAtMParticle(subjectRequestId, 'cb-customer-liar');
     } finally {
-      await sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: 0, completeAfterMs: 0 } });
+      sandbox.control.configure('mparticle', { lifecycle: { inProgressAfterMs: 0, completeAfterMs: 0 } });
     }
     assert.equal((await mparticle.postCallback(callbackUrl, completed(subjectRequestId))).status, 202);
     // The comparison and the check's result are written separately: wait for both.
