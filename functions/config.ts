@@ -314,5 +314,6 @@ export function redactConfig(config: Config): unknown {
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
     retention: config.retention ? { ...config.retention, key: '[redacted]' } : undefined,
+    callbacks: config.callbacks ? { ...config.callbacks, testRootPem: config.callbacks.testRootPem ? '[local test root]' : undefined } : undefined,
   };
 }

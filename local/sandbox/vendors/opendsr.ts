@@ -3,7 +3,7 @@ import { DAY } from '../../../functions/clock.js';
 import { bodyOf, fixture } from '../../../test/fixtures/vendors/contract.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
 import type { OpenDsrProcessor } from '../opendsr/processor.js';
-import { createCallbackNotifier, type CallbackNotifier } from './opendsrCallbacks.js';
+import { createCallbackNotifier, isProcessorDocument, type CallbackNotifier } from './opendsrCallbacks.js';
 import { basicCredential, json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
 /** A word neither processor documents, for the `unknown_status` drift. */
@@ -356,7 +356,14 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS, callbackOpt
   return {
     name: flavour,
     optionsSchema: OptionsSchema,
-    ...(f.basic ? { authorize: (req: SandboxRequest, credential: string) => basicCredential(req.headers.authorization) === credential } : {}),
+    ...(f.basic || callbackOptions.processor
+      ? {
+          // A processor's discovery document and certificate are public; everything else needs the credential.
+          authorize: (req: SandboxRequest, credential: string) =>
+            (callbackOptions.processor !== undefined && isProcessorDocument(flavour, req)) ||
+            (f.basic ? basicCredential(req.headers.authorization) === credential : req.headers.authorization === `Bearer ${credential}`),
+        }
+      : {}),
     ...(f.faultReply ? { faultReply: f.faultReply } : {}),
 
     handle(req, ctx) {

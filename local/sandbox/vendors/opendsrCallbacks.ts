@@ -41,6 +41,11 @@ const PATHS = {
   appsflyer: { discovery: /^\/api\/gdpr\/v1\/discovery\/?$/, certificate: '/api/gdpr/v1/certificate', fixture: fixture('appsflyer', 'discovery-openapi.json') },
 } as const;
 
+/** Whether a request is for the processor side's public documents (discovery, certificate): no credential needed. */
+export function isProcessorDocument(flavour: 'mparticle' | 'appsflyer', req: SandboxRequest): boolean {
+  return req.method === 'GET' && (PATHS[flavour].discovery.test(req.path) || req.path === PATHS[flavour].certificate);
+}
+
 const RETRY_MS = 1000;
 const KEEP_SENT = 10_000;
 
