@@ -20,6 +20,7 @@ import { useTestDatabase } from '../../helpers/db.js';
 import { pubsubEmulator, uniqueProjectId } from '../../helpers/emulators.js';
 import { eventually } from '../../helpers/eventually.js';
 import { capturingLogger, seedDeletions } from '../poller/fixtures.js';
+import { cli } from '../cli/helpers.js';
 
 /**
  * receiveDeletionCallback end to end: a processor (local test CA) signs a callback → the Functions Framework HTTP
@@ -244,6 +245,32 @@ describe('receiveDeletionCallback: signed callbacks through the Functions Framew
     assert.deepEqual(replay.json, { result: 'duplicate' });
     assert.deepEqual(await snapshot(id), before, 'no event, no callback row, no poll, no change');
     assert.ok(lines.some((l) => l['event'] === 'callback_duplicate' && l['subjectRequestId'] === subjectRequestId && l['pollMessageId'] === null));
+  });
+
+  it('timeline, report and verify-log show each callback: signature verified, certificate subject and fingerprint', async () => {
+    const env = { DATABASE_URL: db().url, VENDORS: 'mparticle', VENDOR_MPARTICLE_API_KEY: apiKey, VENDOR_MPARTICLE_API_SECRET: apiSecret, LOG_LEVEL: 'silent' };
+    const fingerprint = mparticle.certificate.fingerprint256;
+    const timeline = await cli(['timeline', 'cb-customer-1'], env, process.cwd());
+    assert.equal(timeline.code, 0, timeline.stderr);
+    assert.match(timeline.stdout, /signed callbacks: 1 received, 1 with a verified signature/);
+    assert.match(timeline.stdout, new RegExp(`callback_received completed from opendsr\\.mparticle\\.com, signature RSA-SHA256 verified, certificate .*opendsr\\.mparticle\\.com.* \\(SHA-256 ${fingerprint}\\)`));
+    assert.doesNotMatch(timeline.stdout, /BEGIN CERTIFICATE/, 'the text timeline summarizes the evidence');
+
+    const report = await cli(['report', '--since', '2000-01-01', '--format', 'json'], env, process.cwd());
+    assert.equal(report.code, 0, report.stderr);
+    const rows = JSON.parse(report.stdout) as Array<{ customerId: string; callbacks: Array<Record<string, unknown>> }>;
+    const mine = rows.find((r) => r.customerId === 'cb-customer-1')!;
+    assert.equal(mine.callbacks.length, 1);
+    assert.deepEqual(
+      { status: mine.callbacks[0]!['status'], verified: mine.callbacks[0]!['signatureVerified'], fingerprint: mine.callbacks[0]!['certificateFingerprint'] },
+      { status: 'completed', verified: true, fingerprint },
+    );
+    const csv = await cli(['report', '--since', '2000-01-01'], env, process.cwd());
+    assert.match(csv.stdout.split('\n')[0]!, /,callbacks,callbacks_verified,last_callback$/);
+
+    const verified = await cli(['verify-log'], env, process.cwd());
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /signed callbacks: (\d+) checked again, \1 verify/);
   });
 
   describe('hostile callbacks: each refused with its status and a log line, nothing changed', () => {
