@@ -1,3 +1,5 @@
+import { createAnchorStore } from '../../anchors/createAnchorStore.js';
+import { checkChainAnchors, type AnchorCheck } from '../../services/chainAnchors.js';
 import { recheckCallback } from '../../callbacks/callbackEvidence.js';
 import type { Queryable } from '../../store/pool.js';
 import { readCallbackEvidence } from '../../store/readCallbackEvidence.js';
@@ -45,8 +47,17 @@ export default defineCommand({
         if (fromSeq !== undefined && toSeq !== undefined && toSeq < fromSeq) throw new UsageError('--to: must not be before --from');
         const pool = await ctx.pool();
         const result = await verifyEventLog(pool, { ...(fromSeq ? { fromSeq } : {}), ...(toSeq ? { toSeq } : {}) });
+        // The chain checks itself; the anchors (outside the database) catch a chain recomputed by whoever rewrote it.
+        const config = ctx.settings().config;
+        const target = config.anchors.target;
+        const anchors: (AnchorCheck & { where: string }) | null = target
+          ? await (async () => {
+              const store = createAnchorStore(target, { projectId: config.projectId });
+              return { where: store.where, ...(await checkChainAnchors(pool, await store.list())) };
+            })()
+          : null;
         const callbacks = await recheckCallbacks(pool, { fromSeq, toSeq });
-        if (opts.json) ctx.out(JSON.stringify({ ...result, callbacks }, null, 2));
+        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, callbacks }, null, 2));
         else if (result.ok) {
           ctx.out(
             result.checked === 0
@@ -60,12 +71,25 @@ export default defineCommand({
               `${result.checked} entries before it verified`,
           );
         }
+        if (!opts.json) ctx.out(describeAnchors(anchors));
         if (!opts.json && callbacks.checked > 0) {
           ctx.out(`signed callbacks: ${callbacks.checked} checked again, ${callbacks.verified} verify (body, signature, certificate as kept)`);
           for (const f of callbacks.failed) ctx.out(`  callback at entry ${f.seq} (deletion_event id ${f.id}) does NOT verify: ${f.reason}`);
         }
-        if (!result.ok) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
+        if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
         if (callbacks.failed.length > 0) throw new CommandFailedError('verify-log: a stored callback no longer verifies', BROKEN_CHAIN_EXIT);
       });
   },
 });
+
+/** One paragraph on the external anchors: how many matched, or the first that no longer does. */
+function describeAnchors(anchors: (AnchorCheck & { where: string }) | null): string {
+  if (!anchors) return 'external anchors: none configured (ANCHOR_BUCKET or ANCHOR_DIR): the chain was checked against itself only';
+  if (anchors.ok) {
+    return anchors.latest
+      ? `external anchors: ${anchors.checked} in ${anchors.where} match (latest: entry ${anchors.latest.sequence}, written ${anchors.latest.time})`
+      : `external anchors: none written yet in ${anchors.where}`;
+  }
+  const b = anchors.broken!;
+  return `external anchor MISMATCH: ${b.anchor.name} (entry ${b.anchor.sequence}, written ${b.anchor.time}): ${b.detail}\n${anchors.checked} earlier anchors matched`;
+}
