@@ -3,6 +3,7 @@ import { checkChainAnchors, type AnchorCheck } from '../../services/chainAnchors
 import { recheckCallback } from '../../callbacks/callbackEvidence.js';
 import type { Queryable } from '../../store/pool.js';
 import { readCallbackEvidence } from '../../store/readCallbackEvidence.js';
+import { readDroppedDetailFields, type DroppedDetailField } from '../../store/readDroppedDetailFields.js';
 import { verifyEventLog } from '../../store/verifyEventLog.js';
 import { CommandFailedError, defineCommand, UsageError } from '../context.js';
 import { parsePositiveInt } from '../output.js';
@@ -56,8 +57,10 @@ export default defineCommand({
               return { where: store.where, ...(await checkChainAnchors(pool, await store.list())) };
             })()
           : null;
+        // Fields the allow-list kept out of the log: evidence that was never chained, which an auditor should see.
+        const droppedFields = await readDroppedDetailFields(pool);
         const callbacks = await recheckCallbacks(pool, { fromSeq, toSeq });
-        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, callbacks }, null, 2));
+        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, droppedFields, callbacks }, null, 2));
         else if (result.ok) {
           ctx.out(
             result.checked === 0
@@ -76,6 +79,7 @@ export default defineCommand({
           ctx.out(`signed callbacks: ${callbacks.checked} checked again, ${callbacks.verified} verify (body, signature, certificate as kept)`);
           for (const f of callbacks.failed) ctx.out(`  callback at entry ${f.seq} (deletion_event id ${f.id}) does NOT verify: ${f.reason}`);
         }
+        if (!opts.json && droppedFields.length > 0) ctx.out(describeDropped(droppedFields));
         if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
         if (callbacks.failed.length > 0) throw new CommandFailedError('verify-log: a stored callback no longer verifies', BROKEN_CHAIN_EXIT);
       });
@@ -92,4 +96,10 @@ function describeAnchors(anchors: (AnchorCheck & { where: string }) | null): str
   }
   const b = anchors.broken!;
   return `external anchor MISMATCH: ${b.anchor.name} (entry ${b.anchor.sequence}, written ${b.anchor.time}): ${b.detail}\n${anchors.checked} earlier anchors matched`;
+}
+
+/** The detail fields dropped before chaining (not a break of the chain: what was never in it). */
+function describeDropped(fields: readonly DroppedDetailField[]): string {
+  const lines = fields.map((f) => `  ${f.kind}.${f.field}: ${f.dropped} event(s), ${f.firstSeenAt.toISOString()} to ${f.lastSeenAt.toISOString()}`);
+  return `event detail fields dropped by the allow-list (functions/domain/eventDetailFields.ts), never chained:\n${lines.join('\n')}`;
 }
