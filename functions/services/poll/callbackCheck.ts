@@ -35,7 +35,7 @@ export function createCallbackCheck(deps: { pool: pg.Pool; vendors: readonly str
           { event: 'vendor_contract_violation', call: 'callback', vendor, subjectRequestId: cb.subjectRequestId, claimedStatus: cb.claimedStatus, checkedStatus: seen.rawStatus, idempotencyKey: cb.idempotencyKey },
           `${vendor}: ${detail}`,
         );
-        await ctx.incidents.open(vendor, 'contract_violation', detail, { keepThisCycle: true });
+        await ctx.incidents.open(vendor, 'contract_violation', detail, { call: 'check', deletionIds: cb.deletionIds }, { keepThisCycle: true });
       }
       await markCallbacksCompared(deps.pool, { results, now: ctx.clock.now() });
     },
