@@ -114,4 +114,39 @@ describe('startTriggerRelay', () => {
     assert.equal(res.status, 404);
     assert.equal(got.length, 0);
   });
+
+  it('with a retry policy: accepts at once, redelivers the same event while the function answers 5xx, and counts it', async () => {
+    const retrying = await startTriggerRelay({ port: 0, retry: { attempts: 5, minBackoffMs: 10, maxBackoffMs: 20 } });
+    try {
+      retrying.route('demo-proj', 'trig', targetUrl);
+      answer = 500;
+      setTimeout(() => (answer = 204), 60);
+      const res = await fetch(`${retrying.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(res.status, 204, 'the relay owns the delivery from here');
+      await retrying.idle();
+      assert.ok(got.length >= 2, 'redelivered after the 500');
+      assert.ok(got.every((g) => g.headers['ce-id'] === 'e-1'), 'the same CloudEvent each time');
+      const stats = retrying.stats();
+      assert.equal(stats.accepted, 1);
+      assert.equal(stats.retries, got.length - 1);
+      assert.equal(stats.abandoned, 0);
+    } finally {
+      await retrying.stop();
+    }
+  });
+
+  it('drops or duplicates events as a fault says, and redelivers a dropped one late', async () => {
+    relay.setFault((d) => (d.headers['ce-id'] === 'drop-me' ? 'drop' : { copies: 3 }));
+    try {
+      await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: { ...emulatorHeaders, 'ce-id': 'drop-me' }, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(got.length, 0, 'dropped');
+      await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(got.length, 3, 'three copies');
+      await relay.redeliver({ projectId: 'demo-proj', triggerId: 'trig', headers: { ...emulatorHeaders, 'ce-id': 'drop-me' }, body: Buffer.from('x') });
+      assert.equal(got.length, 4);
+      assert.equal(got[3]!.headers['ce-id'], 'drop-me');
+    } finally {
+      relay.setFault(null);
+    }
+  });
 });
