@@ -96,6 +96,7 @@ const POLICY_VARS = {
   MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
   QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
   CONCURRENCY: ['concurrency', int(1, 1000), 1],
+  MAX_CONCURRENCY: ['maxConcurrency', int(1, 5000), 1],
   STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
   NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],
   MIN_CHECK_INTERVAL_SECONDS: ['minCheckIntervalMs', positive(), SECOND],
@@ -149,6 +150,11 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
     const r = type.safeParse(v);
     if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
     else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
+  }
+  // An operator's CONCURRENCY alone is a fixed number of calls in flight; with MAX_CONCURRENCY it is the least.
+  if (policy.concurrency !== undefined && policy.maxConcurrency === undefined) policy.maxConcurrency = policy.concurrency;
+  if (policy.concurrency !== undefined && policy.maxConcurrency !== undefined && policy.maxConcurrency < policy.concurrency) {
+    problems.push(`${prefix}MAX_CONCURRENCY: must be at least ${prefix}CONCURRENCY (${policy.concurrency})`);
   }
   if (!parsed.success) return undefined;
   // The settings of `name`, told apart by it: VendorConfig is that pairing.

@@ -59,6 +59,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('CONCURRENCY alone fixes the calls in flight; with MAX_CONCURRENCY the poller sizes between the two', () => {
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_CONCURRENCY: '16' }).vendors[0]!.policy, { concurrency: 16, maxConcurrency: 16 });
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_CONCURRENCY: '4', VENDOR_HTTP_MAX_CONCURRENCY: '64' }).vendors[0]!.policy, { concurrency: 4, maxConcurrency: 64 });
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_MAX_CONCURRENCY: '64' }).vendors[0]!.policy, { maxConcurrency: 64 });
+  });
+
   const failures: Array<[string, Record<string, string>, RegExp[]]> = [
     ['no database at all', { VENDOR_HTTP_BASE_URL: 'http://x' }, [/DATABASE_URL: required/]],
     ['half a Cloud SQL setting', { VENDOR_HTTP_BASE_URL: 'http://x', CLOUD_SQL_INSTANCE: 'p:r:i' }, [/DB_IAM_USER, DB_NAME/]],
@@ -67,6 +73,7 @@ describe('loadConfig', () => {
     ['a vendor without its base URL', { DATABASE_URL: base.DATABASE_URL }, [/VENDOR_HTTP_BASE_URL/]],
     ['a bad consent field path', { ...base, CONSENT_FIELD: 'a..b' }, [/CONSENT_FIELD/]],
     ['a bad policy override', { ...base, VENDOR_HTTP_RATE_PER_SECOND: '-1' }, [/VENDOR_HTTP_RATE_PER_SECOND/]],
+    ['a maximum in flight below the least', { ...base, VENDOR_HTTP_CONCURRENCY: '16', VENDOR_HTTP_MAX_CONCURRENCY: '4' }, [/VENDOR_HTTP_MAX_CONCURRENCY: must be at least VENDOR_HTTP_CONCURRENCY \(16\)/]],
     ['retention without its key', { ...base, RETENTION_DAYS: '365' }, [/RETENTION_KEY: required/]],
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
     ['an unknown default regime', { ...base, DEFAULT_REGIME: 'hipaa' }, [/DEFAULT_REGIME/]],
