@@ -10,6 +10,7 @@ import { hostileInput } from './scenarios/hostileInput.js';
 import { lostEvents } from './scenarios/lostEvents.js';
 import { secretsInLogs } from './scenarios/secrets.js';
 import { databaseCrash } from './scenarios/databaseCrash.js';
+import { stackDuplicates } from './scenarios/stackDuplicates.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -22,6 +23,7 @@ const results = createFaultResults();
 
 describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
+  stackDuplicates(profile, results);
   vendorFaults(profile, results);
   pollerKills(profile, results);
   databaseRestart(profile, results);
