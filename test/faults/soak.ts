@@ -141,10 +141,13 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
     await eventually(
       'the soak to settle',
       async () => {
-        const { rows } = await fs.pool.query<{ requests: number; pending: number }>(
-          'select (select count(*)::int from deletion_request) as requests, (select count(*)::int from pending_deletion) as pending',
-        );
-        return rows[0]!.requests >= totalExpected && rows[0]!.pending === 0 ? true : undefined;
+        const result = await fs.pool
+          .query<{ requests: number; pending: number }>(
+            'select (select count(*)::int from deletion_request) as requests, (select count(*)::int from pending_deletion) as pending',
+          )
+          .catch(() => undefined);
+        const row = result?.rows[0];
+        return row && row.requests >= totalExpected && row.pending === 0 ? true : undefined;
       },
       15 * 60_000,
       1_000,
