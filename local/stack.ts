@@ -405,7 +405,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const processes = new Map<FunctionName, ChildProcess>();
     const launch = (name: FunctionName): ChildProcess => {
       const child = startFunction(rootDir, source, name, ports[name], { ...functionEnv, SENDGRID_API_KEY: sendgridKey }, env, say);
-      children.push({ pid: child.pid!, marker: 'functions-framework' });
+      children.push({ pid: child.pid!, marker: 'functionHost' });
       processes.set(name, child);
       return child;
     };
@@ -507,7 +507,7 @@ function cleanUpAfterCrash(pidPath: string, stackPath: string, log: Log): void {
   rmSync(stackPath, { force: true });
 }
 
-/** Starts the Functions Framework serving one function of functions/index.ts, through tsx. */
+/** Starts the Functions Framework serving one function of functions/index.ts, through tsx, on 127.0.0.1 only. */
 function startFunction(
   rootDir: string,
   source: string,
@@ -517,20 +517,10 @@ function startFunction(
   env: Env,
   say: (source: string, line: string) => void,
 ): ChildProcess {
-  const require = createRequire(join(rootDir, 'package.json'));
-  // The package exports only its API; main.js (the server's CLI) sits beside the entry it exports.
-  const frameworkMain = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+  // Our host, not the framework's CLI: it listens on 127.0.0.1 only (local/functionHost.ts says why).
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      frameworkMain,
-      `--target=${name}`,
-      '--signature-type=cloudevent',
-      `--port=${port}`,
-      `--source=${source}`,
-    ],
+    ['--import', 'tsx', join(rootDir, 'local', 'functionHost.ts'), `--target=${name}`, `--port=${port}`, `--source=${source}`, '--host=127.0.0.1'],
     {
       cwd: rootDir,
       // detached: its own process group, so stopping it also stops anything it spawned.
@@ -625,6 +615,8 @@ async function startEmbeddedPostgres(
     password,
     persistent: true,
     createPostgresUser: asRoot,
+    // Loopback only, stated rather than left to the server's default (the stack's parts listen on 127.0.0.1).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (m) => onLog(String(m).trim()),
     onError: (m) => onLog(`ERROR ${m instanceof Error ? m.message : String(m)}`),
   });

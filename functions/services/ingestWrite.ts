@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { vendorRegulationOf } from '../domain/regulation.js';
 import { regimeOfWrite } from '../domain/requestRegime.js';
 import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
+import { reservedCustomerIdProblem } from '../domain/customerId.js';
 import { InvalidInputError } from '../errors.js';
 import { customerIdOfPath, documentPathOf, type FirestoreEvent } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
@@ -66,6 +67,8 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
       );
     }
     const customerId = customerIdOfPath(where.path, config.customersCollection);
+    const reserved = reservedCustomerIdProblem(customerId);
+    if (reserved) throw new InvalidInputError(reserved);
     const before = event.data.oldValue;
     const after = event.data.value;
     const decision = decideRevocation(before, after, config.consentField);

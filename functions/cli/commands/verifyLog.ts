@@ -1,5 +1,6 @@
 import { createAnchorStore } from '../../anchors/createAnchorStore.js';
 import { checkChainAnchors, type AnchorCheck } from '../../services/chainAnchors.js';
+import { readDroppedDetailFields, type DroppedDetailField } from '../../store/readDroppedDetailFields.js';
 import { verifyEventLog } from '../../store/verifyEventLog.js';
 import { CommandFailedError, defineCommand, UsageError } from '../context.js';
 import { parsePositiveInt } from '../output.js';
@@ -34,7 +35,9 @@ export default defineCommand({
               return { where: store.where, ...(await checkChainAnchors(pool, await store.list())) };
             })()
           : null;
-        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors }, null, 2));
+        // Fields the allow-list kept out of the log: evidence that was never chained, which an auditor should see.
+        const droppedFields = await readDroppedDetailFields(pool);
+        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, droppedFields }, null, 2));
         else if (result.ok) {
           ctx.out(
             result.checked === 0
@@ -49,6 +52,7 @@ export default defineCommand({
           );
         }
         if (!opts.json) ctx.out(describeAnchors(anchors));
+        if (!opts.json && droppedFields.length > 0) ctx.out(describeDropped(droppedFields));
         if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
       });
   },
@@ -64,4 +68,10 @@ function describeAnchors(anchors: (AnchorCheck & { where: string }) | null): str
   }
   const b = anchors.broken!;
   return `external anchor MISMATCH: ${b.anchor.name} (entry ${b.anchor.sequence}, written ${b.anchor.time}): ${b.detail}\n${anchors.checked} earlier anchors matched`;
+}
+
+/** The detail fields dropped before chaining (not a break of the chain: what was never in it). */
+function describeDropped(fields: readonly DroppedDetailField[]): string {
+  const lines = fields.map((f) => `  ${f.kind}.${f.field}: ${f.dropped} event(s), ${f.firstSeenAt.toISOString()} to ${f.lastSeenAt.toISOString()}`);
+  return `event detail fields dropped by the allow-list (functions/domain/eventDetailFields.ts), never chained:\n${lines.join('\n')}`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createFakeClock, MINUTE, SECOND } from '../../../functions/clock.js';
 import { loadConfig } from '../../../functions/config.js';
-import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { createOnCustomerWritten } from '../../../functions/handlers/onCustomerWritten.js';
 import { silentLogger } from '../../../functions/log.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
@@ -105,7 +105,7 @@ export function contractDrift(profile: FaultProfile, results: FaultResults): voi
         if (pending.rows[0]!.n === 0) break;
       }
 
-      const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+      const alerts = await publishedAlerts(publisher, db().pool);
       const contract = alerts.filter((a) => a.kind === 'contract_violation');
       const figures = await deletionFigures(db().pool, sandbox, customers, { mustComplete: true });
       const stats = sandbox.control.stats('http');

@@ -127,6 +127,13 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
         // Alert emails: SendGrid answers 500 once (retried), then 401 once (refused for good).
         const send = createSendAlert({ config, pool, sender: createSendgridSenderFromConfig(config), log, clock });
         const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+        // A second alert like the first, for SendGrid to refuse.
+        const again = randomUUID();
+        await pool.query(
+          `insert into alert (id, kind, vendor, incident_key, escalation, since, raised_at, summary, total_items, incident_opened_at)
+           select $2::uuid, kind, vendor, incident_key, escalation, since, raised_at, summary, total_items, incident_opened_at from alert where id = $1::uuid`,
+          [alerts[0]!.alertId, again],
+        );
         sink.setFault({ status: 500, times: 1 });
         let resent = 0;
         for (const a of alerts) {
@@ -134,7 +141,7 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
           resent += tries - 1;
         }
         sink.setFault({ status: 401, times: 1 });
-        await send(pubsub({ ...alerts[0]!, alertId: `${alerts[0]!.alertId}-again` }));
+        await send(pubsub({ alertId: again }));
 
         trace('sent');
         const figures = await deletionFigures(pool, sandbox, customers, { mustComplete: true });

@@ -239,6 +239,8 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     ['an empty customer id', () => revoke('', {}), /empty customer id/],
     ['a customer id over 1500 bytes', () => revoke('x'.repeat(1501)), /1501 bytes/],
     ['a customer id holding a NUL character', () => revoke('nul\u0000id'), /NUL character/],
+    ['a customer id with the pseudonym prefix hmac-sha256:', () => revoke(`hmac-sha256:${'ab'.repeat(32)}`), /starts with "hmac-sha256:", a prefix reserved for pseudonymised ids/],
+    ['a customer id with the purged: prefix', () => revoke('PURGED:c-9'), /starts with "purged:", a prefix reserved/],
     ['a non-Firestore event', () => ({ ...revoke('b3'), type: 'google.cloud.pubsub.topic.v1.messagePublished' }), /Firestore document event/],
   ];
   for (const [name, build, reason] of badInput) {

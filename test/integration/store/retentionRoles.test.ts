@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { pseudonym } from '../../../functions/services/pseudonymise.js';
 import { verifyEventLog } from '../../../functions/store/verifyEventLog.js';
 import { ADMIN_URL, useTestDatabase } from '../../helpers/db.js';
+import { cli } from '../cli/helpers.js';
 
 // Who may change the event log, on a real server with real roles: the runtime role (what every function's
 // database user holds) may only append; retention's change goes through the security-definer functions, which
@@ -179,5 +181,10 @@ describe('event details before they are chained (real PostgreSQL)', () => {
     }
     const dropped = await db().pool.query('select kind, field, dropped::int from deletion_event_dropped_field');
     assert.deepEqual(dropped.rows, [{ kind: 'queued', field: 'payload', dropped: 1 }]);
+    // verify-log shows auditors what never reached the chain.
+    const env = { DATABASE_URL: db().url, VENDORS: 'http', VENDOR_HTTP_BASE_URL: 'https://vendor.example' };
+    const r = await cli(['verify-log'], env, tmpdir());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /event detail fields dropped by the allow-list .*never chained:\n  queued\.payload: 1 event\(s\), /);
   });
 });
