@@ -9,6 +9,7 @@ import { credentialsOf, type CredentialGroup, type Credentials } from './credent
 import { readVendors } from './configVendors.js';
 import { MassRefusalEnv, massRefusalOf } from './configFailures.js';
 import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
+import { readCallbackSettings, stretchCheckInterval } from './callbacks/callbackSettings.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -169,7 +170,10 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
   const names = e.VENDORS.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const vendors = credentials.vendors ? readVendors(names, clean, problems, (variable) => credentials.unchecked('vendors', variable)) : [];
+  const configured = credentials.vendors ? readVendors(names, clean, problems, (variable) => credentials.unchecked('vendors', variable)) : [];
+  const callbacks = readCallbackSettings(clean, configured.map((v) => ({ name: v.name, baseUrl: v.settings.baseUrl })), problems);
+  // With callbacks, those vendors' checks are a safety net on a stretched interval.
+  const vendors = configured.map((v) => (callbacks?.vendors.some((n) => n === v.name) ? { ...v, policy: stretchCheckInterval(v.policy, callbacks.checkIntervalMs), statusCallbackUrls: [callbacks.url] } : v));
   const to = readRecipients(e, problems);
   const regimeValues = parseRegimeValues(e.REGIME_VALUES);
   problems.push(...regimeValues.problems);
@@ -203,6 +207,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     },
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** Signed status callbacks (receiveDeletionCallback); undefined when CALLBACK_URL is unset. */
+    callbacks,
     /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
     /** How failures end: the mass refusal that holds a vendor, and the revision a hold is keyed by. */
@@ -269,5 +275,6 @@ export function redactConfig(config: Config): unknown {
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
     retention: config.retention ? { ...config.retention, key: '[redacted]' } : undefined,
+    callbacks: config.callbacks ? { ...config.callbacks, testRootPem: config.callbacks.testRootPem ? '[local test root]' : undefined } : undefined,
   };
 }

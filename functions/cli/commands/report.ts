@@ -3,6 +3,7 @@ import { reportPage } from '../../store/reportPage.js';
 import { defineCommand, UsageError } from '../context.js';
 import { csvLine, iso, parseDateOption } from '../output.js';
 import { NEEDS } from '../needs.js';
+import { summarizeCallback, type CallbackSummary } from '../../domain/callbackSummary.js';
 
 const PAGE = 1000;
 
@@ -30,7 +31,15 @@ const HEADERS = [
   'deadline_at',
   'deadline_met',
   'final_status',
+  'callbacks',
+  'callbacks_verified',
+  'last_callback',
 ];
+
+/** The callbacks of a report row, as the timeline shows them. */
+function callbacksOf(row: ReportRow): CallbackSummary[] {
+  return row.callbacks.flatMap((c) => summarizeCallback(c) ?? []);
+}
 
 export default defineCommand({
   order: 50,
@@ -62,6 +71,8 @@ export default defineCommand({
           const rows = await reportPage(pool, { since, until, afterDeletionId: after, limit: PAGE });
           for (const r of rows) {
             const met = deadlineMet(r, now);
+            const callbacks = callbacksOf(r);
+            const last = callbacks.at(-1);
             if (opts.format === 'csv') {
               ctx.out(
                 csvLine([
@@ -82,6 +93,9 @@ export default defineCommand({
                   iso(r.deadline_at),
                   met === null ? 'open' : met ? 'yes' : 'no',
                   r.state === 'completed' ? r.raw_status : null,
+                  callbacks.length,
+                  callbacks.filter((c) => c.signatureVerified).length,
+                  last ? `${last.receivedAt} ${last.status}; certificate ${last.certificateSubject} (SHA-256 ${last.certificateFingerprint})` : null,
                 ]),
               );
             } else {
@@ -105,6 +119,8 @@ export default defineCommand({
                 deadlineMet: met,
                 regrantedAt: iso(r.regranted_at),
                 completionEvidence: r.state === 'completed' ? { status: r.raw_status, payload: r.status_payload } : null,
+                // Each signed status callback: signature verified or not, certificate subject and fingerprint.
+                callbacks,
               };
               ctx.io.stdout(`${count === 0 ? '\n' : ',\n'}  ${JSON.stringify(entry)}`);
             }

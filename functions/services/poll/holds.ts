@@ -47,7 +47,7 @@ export function createHolds(deps: {
       if (deletions < policy.deletions) return false;
       const minutes = Math.round(policy.windowMs / 60_000);
       const detail = `${deletions} deletions refused with the same words within ${minutes} minutes: ${signature}`;
-      await incidents.open(vendor.name, 'mass_refusal', detail, undefined, keyOf(vendor.name));
+      await incidents.open(vendor.name, 'mass_refusal', detail, undefined, { holdKey: keyOf(vendor.name) });
       log.error(
         { event: 'vendor_mass_refusal', vendor: vendor.name, deletions, windowMinutes: minutes, refusal: signature },
         `${vendor.name} refuses deletion after deletion; its submissions are held`,

@@ -11,7 +11,7 @@ import { createMemoryPublisher } from '../../../functions/services/publisher.js'
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { count, type FaultResults } from '../table.js';
+import { count, IN_PROCESS, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited } from '../harness.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
@@ -115,6 +115,7 @@ export function contractDrift(profile: FaultProfile, results: FaultResults): voi
       const stats = sandbox.control.stats('http');
       results.record({
         scenario: DRIFT,
+        path: IN_PROCESS,
         load: `${count(customers.length)} deletions, ${count(profile.driftIncidents * (ON_ROUNDS + OFF_ROUNDS))} drift rounds`,
         faults: `${profile.driftIncidents} incidents cycling ${MODES.join('/')}, ${count(stats.byOutcome.drift)} drifted answers`,
         lost: figures.lost,

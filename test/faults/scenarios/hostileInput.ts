@@ -344,6 +344,7 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
       assert.equal(orphans.rowCount, 0, 'every request has its deletion');
       results.record({
         scenario: HOSTILE,
+        path: 'handler, messages and CLI in-process',
         load: `${count(figures.inputs)} generated inputs (events, messages, CLI arguments)`,
         faults: `${count(figures.rejected)} rejected, ${count(figures.accepted)} accepted`,
         lost: figures.lost,
