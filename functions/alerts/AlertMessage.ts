@@ -11,6 +11,8 @@ export const ALERT_KINDS = [
   'credential_rejected', // vendor answered 401/403
   'quota_low', // a vendor's monthly subject quota is nearly spent (at the configured share)
   'quota_exhausted', // a vendor's monthly subject quota is spent: its deletions wait for the next month
+  'deadline_at_risk', // the expected completion (the vendor's own date, or our forecast) falls after the deadline minus the margin
+  'verification_failed', // a lookup after completion found the customer's data at the vendor
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

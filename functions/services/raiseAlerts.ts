@@ -10,9 +10,14 @@ import { dueDeletionAlerts, type DueDeletionAlert } from '../store/dueDeletionAl
 import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
 import { readOpenVendorIncidents, type OpenVendorIncident } from '../store/readOpenVendorIncidents.js';
 import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
-import { claimAlertScan } from '../store/claimAlertScan.js';
+import { claimAlertScan, claimAlertScanForVendorDates } from '../store/claimAlertScan.js';
 import { withAlertLock } from '../store/withAlertLock.js';
 import { DAY } from '../clock.js';
+import { expectedDuration } from '../domain/slackForecast.js';
+import { isVendorKind } from '../domain/vendorKinds.js';
+import { recentCompletionDurations } from '../store/recentCompletionDurations.js';
+import { HISTORY_WINDOW } from './deadlineSlack.js';
+import type { VendorForecast } from '../store/evaluateDeletionAlerts.js';
 
 /** Items listed in one email; the rest are counted in totalItems. */
 const MAX_ITEMS = 500;
@@ -48,6 +53,8 @@ const SUMMARY: Record<AlertKind, (n: number, vendor: string) => string> = {
   credential_rejected: (_n, v) => `${v} rejected our credential (401/403); no deletions can be submitted or checked there`,
   quota_low: (_n, v) => `${v}'s monthly quota of deletion subjects is nearly spent`,
   quota_exhausted: (_n, v) => `${v}'s monthly quota of deletion subjects is spent; its deletions wait until the quota resets`,
+  deadline_at_risk: (n, v) => `${n} deletion(s) at ${v} are expected to complete after, or too close to, their legal deadline`,
+  verification_failed: (n, v) => `${n} deletion(s) at ${v} reported complete, but a lookup still finds the customer's data`,
 };
 
 /** A stable id for one digest: the same rows at the same escalation steps give the same id on a retried cycle. */
@@ -72,7 +79,7 @@ function digest(kind: AlertKind, vendor: string, rows: DueDeletionAlert[], now: 
     state: r.state,
     since: r.since.toISOString(),
     deadlineAt: r.deadlineAt ? r.deadlineAt.toISOString() : null,
-    ...(r.lastError ? { detail: r.lastError.slice(0, 500) } : {}),
+    ...(r.detail ? { detail: r.detail.slice(0, 500) } : {}),
   }));
   const escalation = Math.max(...rows.map((r) => r.escalation));
   return AlertMessageSchema.parse({
@@ -113,12 +120,31 @@ async function publish(deps: AlertRaiserDeps, message: AlertMessage): Promise<bo
   }
 }
 
+/**
+ * Each vendor's expected duration where it gives no date of its own: the p90 of its recent completions once
+ * there are enough, else its documented figure, else its configured one (domain/slackForecast.ts).
+ */
+export async function vendorForecasts(db: pg.PoolClient | pg.Pool, policies: readonly AlertPolicy[]): Promise<VendorForecast[]> {
+  const history = await recentCompletionDurations(db, policies.map((p) => p.vendor), HISTORY_WINDOW);
+  return policies.map((p) => {
+    const d = expectedDuration({
+      vendor: isVendorKind(p.vendor) ? p.vendor : 'http',
+      vendorName: p.vendor,
+      observedDurationsMs: history.get(p.vendor) ?? [],
+      configuredDurationMs: p.expectedDurationMs,
+    });
+    return { vendor: p.vendor, durationMs: d.durationMs, source: d.source };
+  });
+}
+
 async function raiseDeletionAlerts(deps: AlertRaiserDeps, db: pg.PoolClient, now: Date, result: RaiseResult): Promise<void> {
   const { config } = deps;
   await evaluateDeletionAlerts(db, {
     now,
     policies: deps.policies,
     deadlineWarningMs: config.deadline.warningDays * DAY,
+    forecasts: await vendorForecasts(db, deps.policies),
+    riskMarginMs: config.deadline.riskMarginMs,
   });
   const due = await dueDeletionAlerts(db, { now, escalationMs: config.alerts.escalationMs, limit: MAX_DUE });
   const groups = new Map<string, DueDeletionAlert[]>();
@@ -187,9 +213,10 @@ async function raiseVendorIncidents(deps: AlertRaiserDeps, db: pg.PoolClient, no
  *
  * The per-deletion conditions are found by a scan of every unfinished deletion, which runs at most once
  * per `config.alerts.scanIntervalMs` across all pollers (its conditions are measured in hours and days);
- * vendor incidents are raised on any call where the caller knows one is open.
+ * vendor incidents are raised on any call where the caller knows one is open. `scanNow` runs the scan off
+ * schedule: a vendor's new completion date may put a deadline at risk, and that is said at once.
  */
-export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean }): Promise<RaiseResult> } {
+export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean; scanNow?: boolean }): Promise<RaiseResult> } {
   const { pool, log, clock, config } = deps;
   const scanIntervalMs = config.alerts.scanIntervalMs;
 
@@ -197,7 +224,12 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { in
     async raise(options = {}) {
       const result: RaiseResult = { ran: false, scanned: false, published: [], failed: 0 };
       const now = clock.now();
-      const scanDue = await claimAlertScan(pool, { now, intervalMs: scanIntervalMs });
+      // A verification that found data (scanNow) or a vendor date that changed since the last scan is
+      // raised at once, not at the next scheduled scan.
+      const scanDue =
+        (await claimAlertScan(pool, { now, intervalMs: scanIntervalMs })) ||
+        options.scanNow === true ||
+        (await claimAlertScanForVendorDates(pool, { now, intervalMs: scanIntervalMs }));
       if (!scanDue && !options.incidentsOpen) return result;
       const locked = await withAlertLock(pool, async (db) => {
         result.ran = true;

@@ -10,6 +10,8 @@ export interface CycleReport {
   verified: number;
   resubmitted: number;
   errors: number;
+  /** Verifications that found data: alerts are scanned at once. */
+  verificationFailed: number;
   /** Rows handed back unworked (time budget, vendor pause, quota). */
   released: number;
   pausedVendors: string[];
@@ -27,6 +29,7 @@ export function emptyReport(): CycleReport {
     verified: 0,
     resubmitted: 0,
     errors: 0,
+    verificationFailed: 0,
     released: 0,
     pausedVendors: [],
     stoppedByBudget: false,

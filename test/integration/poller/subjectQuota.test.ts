@@ -48,7 +48,7 @@ describe('a vendor\'s monthly subject quota (Segment; real PostgreSQL, sandbox)'
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [vendor],
     });
     // Submissions of another vendor and of last month do not count against this month's quota.

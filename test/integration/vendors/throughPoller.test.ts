@@ -150,7 +150,7 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
   }
 
   async function recordRevocations(customers: string[]): Promise<void> {
-    const recorder = createRevocationRecorder({ pool: db().pool, log: silentLogger(), clock, config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' }, vendors });
+    const recorder = createRevocationRecorder({ pool: db().pool, log: silentLogger(), clock, config: { consentField: 'analyticsConsent', customersCollection: 'customers' }, vendors });
     const limit = pLimit(4);
     await Promise.all(
       customers.map((c, i) =>

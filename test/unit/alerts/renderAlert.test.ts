@@ -56,6 +56,8 @@ describe('renderAlert', () => {
     credential_rejected: [/VENDOR_HTTP_API_KEY/, /Secret Manager/],
     quota_low: [/nearly spent/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/, /wait for the next month/],
     quota_exhausted: [/stay queued until the quota resets/, /none is failed or lost/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/],
+    deadline_at_risk: [/expected to complete after the legal deadline/, /consent-erasure extend cust-7 --reason/],
+    verification_failed: [/a lookup afterwards still found/, /consent-erasure retry cust-7/],
   };
   for (const kind of ALERT_KINDS) {
     it(`gives the operator kind-specific advice for ${kind}`, () => {
