@@ -5,7 +5,7 @@ import type { VendorPolicy } from './domain/policy.js';
 import { RegimeIdSchema } from './domain/regimes.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
-import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
+import { LOOKUP_SECRET_SETTINGS, parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
 
 export type { VendorConfig } from './vendors/settings.js';
@@ -304,7 +304,7 @@ export function redactConfig(config: Config): unknown {
     vendors: config.vendors.map((v) => ({
       ...v,
       settings: Object.fromEntries(
-        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
+        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) || LOOKUP_SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
       ),
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
