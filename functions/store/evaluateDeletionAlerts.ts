@@ -67,13 +67,14 @@ conditions as (
     from open_rows
    where deadline_at <= $1::timestamptz
   union all
+  -- The detail depends on the forecast and the deadline only (not on now), so a scan rewrites it only when
+  -- either moved.
   select id, 'deadline_at_risk', $1::timestamptz,
-         'expected ' || to_char(greatest(forecast_at, $1::timestamptz) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+         'expected ' || to_char(forecast_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
            || ' from ' || forecast_source
-           || case when forecast_at < $1::timestamptz then ' (passed without completion)' else '' end
            || '; deadline ' || to_char(deadline_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
-           || '; slack ' || to_char(extract(epoch from deadline_at - greatest(forecast_at, $1::timestamptz)) / 86400, 'FM999990.0')
-           || ' days'
+           || '; slack ' || to_char(extract(epoch from deadline_at - forecast_at) / 86400, 'FM999990.0') || ' days'
+           || case when forecast_at < $1::timestamptz then ' (that date passed without completion)' else '' end
     from open_rows
    where state in ('queued', 'submitted', 'in_progress') and deadline_at > $1::timestamptz
      and forecast_at is not null

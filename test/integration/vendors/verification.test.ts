@@ -33,7 +33,7 @@ describe('verification after completion: the Amplitude and Mixpanel sandboxes pl
   });
 
   it('nothing found is verified; data found is verification_failed with the answer as evidence and an alert in the same cycle', async () => {
-    const amplitude = createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: `${sandbox.url}/amplitude`, apiKey: 'ak', secretKey: 'as' }), { timeoutMs: 2_000 }, clock);
+    const amplitude = createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: `${sandbox.url}/amplitude`, apiKey: 'ak', secretKey: 'as', verify: 'true' }), { timeoutMs: 2_000 }, clock);
     const mixpanel = createMixpanelVendor(
       VENDOR_SETTINGS.mixpanel.parse({ baseUrl: `${sandbox.url}/mixpanel`, token: 'mp-oauth', projectToken: 'pt', projectId: '12345', lookupServiceAccount: 'sa', lookupSecret: 'sa-secret' }),
       { timeoutMs: 2_000 },

@@ -12,7 +12,7 @@ const clock = createFakeClock('2026-03-01T00:00:00Z');
 const op = (customerId: string, ref: Record<string, unknown> = {}): OperationToCheck => ({ deletionId: 'd1', customerId, ref, operationId: 'op', submittedAt: clock.now() });
 
 const amplitude = (settings: Record<string, string> = {}) =>
-  createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: 'https://amplitude.example', apiKey: '1234567800', secretKey: '123456700', ...settings }), { timeoutMs: 1_000 }, clock);
+  createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ baseUrl: 'https://amplitude.example', apiKey: '1234567800', secretKey: '123456700', verify: 'true', ...settings }), { timeoutMs: 1_000 }, clock);
 const mixpanel = (settings: Record<string, string> = {}) =>
   createMixpanelVendor(
     VENDOR_SETTINGS.mixpanel.parse({ baseUrl: 'https://mixpanel.example', token: 't', projectToken: 'p', projectId: '12345', lookupServiceAccount: 'sa', lookupSecret: 'secret', ...settings }),
@@ -67,8 +67,9 @@ describe('verification lookups over the documented examples (fixtures, no sandbo
       await withAnswers([{ status: 200, headers: {}, body: { type: 'nomatch' } }], () => assert.rejects(amplitude().verify!(op('u')), VendorContractError));
     });
 
-    it('is off when VENDOR_AMPLITUDE_VERIFY is false', () => {
+    it('is off unless VENDOR_AMPLITUDE_VERIFY is true', () => {
       assert.equal(amplitude({ verify: 'false' }).verify, undefined);
+      assert.equal(createAmplitudeVendor(VENDOR_SETTINGS.amplitude.parse({ apiKey: 'k', secretKey: 's' }), {}, clock).verify, undefined);
     });
   });
 
