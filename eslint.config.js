@@ -8,12 +8,13 @@ import tseslint from 'typescript-eslint';
  */
 const layer = (dir) => `^(\\.\\./)+${dir}(/|\\.js$)`;
 const FORBIDDEN = {
-  domain: ['config', 'log', 'events', 'vendors', 'store', 'alerts', 'callbacks', 'services', 'handlers', 'cli', 'index'],
+  domain: ['config', 'log', 'events', 'vendors', 'store', 'alerts', 'callbacks', 'anchors', 'services', 'handlers', 'cli', 'index'],
   events: ['config', 'vendors', 'store', 'alerts', 'callbacks', 'services', 'handlers', 'cli', 'index'],
   vendors: ['config', 'events', 'store', 'alerts', 'callbacks', 'services', 'handlers', 'cli', 'index'],
-  store: ['config', 'events', 'vendors', 'alerts', 'callbacks', 'services', 'handlers', 'cli', 'index'],
+  store: ['config', 'events', 'vendors', 'alerts', 'callbacks', 'anchors', 'services', 'handlers', 'cli', 'index'],
   alerts: ['store', 'callbacks', 'services', 'handlers', 'cli', 'index'],
   callbacks: ['config', 'events', 'vendors', 'store', 'alerts', 'services', 'handlers', 'cli', 'index'],
+  anchors: ['config', 'events', 'vendors', 'store', 'alerts', 'callbacks', 'services', 'handlers', 'cli', 'index'],
   services: ['handlers', 'cli', 'index'],
   handlers: ['store', 'cli', 'index'],
   cli: ['handlers', 'index'],

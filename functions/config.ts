@@ -3,10 +3,12 @@ import { ConfigError } from './errors.js';
 import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
 import type { VendorPolicy } from './domain/policy.js';
 import { RegimeIdSchema } from './domain/regimes.js';
+import { RetentionEnvSchema, retentionPeriods } from './domain/retention.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
 import { LOOKUP_SECRET_SETTINGS, parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
+import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -70,8 +72,8 @@ const EnvSchema = z.object({
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
   CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
 
-  RETENTION_DAYS: int(1, 36_500).optional(),
-  RETENTION_KEY: z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
+  ...RetentionEnvSchema.shape,
+  ...AnchorEnvSchema.shape,
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
@@ -97,6 +99,7 @@ const POLICY_VARS = {
   MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
   QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
   CONCURRENCY: ['concurrency', int(1, 1000), 1],
+  MAX_CONCURRENCY: ['maxConcurrency', int(1, 5000), 1],
   STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
   NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],
   MIN_CHECK_INTERVAL_SECONDS: ['minCheckIntervalMs', positive(), SECOND],
@@ -150,6 +153,11 @@ function readVendor(name: VendorKind, env: Record<string, string>, problems: str
     const r = type.safeParse(v);
     if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
     else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
+  }
+  // An operator's CONCURRENCY alone is a fixed number of calls in flight; with MAX_CONCURRENCY it is the least.
+  if (policy.concurrency !== undefined && policy.maxConcurrency === undefined) policy.maxConcurrency = policy.concurrency;
+  if (policy.concurrency !== undefined && policy.maxConcurrency !== undefined && policy.maxConcurrency < policy.concurrency) {
+    problems.push(`${prefix}MAX_CONCURRENCY: must be at least ${prefix}CONCURRENCY (${policy.concurrency})`);
   }
   if (!parsed.success) return undefined;
   // The settings of `name`, told apart by it: VendorConfig is that pairing.
@@ -208,6 +216,24 @@ function readRecipients(e: ParsedEnv, problems: string[]): string[] {
   return to;
 }
 
+/**
+ * Retention (domain/retention.ts) is on by default. The poller runs it and must hold the key unless RETENTION_DAYS
+ * is off; another process (the CLI) uses the key, when given, to find pseudonymised records, and needs it only
+ * when RETENTION_DAYS is set explicitly.
+ */
+function readRetention(e: ParsedEnv, problems: string[], credentials: Credentials) {
+  const periods = retentionPeriods(e, problems);
+  const key = credentials.reads.includes('retention') ? e.RETENTION_KEY : undefined;
+  const runsRetention = credentials.target !== undefined ? credentials.reads.includes('retention') : e.RETENTION_DAYS !== undefined;
+  if (periods.days !== null && runsRetention && !key && !credentials.unchecked('retention', 'RETENTION_KEY')) {
+    problems.push(
+      `RETENTION_KEY: required while retention is on (RETENTION_DAYS ${e.RETENTION_DAYS === undefined ? 'defaults to' : 'is'} ${periods.days}; ` +
+        'the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
+    );
+  }
+  return periods.days !== null && key ? { days: periods.days, purgeDays: periods.purgeDays, key } : undefined;
+}
+
 /** The configuration from the parsed variables; what cannot be built is added to `problems`. */
 function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials) {
   const database = readDatabase(e, clean, problems);
@@ -218,10 +244,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
   if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
   }
-  const retentionKey = credentials.reads.includes('retention') ? e.RETENTION_KEY : undefined;
-  if (e.RETENTION_DAYS !== undefined && !retentionKey && !credentials.unchecked('retention', 'RETENTION_KEY')) {
-    problems.push('RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)');
-  }
+  const retention = readRetention(e, problems, credentials);
+  const anchors = anchorSettings(e, problems, credentials.target === 'pollDeletions');
   if (!database) return undefined;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT,
@@ -249,8 +273,10 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
     /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
-    /** How long finished requests keep the raw customer id; undefined keeps it. */
-    retention: e.RETENTION_DAYS !== undefined && retentionKey ? { days: e.RETENTION_DAYS, key: retentionKey } : undefined,
+    /** How long finished requests keep the raw customer id, then the pseudonym; undefined: not in this process. */
+    retention,
+    /** Where and how often the event log's chain head is written outside the database. */
+    anchors,
     logLevel: e.LOG_LEVEL,
   };
 }

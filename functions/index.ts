@@ -12,11 +12,12 @@ import { createSendgridSenderFromConfig } from './alerts/sendgrid/createSendgrid
 import { createOnCustomerWritten } from './handlers/onCustomerWritten.js';
 import { createPollDeletions } from './handlers/pollDeletions.js';
 import { createSendAlert } from './handlers/sendAlert.js';
-import { createPseudonymiser } from './services/pseudonymise.js';
+import { pseudonymiserFor } from './services/pseudonymise.js';
+import { createChainAnchorer } from './services/chainAnchors.js';
+import { createAnchorStore } from './anchors/createAnchorStore.js';
 import { createPubsubPublisher } from './services/publisher.js';
 import { createPool } from './store/pool.js';
 import { createVendors } from './vendors/registry.js';
-import { DAY } from './clock.js';
 
 type Handler = (event: CloudEvent<unknown>) => Promise<void>;
 
@@ -68,19 +69,22 @@ functions.cloudEvent(
       clock: systemClock,
     });
     const retention = config.retention;
-    if (!retention) return poll;
-    const pseudonymise = createPseudonymiser({
-      pool,
-      log,
-      clock: systemClock,
-      key: retention.key,
-      retentionMs: retention.days * DAY,
-    });
+    if (!retention) log.warn({ event: 'retention_off' }, 'retention is off (RETENTION_DAYS=off, or no RETENTION_KEY outside a deployment): finished requests keep their customer ids');
+    const pseudonymise = retention
+      ? pseudonymiserFor({ pool, log, clock: systemClock, key: retention.key, days: retention.days, purgeDays: retention.purgeDays })
+      : undefined;
+    const target = config.anchors.target;
+    const anchor = target
+      ? createChainAnchorer({ pool, store: createAnchorStore(target, { projectId: config.projectId }), clock: systemClock, log, intervalMs: config.anchors.intervalMs })
+      : undefined;
     return async (event) => {
       await poll(event);
-      // Retention is housekeeping after the cycle: a failure is logged and the next tick tries again.
-      await pseudonymise().catch((err: unknown) =>
+      // Housekeeping after the cycle: a failure is logged and the next tick tries again.
+      await pseudonymise?.().catch((err: unknown) =>
         log.error({ event: 'retention_failed', err }, 'pseudonymising finished requests failed; the next poll retries'),
+      );
+      await anchor?.().catch((err: unknown) =>
+        log.error({ event: 'chain_anchor_failed', err }, 'writing the chain head outside the database failed; the next interval retries'),
       );
     };
   }),

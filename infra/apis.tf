@@ -16,6 +16,7 @@ locals {
     "run.googleapis.com",            # 2nd gen functions run on Cloud Run
     "secretmanager.googleapis.com",  # SendGrid and vendor credentials
     "sqladmin.googleapis.com",       # Cloud SQL, and the connector's metadata calls
+    "storage.googleapis.com",        # the event log's chain-head anchors
   ]
 }
 

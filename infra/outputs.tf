@@ -52,6 +52,11 @@ output "secrets" {
   value       = local.secrets
 }
 
+output "anchor_bucket" {
+  description = "Cloud Storage bucket of the event log's chain-head anchors (the poller's ANCHOR_BUCKET; verify-log reads it)."
+  value       = google_storage_bucket.anchors.name
+}
+
 output "artifact_repository" {
   description = "Artifact Registry repository of the function images (cloudbuild.yaml --docker-repository)."
   value       = google_artifact_registry_repository.functions.id
@@ -71,6 +76,7 @@ output "cloudbuild_substitutions" {
     "_TRIGGER_SA=${google_service_account.trigger.account_id}",
     "_BUILD_SA=${google_service_account.build.account_id}",
     "_ARTIFACT_REPOSITORY=${google_artifact_registry_repository.functions.repository_id}",
+    "_ANCHOR_BUCKET_SUFFIX=${var.anchor_bucket_suffix}",
     "_VENDORS=${join(",", var.vendors)}",
     "_VENDOR_SECRETS=${join(",", [for id, env in local.vendor_secrets : "${env}=${id}:latest"])}",
   ])

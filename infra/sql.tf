@@ -67,17 +67,23 @@ locals {
   # migrations grant table rights to (sql/000005_event_chain.sql).
   database_owner_role   = "consent_erasure_owner"
   database_runtime_role = "consent_erasure_runtime"
+  # Executes the retention functions (sql/000015_retention_events.sql); granted to the poller's user only.
+  database_retention_role = "consent_erasure_retention"
+  # The longest statement a function's session may run (set on the role and on each function's user).
+  database_statement_timeout = "60s"
 
   # New IAM database users have no privileges, and a migration cannot know their names. This SQL, run once as
   # the postgres user (infra/README.md step 5), makes both roles, lets the build's user become the owner and
   # gives each function's user the runtime role.
   database_bootstrap_sql = templatefile("${path.module}/sql/bootstrap.sql.tftpl", {
-    database     = google_sql_database.main.name
-    owner_role   = local.database_owner_role
-    runtime_role = local.database_runtime_role
-    build_user   = google_sql_user.build.name
-    ingest_user  = google_sql_user.functions["ingest"].name
-    poller_user  = google_sql_user.functions["poller"].name
-    mailer_user  = google_sql_user.functions["mailer"].name
+    database          = google_sql_database.main.name
+    owner_role        = local.database_owner_role
+    runtime_role      = local.database_runtime_role
+    retention_role    = local.database_retention_role
+    statement_timeout = local.database_statement_timeout
+    build_user        = google_sql_user.build.name
+    ingest_user       = google_sql_user.functions["ingest"].name
+    poller_user       = google_sql_user.functions["poller"].name
+    mailer_user       = google_sql_user.functions["mailer"].name
   })
 }

@@ -266,3 +266,31 @@ variable "image_retention" {
     error_message = "image_retention must be a duration in seconds of at least a day, such as 2592000s (30 days)."
   }
 }
+
+variable "anchor_bucket_suffix" {
+  description = "The anchor bucket is named PROJECT_ID-<this> (cloudbuild.yaml _ANCHOR_BUCKET_SUFFIX gives the poller the same name)."
+  type        = string
+  default     = "consent-erasure-anchors"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$", var.anchor_bucket_suffix))
+    error_message = "anchor_bucket_suffix must be 3-32 lower-case letters, digits and dashes."
+  }
+}
+
+variable "anchor_retention_seconds" {
+  description = "How long each chain-head anchor cannot be deleted or replaced (the bucket's retention policy), in seconds; at least the event log's own life."
+  type        = number
+  default     = 315360000
+
+  validation {
+    condition     = var.anchor_retention_seconds >= 31536000 && var.anchor_retention_seconds <= 3155760000
+    error_message = "anchor_retention_seconds must be between a year (31536000) and 100 years (3155760000)."
+  }
+}
+
+variable "anchor_retention_locked" {
+  description = "Lock the anchor bucket's retention policy (irreversible: it can then never be shortened or removed)."
+  type        = bool
+  default     = false
+}

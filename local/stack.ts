@@ -70,6 +70,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   ALERT_FROM: 'consent-erasure@example.com',
   ALERT_TO: 'privacy-operations@example.com',
   POLL_TIME_BUDGET_SECONDS: '50',
+  // The chain head anchored every minute (production: every hour), into the state folder's anchors/.
+  CHAIN_ANCHOR_MINUTES: '1',
   LOG_LEVEL: 'info',
 };
 
@@ -78,7 +80,7 @@ export const SANDBOX_HTTP_CONFIG = { lifecycle: { inProgressAfterMs: 2_000, comp
 
 /** Variables passed through from the caller's environment to the functions when set. */
 const PASSED_THROUGH =
-  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
+  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CHAIN_ANCHOR_MINUTES|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
 
 const PROJECT_ID = 'demo-consent-erasure';
 const DATABASE = 'consent_erasure';
@@ -365,6 +367,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       PUBSUB_EMULATOR_HOST: pubsub.host,
       SENDGRID_BASE_URL: sink.url,
       METADATA_SERVER_DETECTION: 'none',
+      // Retention runs locally as deployed; its key stays in the state folder so pseudonyms stay findable.
+      RETENTION_KEY: env['RETENTION_KEY'] || localSecret(stateDir, 'retention-key'),
+      // The chain head's anchors: write-once files outside the database (production: a Cloud Storage bucket).
+      ANCHOR_DIR: join(stateDir, 'anchors'),
     };
     const topics = { poll: functionEnv['POLL_TOPIC'] || 'deletion-poll', alerts: functionEnv['ALERT_TOPIC'] || 'deletion-alerts' };
     const admin = createPubsubAdmin({ host: pubsub.host, projectId });
@@ -515,6 +521,15 @@ function ancestors(path: string): string[] {
   const out: string[] = [];
   for (let d = path; d !== dirname(d); d = dirname(d)) out.push(d);
   return out;
+}
+
+/** A random secret kept in the state folder (mode 0600), made on first use. */
+function localSecret(stateDir: string, name: string): string {
+  const path = join(stateDir, name);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
 }
 
 async function startEmbeddedPostgres(

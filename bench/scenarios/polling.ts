@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, DAY } from '../../functions/clock.js';
 import { startSandbox } from '../../local/sandbox/server.js';
 import { createVendors } from '../../functions/vendors/registry.js';
+import { inFlightFor } from '../../functions/domain/inFlight.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';
 import { countingPool } from '../db.js';
 import { createSeedSchema, loadSeedPending, seedPollTick } from '../seed/seed.js';
@@ -10,6 +11,7 @@ export interface PollingResult {
   operations: number;
   capPerSecond: number;
   latencyMs: number;
+  /** Calls in flight the poller sized itself to (domain/inFlight.ts): no concurrency is configured. */
   concurrency: number;
   oursChecked: number;
   oursSeconds: number;
@@ -25,19 +27,16 @@ export interface PollingResult {
 }
 
 /**
- * Scenarios 2 and 3a: N pending operations at a per-operation vendor (the http sandbox: 50 ms latency,
- * 500 requests/s). Ours: the real pollDeletions handler checks every due one; the seed's loop checks them
- * one by one for a measured window. Statements are counted on each side's own pool.
+ * Scenarios 2 and 3a: N pending operations at a per-operation vendor (the http sandbox: `latencyMs` latency,
+ * 500 requests/s). Ours: the real pollDeletions handler, with the default configuration but for the vendor's
+ * rate, checks every due one; it sizes its calls in flight from the rate and the latency it measures
+ * (domain/inFlight.ts), nobody sets a concurrency. The seed's loop checks them one by one for a measured
+ * window (skipped with `seed: false`). Statements are counted on each side's own pool.
  */
-export async function runPolling(url: string, profile: Profile, say: (s: string) => void): Promise<PollingResult> {
+export async function runPolling(url: string, profile: Profile, say: (s: string) => void, options: { latencyMs: number; seed: boolean }): Promise<PollingResult> {
   const n = profile.polling;
   const cap = 500;
-  const latencyMs = 50;
-  // Calls in flight: rate × latency (Little's law) is the bare minimum to reach the cap, with nothing left for
-  // the per-call work on our side (HTTP client, zod, batching). Half as much again keeps the vendor busy; the
-  // pacer, not the concurrency, enforces the cap, so the allowance cannot overrun it. Operators size
-  // VENDOR_<NAME>_CONCURRENCY the same way (bench/README.md).
-  const concurrency = Math.ceil((1.5 * cap * latencyMs) / 1000);
+  const { latencyMs } = options;
   const sandbox = await startSandbox({ vendors: { http: { lifecycle: { inProgressAfterMs: DAY, completeAfterMs: 2 * DAY }, recordLimit: 0 } } });
   const ours = countingPool(url, 10);
   const seedPool = countingPool(url, 2);
@@ -58,9 +57,10 @@ export async function runPolling(url: string, profile: Profile, say: (s: string)
     sandbox.control.configure('http', { latencyMs, rateLimit: { requests: cap, perMs: 1000 } });
 
     // ---- ours ----
-    const config = benchConfig(url, { ...env, VENDOR_HTTP_CONCURRENCY: String(concurrency), VENDOR_HTTP_RATE_PER_SECOND: String(cap) });
+    const config = benchConfig(url, { ...env, VENDOR_HTTP_RATE_PER_SECOND: String(cap) });
     const vendors = createVendors(config.vendors);
-    say(`polling: ${n} due operations, ${cap}/s cap, ${latencyMs} ms latency, concurrency ${concurrency}`);
+    const concurrency = inFlightFor(vendors[0]!.policy, latencyMs);
+    say(`polling: ${n} due operations, ${cap}/s cap, ${latencyMs} ms latency, default concurrency (sized to ${concurrency} at this latency)`);
     ours.reset();
     const before = sandbox.control.stats('http');
     const t0 = performance.now();
@@ -71,12 +71,16 @@ export async function runPolling(url: string, profile: Profile, say: (s: string)
     const oursChecked = Number((await ours.pool.query<{ n: string }>("select count(*) as n from vendor_deletion where vendor = 'http' and check_count >= 1")).rows[0]!.n);
 
     // ---- the seed, on the same operations ----
-    say(`polling: the seed's loop for ${profile.seedPollingWindowS} s`);
     seedPool.reset();
-    const [seedVendor] = createVendors(benchConfig(url, env).vendors);
-    const s0 = performance.now();
-    const seed = await seedPollTick(seedPool.pool, seedVendor!, { clock: systemClock, perSecond: cap, until: new Date(Date.now() + profile.seedPollingWindowS * 1000) });
-    const seedSeconds = (performance.now() - s0) / 1000;
+    let seed = { checked: 0 };
+    let seedSeconds = 0;
+    if (options.seed) {
+      say(`polling: the seed's loop for ${profile.seedPollingWindowS} s`);
+      const [seedVendor] = createVendors(benchConfig(url, env).vendors);
+      const s0 = performance.now();
+      seed = await seedPollTick(seedPool.pool, seedVendor!, { clock: systemClock, perSecond: cap, until: new Date(Date.now() + profile.seedPollingWindowS * 1000) });
+      seedSeconds = (performance.now() - s0) / 1000;
+    }
     const seedStatements = seedPool.count();
     return {
       operations: n,
@@ -91,7 +95,7 @@ export async function runPolling(url: string, profile: Profile, say: (s: string)
       oursRateLimitExceeded: after.rateLimitExceeded - before.rateLimitExceeded,
       seedChecked: seed.checked,
       seedSeconds,
-      seedPerSecond: seed.checked / seedSeconds,
+      seedPerSecond: seedSeconds > 0 ? seed.checked / seedSeconds : 0,
       seedStatements,
       seedStatementsPerCheck: seedStatements / Math.max(1, seed.checked),
     };

@@ -32,9 +32,11 @@ const e = (v: unknown): string => escapeHtml(v === null || v === undefined ? 'â€
 const when = (iso: string | null | undefined): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : 'â€“');
 const json = (v: unknown): string => escapeHtml(JSON.stringify(v, null, 1) ?? '');
 
+const signed = (v: unknown): boolean => v !== null && typeof v === 'object' && 'signature' in v;
+
 /** Signed receipts a vendor gave (an OpenDSR callback carries its processor's signature); the detail is kept whole. */
 function receiptsOf(events: readonly TimelineEntry[]): TimelineEntry[] {
-  return events.filter((ev) => ev.kind.includes('callback') || (ev.detail !== null && typeof ev.detail === 'object' && 'signature' in ev.detail));
+  return events.filter((ev) => ev.kind.includes('callback') || signed(ev.detail));
 }
 
 function verificationCell(entry: ReportEntry): string {
@@ -73,7 +75,11 @@ function vendorSection(entry: ReportEntry, timeline: RequestTimeline | undefined
           ? `<ol class="timeline">${events.map((ev) => `<li><time>${e(when(ev.at))}</time> <b>${e(ev.kind)}</b>${statusWord(ev.detail)}</li>`).join('')}</ol>`
           : ''
       }
-      ${entry.completionEvidence ? `<details><summary>vendor's completion answer (${e(entry.completionEvidence.status)})</summary><pre>${json(entry.completionEvidence.payload)}</pre></details>` : ''}
+      ${
+        entry.completionEvidence
+          ? `<details${signed(entry.completionEvidence.payload) ? ' open' : ''}><summary>${signed(entry.completionEvidence.payload) ? 'signed receipt: ' : ''}vendor's completion answer (${e(entry.completionEvidence.status)})</summary><pre>${json(entry.completionEvidence.payload)}</pre></details>`
+          : ''
+      }
       ${receipts.map((r) => `<details open><summary>signed receipt: ${e(r.kind)} ${e(when(r.at))}</summary><pre>${json(r.detail)}</pre></details>`).join('')}
     </section>`;
 }

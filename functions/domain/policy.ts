@@ -13,8 +13,16 @@ export interface VendorPolicy {
   monthlySubjectQuota?: number;
   /** The share of `monthlySubjectQuota` at which an alert is raised (default 0.8). */
   quotaAlertShare?: number;
-  /** Calls in flight at once. */
+  /**
+   * Calls in flight at once: where `maxConcurrency` is set, the least the poller uses and where it starts;
+   * otherwise the fixed number (a vendor's documented limit on parallel calls, or an operator's setting).
+   */
   concurrency: number;
+  /**
+   * The most calls in flight the poller may size up to from the measured latency and the rate
+   * (domain/inFlight.ts); unset means `concurrency` is fixed.
+   */
+  maxConcurrency?: number;
   /** Typical time from submission to completion; past it an operation is stale. */
   expectedDurationMs: number;
   /** No status change for this long is an alarm even before the expected duration. */

@@ -89,7 +89,8 @@ export function afterReport(
   const event = (kind: StatusEvent['kind'], detail: Record<string, unknown>) => events.push({ deletionId: row.deletionId, kind, detail });
   const changed = report.rawStatus !== row.rawStatus;
   if (changed) {
-    event('status_seen', { rawStatus: report.rawStatus, state: report.state, operationId: row.operationId, payload: report.payload ?? null });
+    // The payload stays on the row (retention rewrites it there); it may list a shared job's other customers.
+    event('status_seen', { rawStatus: report.rawStatus, state: report.state, operationId: row.operationId });
   }
   const base = blankUpdate(row.deletionId, {
     rawStatus: report.rawStatus,
@@ -194,18 +195,20 @@ export function afterFault(row: ClaimedDeletion, fault: CheckFault, policy: Tran
     const steps = Math.min(2 ** Math.max(0, row.checkCount - 1), TRANSIENT_BACKOFF_CAP);
     next = new Date(now.getTime() + policy.minCheckIntervalMs * steps);
   } else next = nextCheckFor(policy, row, row.checkCount + 1, null, now);
+  // A response sample may name a shared job's other customers: it is kept with the row's error, which retention
+  // rewrites, and not in the chained event.
+  const sample = fault.kind === 'contract' && fault.sample !== undefined ? fault.sample : undefined;
   const detail: Record<string, unknown> = {
     errorKind: rule.stored,
     message: fault.message,
     operationId: row.operationId,
-    ...(fault.kind === 'contract' && fault.sample !== undefined ? { sample: fault.sample } : {}),
     ...(fault.httpStatus !== undefined ? { httpStatus: fault.httpStatus } : {}),
   };
   return {
     update: blankUpdate(row.deletionId, {
       state: rule.gaveUp ? 'error' : null,
       nextCheckAt: next,
-      lastError: fault.message,
+      lastError: sample === undefined ? fault.message : `${fault.message} (sample: ${sample})`,
       lastErrorKind: rule.stored,
     }),
     events: [{ deletionId: row.deletionId, kind: rule.event, detail }],

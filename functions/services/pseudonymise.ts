@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import { pseudonymiseRequests } from '../store/pseudonymiseRequests.js';
+import { DAY, type Clock } from '../clock.js';
+import { pseudonymiseRequests, purgeRequests } from '../store/pseudonymiseRequests.js';
 
 /** The keyed hash that replaces a customer id after retention: stable per key, so records stay findable. */
 export function pseudonym(key: string, customerId: string): string {
@@ -17,18 +17,36 @@ export function recordedIds(customerId: string, retentionKey: string | undefined
 export type { PseudonymiseResult } from '../store/pseudonymiseRequests.js';
 import type { PseudonymiseResult } from '../store/pseudonymiseRequests.js';
 
+/** What one retention run changed, per stage. */
+export interface RetentionResult extends PseudonymiseResult {
+  purged: PseudonymiseResult;
+}
+
+export interface PseudonymiserDeps {
+  pool: pg.Pool;
+  log: Logger;
+  clock: Clock;
+  key: string;
+  /** After how long a finished request's customer id is replaced by its pseudonym. */
+  retentionMs: number;
+  /** After how long (from the same finish) the pseudonym goes too; undefined: never. */
+  purgeMs?: number;
+}
+
 /**
  * Replaces the raw customer id with a keyed hash in every record of requests that finished (all their
  * deletions completed or cancelled) more than `retentionMs` ago, so the deletion log does not itself become
- * a store of personal data. The event log's hash chain stays verifiable (it covers a salted subject hash,
- * not the raw id; the salt is dropped here). Works in bounded batches; returns what it changed.
+ * a store of personal data; then, after `purgeMs`, drops the pseudonym as well. The event log's hash chain stays
+ * verifiable (it covers a salted subject hash, not the id). Both stages run in the database's retention
+ * functions (sql/000015_retention_events.sql), in bounded batches; returns what changed.
  */
-export function createPseudonymiser(deps: { pool: pg.Pool; log: Logger; clock: Clock; key: string; retentionMs: number }) {
-  return async function pseudonymiseFinished(batchSize = 500): Promise<PseudonymiseResult> {
+export function createPseudonymiser(deps: PseudonymiserDeps) {
+  return async function pseudonymiseFinished(batchSize = 500): Promise<RetentionResult> {
+    const now = deps.clock.now();
     const result = await pseudonymiseRequests(deps.pool, {
-      cutoff: new Date(deps.clock.now().getTime() - deps.retentionMs),
+      cutoff: new Date(now.getTime() - deps.retentionMs),
       limit: batchSize,
-      now: deps.clock.now(),
+      now,
       pseudonym: (customerId) => pseudonym(deps.key, customerId),
     });
     if (result.requests > 0) {
@@ -37,6 +55,22 @@ export function createPseudonymiser(deps: { pool: pg.Pool; log: Logger; clock: C
         'replaced customer ids of finished requests past retention with keyed hashes',
       );
     }
-    return result;
+    const purged =
+      deps.purgeMs === undefined
+        ? { requests: 0, events: 0 }
+        : await purgeRequests(deps.pool, { cutoff: new Date(now.getTime() - deps.purgeMs), limit: batchSize, now });
+    if (purged.requests > 0) {
+      deps.log.info(
+        { event: 'retention_purged', requests: purged.requests, events: purged.events },
+        'dropped the pseudonyms of finished requests past the purge period',
+      );
+    }
+    return { ...result, purged };
   };
+}
+
+/** The retention run the poller makes after each cycle, from the configured periods (in days). */
+export function pseudonymiserFor(deps: Omit<PseudonymiserDeps, 'retentionMs' | 'purgeMs'> & { days: number; purgeDays: number | null }) {
+  const { days, purgeDays, ...rest } = deps;
+  return createPseudonymiser({ ...rest, retentionMs: days * DAY, ...(purgeDays !== null ? { purgeMs: purgeDays * DAY } : {}) });
 }

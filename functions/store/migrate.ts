@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { syncEventDetailFields } from './syncEventDetailFields.js';
 
 /** The folder holding the numbered migrations, found from this file in source and in dist. */
 export function migrationsDir(): string {
@@ -56,7 +57,20 @@ export async function migrate(
   }
 }
 
+/** The migrations, then the event-detail allow-list the code carries (it is data the schema's trigger reads). */
 async function run(connection: { databaseUrl: string } | { client: pg.ClientBase }, log: (message: string) => void): Promise<string[]> {
+  const applied = await migrations(connection, log);
+  const own = 'client' in connection ? undefined : new pg.Client({ connectionString: connection.databaseUrl });
+  if (own) await own.connect();
+  try {
+    await syncEventDetailFields(own ?? (connection as { client: pg.ClientBase }).client);
+  } finally {
+    if (own) await own.end();
+  }
+  return applied;
+}
+
+async function migrations(connection: { databaseUrl: string } | { client: pg.ClientBase }, log: (message: string) => void): Promise<string[]> {
   const applied = await runner({
     ...('client' in connection ? { dbClient: connection.client } : { databaseUrl: connection.databaseUrl }),
     dir: migrationsDir(),

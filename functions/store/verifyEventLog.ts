@@ -61,7 +61,9 @@ function breakOf(row: z.infer<typeof RowSchema>, expectedSeq: number, prevHash: 
   if (row.hash !== row.expected_hash) {
     return brk('content_changed', 'its content no longer matches the hash recorded when it was written');
   }
-  if (row.subject_ok === false || (row.subject_ok === null && row.redacted && !row.customer_id?.startsWith('hmac-sha256:'))) {
+  // Retention leaves a pseudonym (hmac-sha256:…) or, after the purge, no customer id at all, and no salt.
+  const retained = row.customer_id === null || row.customer_id.startsWith('hmac-sha256:');
+  if (row.subject_ok === false || (row.subject_ok === null && row.redacted && !retained)) {
     return brk('subject_changed', 'its customer id no longer matches the subject hash recorded when it was written');
   }
   return null;

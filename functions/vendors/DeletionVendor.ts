@@ -57,6 +57,33 @@ export function withPolicyOverrides(defaults: Readonly<VendorPolicy>, overrides:
 }
 
 /**
+ * One check round (a poll cycle): a shared job (a regulation, a task, a day's listing) is read from the vendor
+ * once in it, however the round's claims split the job's operations. `read` returns the first read's promise
+ * (its answer or its fault) to every later caller with the same key.
+ */
+export interface CheckRound {
+  read<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** Whether `key` was read (or is being read) in this round: a batch of it costs no call. */
+  has(key: string): boolean;
+}
+
+/** A round for one vendor: a map of keys to the first read's promise. */
+export function createCheckRound(): CheckRound {
+  const reads = new Map<string, Promise<unknown>>();
+  return {
+    read<T>(key: string, load: () => Promise<T>): Promise<T> {
+      let p = reads.get(key) as Promise<T> | undefined;
+      if (!p) {
+        p = load();
+        reads.set(key, p);
+      }
+      return p;
+    },
+    has: (key) => reads.has(key),
+  };
+}
+
+/**
  * The port every vendor adapter implements. Adapters validate every response with zod and throw the
  * errors in vendors/errors.ts; they never guess that an unreadable status means "still pending".
  */
@@ -70,7 +97,7 @@ export interface DeletionVendor {
    * Reads the status of these operations. Returns one report per deletionId it could read; an operation
    * missing from the map was not read this time (the caller re-schedules it).
    */
-  checkStatus(operations: OperationToCheck[]): Promise<Map<string, StatusReport>>;
+  checkStatus(operations: OperationToCheck[], round?: CheckRound): Promise<Map<string, StatusReport>>;
   /**
    * The vendor job an operation's status is read from, where one call reads a whole job shared by many
    * operations (a regulation, a task, a day's listing). The poller checks one job per batch, so that one

@@ -59,6 +59,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('CONCURRENCY alone fixes the calls in flight; with MAX_CONCURRENCY the poller sizes between the two', () => {
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_CONCURRENCY: '16' }).vendors[0]!.policy, { concurrency: 16, maxConcurrency: 16 });
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_CONCURRENCY: '4', VENDOR_HTTP_MAX_CONCURRENCY: '64' }).vendors[0]!.policy, { concurrency: 4, maxConcurrency: 64 });
+    assert.deepEqual(loadConfig({ ...base, VENDOR_HTTP_MAX_CONCURRENCY: '64' }).vendors[0]!.policy, { maxConcurrency: 64 });
+  });
+
   const failures: Array<[string, Record<string, string>, RegExp[]]> = [
     ['no database at all', { VENDOR_HTTP_BASE_URL: 'http://x' }, [/DATABASE_URL: required/]],
     ['half a Cloud SQL setting', { VENDOR_HTTP_BASE_URL: 'http://x', CLOUD_SQL_INSTANCE: 'p:r:i' }, [/DB_IAM_USER, DB_NAME/]],
@@ -67,6 +73,7 @@ describe('loadConfig', () => {
     ['a vendor without its base URL', { DATABASE_URL: base.DATABASE_URL }, [/VENDOR_HTTP_BASE_URL/]],
     ['a bad consent field path', { ...base, CONSENT_FIELD: 'a..b' }, [/CONSENT_FIELD/]],
     ['a bad policy override', { ...base, VENDOR_HTTP_RATE_PER_SECOND: '-1' }, [/VENDOR_HTTP_RATE_PER_SECOND/]],
+    ['a maximum in flight below the least', { ...base, VENDOR_HTTP_CONCURRENCY: '16', VENDOR_HTTP_MAX_CONCURRENCY: '4' }, [/VENDOR_HTTP_MAX_CONCURRENCY: must be at least VENDOR_HTTP_CONCURRENCY \(16\)/]],
     ['retention without its key', { ...base, RETENTION_DAYS: '365' }, [/RETENTION_KEY: required/]],
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
     ['an unknown default regime', { ...base, DEFAULT_REGIME: 'hipaa' }, [/DEFAULT_REGIME/]],
@@ -108,7 +115,7 @@ describe('loadConfig', () => {
       RETENTION_DAYS: '365',
       RETENTION_KEY: 'retention-secret-retention-secret-0123',
     });
-    assert.equal(c.retention?.days, 365);
+    assert.deepEqual([c.retention?.days, c.retention?.purgeDays], [365, 730], 'the purge defaults to twice a period longer than 365 days');
     const text = JSON.stringify(redactConfig(c));
     assert.doesNotMatch(text, /vendor-secret|SG\.secret|:pw@|retention-secret/);
     assert.match(text, /\[redacted\]/);
@@ -129,7 +136,7 @@ describe('loadConfig: each deployed function holds only its own credentials', ()
 
   it('refuses a missing vendor credential where vendors are called (no FUNCTION_TARGET, the ingest, the poller)', () => {
     for (const target of [undefined, 'onCustomerWritten', 'pollDeletions']) {
-      const env = target ? { ...segment, FUNCTION_TARGET: target } : segment;
+      const env = target ? { ...segment, FUNCTION_TARGET: target, RETENTION_KEY: 'k'.repeat(40), ANCHOR_BUCKET: 'proj-anchors' } : segment;
       assert.deepEqual(problems(() => loadConfig(env)), [
         'VENDOR_SEGMENT_TOKEN: required credential (in a deployment, mount its secret with --set-secrets)',
       ]);
@@ -150,20 +157,46 @@ describe('loadConfig: each deployed function holds only its own credentials', ()
 
   it('gives the retention key to the poller only', () => {
     const env = { ...base, RETENTION_DAYS: '30', RETENTION_KEY: 'k'.repeat(40) };
-    assert.equal(loadConfig({ ...env, FUNCTION_TARGET: 'pollDeletions' }).retention?.days, 30);
+    assert.equal(loadConfig({ ...env, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' }).retention?.days, 30);
     assert.equal(loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'onCustomerWritten' }).retention, undefined);
-    assert.deepEqual(problems(() => loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'pollDeletions' })), [
-      'RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)',
+    assert.deepEqual(problems(() => loadConfig({ ...base, RETENTION_DAYS: '30', FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' })), [
+      'RETENTION_KEY: required while retention is on (RETENTION_DAYS is 30; the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
     ]);
   });
 
+  it('runs retention by default in the poller: 30 days, then the purge at 365; only an explicit off stops it', () => {
+    const key = 'k'.repeat(40);
+    const poller = { ...base, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors' };
+    assert.deepEqual(loadConfig({ ...poller, RETENTION_KEY: key }).retention, { days: 30, purgeDays: 365, key });
+    assert.deepEqual(problems(() => loadConfig(poller)), [
+      'RETENTION_KEY: required while retention is on (RETENTION_DAYS defaults to 30; the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
+    ]);
+    assert.equal(loadConfig({ ...poller, RETENTION_DAYS: 'off' }).retention, undefined);
+    assert.deepEqual(loadConfig({ ...poller, RETENTION_KEY: key, RETENTION_PURGE_DAYS: 'off' }).retention, { days: 30, purgeDays: null, key });
+    assert.deepEqual(loadConfig({ ...poller, RETENTION_KEY: key, RETENTION_DAYS: '7', RETENTION_PURGE_DAYS: '90' }).retention, { days: 7, purgeDays: 90, key });
+    // Elsewhere (the CLI) the key only finds pseudonymised records; without it nothing is refused.
+    assert.equal(loadConfig(base).retention, undefined);
+  });
+
+  const badRetention: Array<[string, Record<string, string>, string]> = [
+    ['0 days', { RETENTION_DAYS: '0' }, 'RETENTION_DAYS: 0 is not a retention period: set RETENTION_DAYS=off to keep customer ids (and say why in the deployment)'],
+    ['a word', { RETENTION_DAYS: 'never' }, 'RETENTION_DAYS: must be a whole number of days from 1 to 36500, or off'],
+    ['a fraction', { RETENTION_PURGE_DAYS: '1.5' }, 'RETENTION_PURGE_DAYS: must be a whole number of days from 1 to 36500, or off'],
+    ['a purge before the pseudonym', { RETENTION_DAYS: '60', RETENTION_PURGE_DAYS: '30' }, 'RETENTION_PURGE_DAYS: must be more than RETENTION_DAYS (60): the pseudonym is dropped after the id is replaced'],
+  ];
+  for (const [name, env, message] of badRetention) {
+    it(`refuses a retention setting: ${name}`, () => {
+      assert.deepEqual(problems(() => loadConfig({ ...base, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors', RETENTION_KEY: 'k'.repeat(40), ...env })), [message]);
+    });
+  }
+
   it('validates a deployment without secret values: mounted credentials count as present, missing ones are named', () => {
-    const poller = { ...segment, FUNCTION_TARGET: 'pollDeletions', RETENTION_DAYS: '30' };
+    const poller = { ...segment, FUNCTION_TARGET: 'pollDeletions', ANCHOR_BUCKET: 'proj-anchors', RETENTION_DAYS: '30' };
     const c = loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY', 'VENDOR_SEGMENT_TOKEN', 'RETENTION_KEY'] });
     assert.equal((c.vendors[1]!.settings as Record<string, unknown>)['token'], undefined, 'no value is invented for a mounted secret');
     assert.deepEqual(problems(() => loadConfig(poller, { mountedSecrets: ['VENDOR_HTTP_API_KEY'] })), [
       'VENDOR_SEGMENT_TOKEN: required credential (in a deployment, mount its secret with --set-secrets)',
-      'RETENTION_KEY: required with RETENTION_DAYS (the key of the hash that replaces customer ids)',
+      'RETENTION_KEY: required while retention is on (RETENTION_DAYS is 30; the key of the hash that replaces customer ids; RETENTION_DAYS=off keeps them)',
     ]);
     assert.ok(loadConfig({ ...segment, FUNCTION_TARGET: 'sendAlert' }, { mountedSecrets: ['SENDGRID_API_KEY'] }));
     // Everything that is not a secret is still checked.

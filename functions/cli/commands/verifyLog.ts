@@ -1,3 +1,6 @@
+import { createAnchorStore } from '../../anchors/createAnchorStore.js';
+import { checkChainAnchors, type AnchorCheck } from '../../services/chainAnchors.js';
+import { readDroppedDetailFields, type DroppedDetailField } from '../../store/readDroppedDetailFields.js';
 import { verifyEventLog } from '../../store/verifyEventLog.js';
 import { CommandFailedError, defineCommand, UsageError } from '../context.js';
 import { parsePositiveInt } from '../output.js';
@@ -21,8 +24,20 @@ export default defineCommand({
         const fromSeq = opts.from === undefined ? undefined : parsePositiveInt('--from', opts.from, Number.MAX_SAFE_INTEGER);
         const toSeq = opts.to === undefined ? undefined : parsePositiveInt('--to', opts.to, Number.MAX_SAFE_INTEGER);
         if (fromSeq !== undefined && toSeq !== undefined && toSeq < fromSeq) throw new UsageError('--to: must not be before --from');
-        const result = await verifyEventLog(await ctx.pool(), { ...(fromSeq ? { fromSeq } : {}), ...(toSeq ? { toSeq } : {}) });
-        if (opts.json) ctx.out(JSON.stringify(result, null, 2));
+        const pool = await ctx.pool();
+        const result = await verifyEventLog(pool, { ...(fromSeq ? { fromSeq } : {}), ...(toSeq ? { toSeq } : {}) });
+        // The chain checks itself; the anchors (outside the database) catch a chain recomputed by whoever rewrote it.
+        const config = ctx.settings().config;
+        const target = config.anchors.target;
+        const anchors: (AnchorCheck & { where: string }) | null = target
+          ? await (async () => {
+              const store = createAnchorStore(target, { projectId: config.projectId });
+              return { where: store.where, ...(await checkChainAnchors(pool, await store.list())) };
+            })()
+          : null;
+        // Fields the allow-list kept out of the log: evidence that was never chained, which an auditor should see.
+        const droppedFields = await readDroppedDetailFields(pool);
+        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, droppedFields }, null, 2));
         else if (result.ok) {
           ctx.out(
             result.checked === 0
@@ -36,7 +51,27 @@ export default defineCommand({
               `${result.checked} entries before it verified`,
           );
         }
-        if (!result.ok) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
+        if (!opts.json) ctx.out(describeAnchors(anchors));
+        if (!opts.json && droppedFields.length > 0) ctx.out(describeDropped(droppedFields));
+        if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
       });
   },
 });
+
+/** One paragraph on the external anchors: how many matched, or the first that no longer does. */
+function describeAnchors(anchors: (AnchorCheck & { where: string }) | null): string {
+  if (!anchors) return 'external anchors: none configured (ANCHOR_BUCKET or ANCHOR_DIR): the chain was checked against itself only';
+  if (anchors.ok) {
+    return anchors.latest
+      ? `external anchors: ${anchors.checked} in ${anchors.where} match (latest: entry ${anchors.latest.sequence}, written ${anchors.latest.time})`
+      : `external anchors: none written yet in ${anchors.where}`;
+  }
+  const b = anchors.broken!;
+  return `external anchor MISMATCH: ${b.anchor.name} (entry ${b.anchor.sequence}, written ${b.anchor.time}): ${b.detail}\n${anchors.checked} earlier anchors matched`;
+}
+
+/** The detail fields dropped before chaining (not a break of the chain: what was never in it). */
+function describeDropped(fields: readonly DroppedDetailField[]): string {
+  const lines = fields.map((f) => `  ${f.kind}.${f.field}: ${f.dropped} event(s), ${f.firstSeenAt.toISOString()} to ${f.lastSeenAt.toISOString()}`);
+  return `event detail fields dropped by the allow-list (functions/domain/eventDetailFields.ts), never chained:\n${lines.join('\n')}`;
+}

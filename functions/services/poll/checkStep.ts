@@ -29,11 +29,15 @@ export async function slotOrRelease(ctx: CycleContext, vendor: DeletionVendor, r
  * into `sink`, written with the rest of the claim. A completed deletion is verified where the vendor can.
  */
 export async function checkBatch(ctx: CycleContext, vendor: DeletionVendor, rows: ClaimedDeletion[], sink: Results): Promise<void> {
-  const slot = await slotOrRelease(ctx, vendor, rows, 'call');
+  const round = ctx.round(vendor.name);
+  // A batch of a job this round already read (another claim held part of it) costs no call and no slot.
+  const first = rows[0];
+  const readThisRound = vendor.jobOf !== undefined && first !== undefined && round.has(vendor.jobOf(toOperation(first)));
+  const slot = readThisRound ? { done: () => {} } : await slotOrRelease(ctx, vendor, rows, 'call');
   if (!slot) return;
   let reports: Map<string, StatusReport>;
   try {
-    reports = await vendor.checkStatus(rows.map(toOperation));
+    reports = await vendor.checkStatus(rows.map(toOperation), round);
   } catch (err) {
     slot.done();
     return checkFailed(ctx, vendor, rows, err);

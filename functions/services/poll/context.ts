@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
+import type { CheckRound } from '../../vendors/DeletionVendor.js';
 import type { Incidents } from './incidents.js';
 import type { CycleReport } from './report.js';
 import type { ResultWriter } from './results.js';
 import type { SubjectQuotas } from './subjectQuota.js';
 import type { CycleGate } from './vendorGate.js';
 
-/** What the steps of one cycle share: its report, gate, incidents, result writer and monthly subject quotas. */
+/** What the steps of one cycle share: its report, gate, incidents, result writer, monthly subject quotas and check rounds. */
 export interface CycleContext {
   log: Logger;
   clock: Clock;
@@ -15,4 +16,6 @@ export interface CycleContext {
   incidents: Incidents;
   results: ResultWriter;
   quotas: SubjectQuotas;
+  /** This cycle's check round of a vendor: its shared jobs are read once in the cycle. */
+  round(vendor: string): CheckRound;
 }

@@ -21,6 +21,8 @@ import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
 import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
+import { createInFlightSizer } from './inFlight.js';
+import { createCheckRound, type CheckRound } from '../../vendors/DeletionVendor.js';
 import { createClaimWorker } from './workClaim.js';
 
 export type { CycleReport } from './report.js';
@@ -58,6 +60,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const instance = deps.instance ?? `${hostname()}:${process.pid}`;
   const byName = new Map(vendors.map((v) => [v.name, v]));
   const gate = createVendorGate({ pool, log, clock, sleep, vendors });
+  const inFlight = createInFlightSizer({
+    clock,
+    onChange: (vendor, limit) => log.debug({ event: 'vendor_in_flight', vendor, limit, latencyMs: inFlight.latencyMs(vendor) }, 'calls in flight resized'),
+  });
   const policies = vendors.map((v) => ({ vendor: v.name, expectedDurationMs: v.policy.expectedDurationMs, noProgressMs: v.policy.noProgressMs }));
   const alerts = createAlertRaiser({ pool, publisher, log, clock, config, policies });
   // A claim holds at least one full vendor batch: claiming fewer rows than a vendor takes per call would
@@ -86,8 +92,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const results = createResultWriter({ pool, log, clock, owner, report });
     const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
     await quotas.review(vendors);
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas };
-    const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter });
+    const rounds = new Map<string, CheckRound>();
+    const round = (vendor: string) => rounds.get(vendor) ?? rounds.set(vendor, createCheckRound()).get(vendor)!;
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas, round };
+    const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter, inFlight });
     await runClaims(ctx, {
       pool,
       sleep,

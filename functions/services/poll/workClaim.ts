@@ -8,6 +8,7 @@ import type { SubmitPort } from '../submitDeletions.js';
 import { checkBatch, type Results } from './checkStep.js';
 import type { CycleContext } from './context.js';
 import { submitBatch } from './submitStep.js';
+import type { InFlightSizer } from './inFlight.js';
 
 /** One claim in flight: `started` once every vendor call of it has begun, `done` once its results are written. */
 export interface ClaimWork {
@@ -98,12 +99,21 @@ function firstFailure(settledResults: PromiseSettledResult<unknown>[]): void {
  * write round trips. Status results of a whole claim at one vendor are written in one statement: a vendor
  * checked one operation per call must not cost one statement per operation.
  */
-export function createClaimWorker(ctx: CycleContext, deps: { byName: Map<string, DeletionVendor>; submitter: SubmitPort | undefined }) {
+export function createClaimWorker(
+  ctx: CycleContext,
+  deps: { byName: Map<string, DeletionVendor>; submitter: SubmitPort | undefined; inFlight?: InFlightSizer },
+) {
   const limits = new Map<string, LimitFunction>();
   const limitOf = (vendor: DeletionVendor) => {
     let limit = limits.get(vendor.name);
-    if (!limit) limits.set(vendor.name, (limit = pLimit(Math.max(1, vendor.policy.concurrency))));
+    if (!limit) limits.set(vendor.name, (limit = pLimit(deps.inFlight?.limit(vendor) ?? Math.max(1, vendor.policy.concurrency))));
     return limit;
+  };
+  /** The vendor's calls timed, and its limit resized after each: calls in flight follow the measured latency. */
+  const sized = (vendor: DeletionVendor, limit: LimitFunction) => {
+    const sizer = deps.inFlight;
+    if (!sizer) return { vendor, resize: () => {} };
+    return { vendor: sizer.timed(vendor), resize: () => void (limit.concurrency = sizer.limit(vendor)) };
   };
   const skipped = { queuedWithoutSubmitter: 0 };
 
@@ -111,10 +121,11 @@ export function createClaimWorker(ctx: CycleContext, deps: { byName: Map<string,
     const { vendor, rows, submits, checks } = plan;
     if (!vendor) return ctx.results.release(rows, ctx.clock.now());
     const limit = limitOf(vendor);
+    const { vendor: timed, resize } = sized(vendor, limit);
     const results: Results = { updates: [], events: [] };
     const tasks = [
-      ...submits.map((batch) => limit(() => (begin(), submitBatch(ctx, vendor, batch, deps.submitter, skipped)))),
-      ...checks.map((batch) => limit(() => (begin(), checkBatch(ctx, vendor, batch, results)))),
+      ...submits.map((batch) => limit(() => (begin(), submitBatch(ctx, timed, batch, deps.submitter, skipped).finally(resize)))),
+      ...checks.map((batch) => limit(() => (begin(), checkBatch(ctx, timed, batch, results).finally(resize)))),
     ];
     // A finished row with a check still scheduled is left over from elsewhere: nothing more is due.
     const finished = rows.filter((r) => isTerminal(r.state)).map((r) => settled(r).update);

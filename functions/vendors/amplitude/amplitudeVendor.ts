@@ -231,14 +231,16 @@ export function createAmplitudeVendor(
     // One listing per batch: operations of one day are read by one call (undated ones by none).
     jobOf: (op) => refOf(op)?.day ?? 'undated',
 
-    async checkStatus(operations) {
+    async checkStatus(operations, round) {
       const { reports, dated } = sortOperations(operations);
       if (dated.length === 0) return reports;
       const jobs: Job[] = [];
       for (const window of dayWindows(dated.flatMap(({ ref }) => [ref.day!, ...(ref.firstDay ? [ref.firstDay] : [])]))) {
         const url = `${base}${PATH}?start_day=${window.start}&end_day=${window.end}`;
-        const { body } = await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, ListResponse);
-        jobs.push(...body);
+        const list = async () => (await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, ListResponse)).body;
+        // A one-day window is that day's job (jobOf), read once per check round.
+        const key = window.start === window.end ? window.start : `${window.start}..${window.end}`;
+        jobs.push(...(await (round ? round.read(key, list) : list())));
       }
       for (const { op, ref } of dated) reports.set(op.deletionId, amplitudeReport(ref, jobs));
       return reports;

@@ -33,7 +33,8 @@ export function readUserSearch(answer: UserSearchAnswer, op: OperationToCheck, i
   if (mine.length === 0) return { found: false, evidence: { lookup: 'usersearch', type: answer.type, matches: answer.matches.length } };
   return {
     found: true,
-    evidence: { lookup: 'usersearch', type: answer.type, matches: mine },
+    // The amplitude_ids, not the user id: the evidence is kept for ever and must not name the customer.
+    evidence: { lookup: 'usersearch', type: answer.type, matches: mine.map((m) => ({ amplitude_id: m.amplitude_id })) },
     summary: `Amplitude user search still finds the customer (amplitude_id ${mine.map((m) => m.amplitude_id).join(', ')})`,
   };
 }

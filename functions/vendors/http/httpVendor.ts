@@ -15,6 +15,9 @@ export const HTTP_POLICY_DEFAULTS: Readonly<VendorPolicy> = {
   maxBatchSize: 1,
   requestsPerSecond: 50,
   concurrency: 8,
+  // No documented limit on parallel calls: the poller sizes calls in flight from the rate and the latency it
+  // measures (domain/inFlight.ts), up to this many.
+  maxConcurrency: 512,
   expectedDurationMs: 3 * DAY,
   noProgressMs: 3 * DAY,
   minCheckIntervalMs: 5 * MINUTE,

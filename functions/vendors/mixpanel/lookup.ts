@@ -24,7 +24,8 @@ export function readEngage(answer: EngageAnswer, op: OperationToCheck): Verifica
   return {
     found: true,
     // The profile's property names, not their values: the evidence says what is left without copying it.
-    evidence: { lookup: 'engage', status: answer.status ?? null, profiles: mine.map((r) => ({ $distinct_id: r.$distinct_id, properties: Object.keys(r.$properties ?? {}).sort() })) },
-    summary: `Mixpanel Engage still finds the profile of distinct_id ${op.customerId}`,
+    // Neither the distinct_id (the customer id) nor the values: the evidence is kept for ever.
+    evidence: { lookup: 'engage', status: answer.status ?? null, profiles: mine.map((r) => ({ properties: Object.keys(r.$properties ?? {}).sort() })) },
+    summary: `Mixpanel Engage still finds the customer's profile (${mine.length === 1 ? 'one profile' : `${mine.length} profiles`})`,
   };
 }

@@ -176,8 +176,8 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
 
     jobOf: (op) => refOf(op).trackingId,
 
-    async checkStatus(operations) {
-      const reports = await checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask);
+    async checkStatus(operations, round) {
+      const reports = await checkSharedJobs(operations, (op) => refOf(op).trackingId, readTask, round);
       for (const op of operations) {
         const report = reports.get(op.deletionId);
         if (report?.state === 'failed') reports.set(op.deletionId, failedTaskReport(op, report));

@@ -188,8 +188,8 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
 
     jobOf: (op) => refOf(op).regulateId,
 
-    async checkStatus(operations) {
-      return checkSharedJobs(operations, (op) => refOf(op).regulateId, readRegulation);
+    async checkStatus(operations, round) {
+      return checkSharedJobs(operations, (op) => refOf(op).regulateId, readRegulation, round);
     },
 
     async cancel(op) {

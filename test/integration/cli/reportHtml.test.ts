@@ -54,7 +54,8 @@ export async function seedReportRequests(pool: import('pg').Pool, at: (days: num
   await revoke('cust-met', 0, 'gdpr');
   await complete('cust-met', 'amplitude', 0, 16, true);
   await complete('cust-met', 'mparticle', 0, 9, false);
-  await event('cust-met', 'mparticle', 'callback_received', 9, { status: 'completed', signature: 'MEUCIQD…(processor signature, verified)', certificate: 'https://opendsr.mparticle.com/cert.pem' });
+  // The processor's signed answer (OpenDSR: X-OpenDSR-Signature over the body, checked against its certificate).
+  await set('cust-met', 'mparticle', `status_payload = $3::jsonb`, [JSON.stringify({ request_status: 'completed', signature: 'MEUCIQD…(processor signature, verified)', certificate: 'https://opendsr.mparticle.com/cert.pem' })]);
 
   await revoke('cust-found', 1, 'gdpr');
   await complete('cust-found', 'amplitude', 1, 17, false);
@@ -111,7 +112,7 @@ describe('report --format html|pdf: the authority\'s report, rendered in headles
     assert.match(text, /expected 2026-05-07 09:00 UTC \(amplitude's own date \(job day 2026-05-10 \+ 5 days\)\)/);
     assert.match(text, /data still found/);
     assert.match(text, /amplitude_id 100000007|100000007/);
-    assert.match(text, /signed receipt: callback_received/);
+    assert.match(text, /signed receipt: vendor's completion answer \(done\)/);
     assert.match(text, /regime ccpa/);
 
     const screenshot = join(ARTIFACTS, 'report.png');

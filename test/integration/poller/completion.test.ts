@@ -16,7 +16,7 @@ describe('completion and verification (real PostgreSQL)', () => {
       check: () => ({ state: 'completed', rawStatus: 'done', payload: { evidence: 'vendor receipt' } }),
       async verify(op) {
         if (op.customerId === 'v-broken') throw new Error('verification endpoint down');
-        return op.customerId === 'v-ok' ? { found: false, evidence: { matches: [] } } : { found: true, evidence: { matches: [{ user_id: op.customerId }] }, summary: `profile ${op.customerId} still exists` };
+        return op.customerId === 'v-ok' ? { found: false, evidence: { matches: [] } } : { found: true, evidence: { matches: [{ amplitude_id: 7 }] }, summary: 'the profile still exists' };
       },
     });
     const [ok, no, broken] = await seedDeletions(
@@ -45,12 +45,12 @@ describe('completion and verification (real PostgreSQL)', () => {
     assert.deepEqual(events.rows[2].detail.evidence, { matches: [] });
     const failed = await db().pool.query("select kind, detail from deletion_event where vendor_deletion_id = $1 and kind <> 'alert_raised' order by id", [no]);
     assert.deepEqual(failed.rows.map((e) => e.kind), ['status_seen', 'completed', 'verification_failed']);
-    assert.deepEqual(failed.rows[2].detail.evidence, { matches: [{ user_id: 'v-no' }] });
+    assert.deepEqual(failed.rows[2].detail.evidence, { matches: [{ amplitude_id: 7 }] });
     const stored = await db().pool.query('select verification_failed_at, verification_evidence from vendor_deletion where id = $1', [no]);
-    assert.deepEqual(stored.rows[0], { verification_failed_at: T0, verification_evidence: { summary: 'profile v-no still exists', answer: { matches: [{ user_id: 'v-no' }] } } });
+    assert.deepEqual(stored.rows[0], { verification_failed_at: T0, verification_evidence: { summary: 'the profile still exists', answer: { matches: [{ amplitude_id: 7 }] } } });
     assert.equal(report.verificationFailed, 1);
     const alerts = await db().pool.query("select kind, detail from deletion_alert where vendor_deletion_id = $1", [no]);
-    assert.deepEqual(alerts.rows, [{ kind: 'verification_failed', detail: 'profile v-no still exists' }], 'raised in the same cycle');
+    assert.deepEqual(alerts.rows, [{ kind: 'verification_failed', detail: 'the profile still exists' }], 'raised in the same cycle');
     assert.ok(lines.some((l) => l['event'] === 'verify_failed' && l['severity'] === 'WARNING'));
   });
 });

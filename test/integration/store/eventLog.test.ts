@@ -21,9 +21,13 @@ async function seed(pool: pg.Pool, customerId: string, state = 'completed', at =
   );
   await pool.query(
     `insert into deletion_event (request_id, vendor_deletion_id, customer_id, vendor, kind, detail, occurred_at)
-     select $1::bigint, $2::bigint, $3, 'http', k, jsonb_build_object('n', n), $4::timestamptz + n * interval '1 hour'
+     select $1::bigint, $2::bigint, $3, 'http', k,
+            case k when 'revoked' then jsonb_build_object('eventSource', 'documents/customers/' || $3, 'reason', 'seeded')
+                   when 'submitted' then jsonb_build_object('operationId', 'proj/2026-01-01/' || $3, 'attempt', n)
+                   else jsonb_build_object('rawStatus', 'step ' || n) end,
+            $4::timestamptz + n * interval '1 hour'
        from unnest($5::text[]) with ordinality as t(k, n)`,
-    [requestId, d.rows[0]!.id, customerId, at, ['revoked', 'queued', 'submitted', 'completed']],
+    [requestId, d.rows[0]!.id, customerId, at, ['revoked', 'status_seen', 'submitted', 'completed']],
   );
   return requestId;
 }
@@ -118,7 +122,7 @@ describe('event log hash chain (real PostgreSQL)', () => {
       await client.query('set role consent_erasure_runtime');
       await client.query("insert into deletion_event (kind, customer_id) values ('revoked', 'zed')");
       await assert.rejects(client.query("update deletion_event set kind = 'x' where chain_seq = 1"), /permission denied/);
-      await assert.rejects(client.query("update deletion_event set customer_id = 'x' where chain_seq = 1"), /append-only/);
+      await assert.rejects(client.query("update deletion_event set customer_id = 'x' where chain_seq = 1"), /permission denied/);
       await assert.rejects(client.query('delete from deletion_event where chain_seq = 1'), /permission denied/);
     } finally {
       await client.query('reset role');
@@ -132,7 +136,7 @@ describe('event log hash chain (real PostgreSQL)', () => {
     const clock = createFakeClock('2026-06-01T00:00:00Z');
     const run = createPseudonymiser({ pool: db.pool, log: silentLogger(), clock, key: 'retention-key', retentionMs: 90 * DAY });
     const result = await run();
-    assert.deepEqual(result, { requests: 3, events: 12 });
+    assert.deepEqual(result, { requests: 3, events: 12, purged: { requests: 0, events: 0 } });
     const left = await db.pool.query<{ customer_id: string }>(
       "select distinct customer_id from deletion_event where customer_id not like 'hmac-sha256:%' order by 1",
     );
@@ -147,6 +151,6 @@ describe('event log hash chain (real PostgreSQL)', () => {
     );
     assert.equal(hashed.rowCount, 1, 'vendor payloads carry the pseudonym, not the id');
     assert.equal((await verifyEventLog(db.pool)).ok, true);
-    assert.deepEqual(await run(), { requests: 0, events: 0 }, 'a second run changes nothing');
+    assert.deepEqual(await run(), { requests: 0, events: 0, purged: { requests: 0, events: 0 } }, 'a second run changes nothing');
   });
 });

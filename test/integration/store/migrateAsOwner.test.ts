@@ -14,6 +14,7 @@ import { renderTemplate } from '../../unit/deploy/hcl.js';
 
 const OWNER = 'consent_erasure_owner';
 const RUNTIME = 'consent_erasure_runtime';
+const RETENTION = 'consent_erasure_retention';
 
 function urlAs(db: TestDatabase, user: string): string {
   const u = new URL(db.url);
@@ -54,6 +55,8 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
       database: db.name,
       owner_role: OWNER,
       runtime_role: RUNTIME,
+      retention_role: RETENTION,
+      statement_timeout: '60s',
     });
   });
   after(async () => {
@@ -98,11 +101,41 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
     });
   });
 
+  it('gives the retention role to the poller alone', async () => {
+    const members = await db.pool.query<{ member: string }>(
+      `select pg_get_userbyid(m.member) as member from pg_auth_members m where m.roleid = to_regrole($1) order by 1`,
+      [RETENTION],
+    );
+    assert.deepEqual(members.rows.map((r) => r.member), [users.poller_user]);
+    // As deployed: the functions run as the owner, so the log's trigger accepts the poller's retention through them.
+    const request = await db.pool.query<{ id: string }>(
+      `with r as (insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at)
+                  values ('c-owner', '2026-01-01Z', 'e', 'test', '2026-02-01Z') returning id),
+            d as (insert into vendor_deletion (request_id, customer_id, vendor, state, completed_at)
+                  select id, 'c-owner', 'http', 'completed', '2026-01-02Z' from r returning request_id)
+       select request_id::text as id from d`,
+    );
+    const id = request.rows[0]!.id;
+    await db.pool.query("insert into deletion_event (request_id, customer_id, kind) values ($1::bigint, 'c-owner', 'revoked')", [id]);
+    const name = `hmac-sha256:${'ab'.repeat(32)}`;
+    const call = (c: pg.Client) => c.query("select * from retention_pseudonymise(array[$1::bigint], array[$2], '2026-03-01Z', now())", [id, name]);
+    await asUser(db, users.ingest_user, async (c) => {
+      await assert.rejects(call(c), /permission denied for function retention_pseudonymise/);
+    });
+    await asUser(db, users.poller_user, async (c) => {
+      assert.deepEqual((await call(c)).rows[0], { requests: 1, events: 1 });
+    });
+    const event = await db.pool.query('select customer_id, subject_salt from deletion_event where request_id = $1::bigint', [id]);
+    assert.deepEqual(event.rows, [{ customer_id: name, subject_salt: null }]);
+  });
+
   it("gives each function's user the runtime role's rights and no way to become the owner", async () => {
     await asUser(db, users.poller_user, async (c) => {
       await c.query("insert into deletion_event (kind, customer_id) values ('revoked', 'c1')");
       assert.equal((await c.query('select * from pending_deletion')).rowCount, 0);
       await assert.rejects(c.query(`set role ${OWNER}`), /permission denied to set role/);
+      // A runaway statement ends: the bootstrap sets statement_timeout on each function's user.
+      assert.equal((await c.query<{ statement_timeout: string }>('show statement_timeout')).rows[0]!.statement_timeout, '1min');
       await assert.rejects(c.query('create table t (x int)'), /permission denied for schema public/);
     });
   });

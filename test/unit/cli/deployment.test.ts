@@ -25,7 +25,7 @@ describe('deployment check (the build preflight)', () => {
     const checked = checkDeployments(
       parseDeployments([
         '--function=onCustomerWritten', env, `--set-secrets=${vendorSecrets}`,
-        '--function=pollDeletions', env, `--set-secrets=RETENTION_KEY=retention-key:latest,${vendorSecrets}`,
+        '--function=pollDeletions', `${env}ANCHOR_BUCKET=p-consent-erasure-anchors`, `--set-secrets=RETENTION_KEY=retention-key:latest,${vendorSecrets}`,
         '--function=sendAlert', env, '--set-secrets=SENDGRID_API_KEY=sendgrid-api-key:latest',
       ]),
     );

@@ -241,12 +241,28 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       assert.equal(poller.secrets.get('RETENTION_KEY'), 'retention-key:latest');
       assert.ok(poller.env.get('RETENTION_DAYS'), 'the poller is deployed without RETENTION_DAYS: retention would stay off');
       assert.equal(loadConfig(runtimeEnv(poller)).retention?.days, Number(cb.values['_RETENTION_DAYS']));
+      assert.equal(loadConfig(runtimeEnv(poller)).retention?.purgeDays, Number(cb.values['_RETENTION_PURGE_DAYS']));
       for (const fn of ['onCustomerWritten', 'sendAlert']) assert.ok(!deployOf(fn).secrets.has('RETENTION_KEY'), `${fn} mounts the retention key`);
       // Retention runs in the poller's registration (functions/index.ts): it builds the pseudonymiser.
       const index = readFileSync(join(ROOT, 'functions', 'index.ts'), 'utf8');
       const registrations = index.split(/functions\.cloudEvent\(/).slice(1);
-      const runsRetention = registrations.filter((r) => r.includes('createPseudonymiser(')).map((r) => /'(\w+)'/.exec(r)![1]);
+      const runsRetention = registrations.filter((r) => r.includes('pseudonymiserFor(')).map((r) => /'(\w+)'/.exec(r)![1]);
       assert.deepEqual(runsRetention, ['pollDeletions']);
+    });
+
+    it("anchors the chain head in a bucket with a retention policy that only the poller may add to, and gives the poller that bucket", () => {
+      const bucket = tf.resource('google_storage_bucket', 'anchors', undefined) as Obj;
+      assert.equal(bucket['name'], `${PROJECT.id}-${String(tf.vars['anchor_bucket_suffix'])}`);
+      const policy = block(bucket['retention_policy']);
+      assert.ok(Number(policy['retention_period']) >= 365 * 86_400, 'anchors kept at least a year');
+      assert.equal(bucket['public_access_prevention'], 'enforced');
+      const grants = Object.keys(tf.resources('google_storage_bucket_iam_member')).map((n) => tf.resource('google_storage_bucket_iam_member', n, undefined) as Obj);
+      const onAnchors = grants.filter((g) => g['bucket'] === bucket['name']).map((g) => `${String(g['member'])} ${String(g['role'])}`);
+      assert.deepEqual(onAnchors.sort(), [`group:${String(tf.vars['operators_group'])} roles/storage.objectViewer`, `serviceAccount:${sa(cb.values['_POLLER_SA'])} roles/storage.objectCreator`].sort());
+      const poller = deployOf('pollDeletions');
+      assert.equal(poller.env.get('ANCHOR_BUCKET'), bucket['name'], "the poller's ANCHOR_BUCKET is the bucket Terraform makes");
+      assert.equal(loadConfig(runtimeEnv(poller)).anchors.target?.kind, 'gcs');
+      for (const fn of ['onCustomerWritten', 'sendAlert']) assert.ok(!deployOf(fn).env.has('ANCHOR_BUCKET'), `${fn} is given the anchor bucket`);
     });
 
     it('lets only the poller publish alerts; the poll topic takes the poller and the operators group, nobody else', () => {

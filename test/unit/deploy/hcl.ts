@@ -362,7 +362,8 @@ export function evaluate(n: Node, s: Scope): Value {
     case 'index': {
       // Traversals from var., local., each., data. and resource types resolve lazily.
       const path = traversal(n, s);
-      if (path) return path;
+      // A traversal may resolve to false, 0 or '' (a boolean variable's default).
+      if (path !== undefined) return path;
       const obj = evaluate(n.obj, s);
       const key = n.k === 'get' ? n.attr : evaluate(n.key, s);
       if (Array.isArray(obj) && typeof key === 'number') return at(obj[key], `[${key}]`);

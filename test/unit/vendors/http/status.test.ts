@@ -60,6 +60,7 @@ describe('httpPolicy', () => {
       maxBatchSize: 1,
       requestsPerSecond: 50,
       concurrency: 8,
+      maxConcurrency: 512,
       expectedDurationMs: 3 * DAY,
       noProgressMs: 3 * DAY,
       minCheckIntervalMs: 5 * MINUTE,
