@@ -6,7 +6,7 @@ import { RegimeIdSchema } from './domain/regimes.js';
 import { RetentionEnvSchema, retentionPeriods } from './domain/retention.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
 import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
-import { LOOKUP_SECRET_SETTINGS, parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
+import { LOOKUP_SECRET_SETTINGS, parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, vendorUrl, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
 import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
 
@@ -62,7 +62,7 @@ const EnvSchema = z.object({
   POLL_LEASE_SECONDS: int(10, 86_400).default(600),
 
   SENDGRID_API_KEY: z.string().min(1).optional(),
-  SENDGRID_BASE_URL: z.url().optional(),
+  SENDGRID_BASE_URL: vendorUrl().optional(),
   SENDGRID_SANDBOX: z.enum(['true', 'false']).default('false'),
   ALERT_FROM: z.email().optional(),
   ALERT_TO: z.string().optional(),

@@ -21,7 +21,7 @@ import { createPubsubAdmin, functionsPushEndpoint } from './pubsubAdmin.js';
 import { startMailSink } from './mailSink.js';
 import { startSandbox } from './sandbox/server.js';
 import { localVendors } from './localVendors.js';
-import { startTriggerRelay } from './triggerRelay.js';
+import { startTriggerRelay, type RelayRetry, type TriggerRelay } from './triggerRelay.js';
 
 /** The three CloudEvent functions, each served by its own Functions Framework process. */
 export const FUNCTION_NAMES = ['onCustomerWritten', 'pollDeletions', 'sendAlert'] as const;
@@ -46,10 +46,21 @@ export interface StackOptions {
   verbose?: boolean;
   /** The module registering the functions (default functions/index.ts, run through tsx). */
   functionsSource?: string;
+  /** How the relay redelivers a trigger event the function refused (production deploys with --retry); default TRIGGER_RETRY. */
+  triggerRetry?: RelayRetry;
 }
+
+/** Eventarc with --retry, shortened: redeliver a refused trigger event with backoff (0.5 s … 10 s), 60 attempts. */
+export const TRIGGER_RETRY: RelayRetry = { attempts: 60, minBackoffMs: 500, maxBackoffMs: 10_000, concurrency: 1 };
 
 export interface RunningStack {
   info: StackFile;
+  /** The trigger relay (a fault test drops or duplicates events here and reads its counts). */
+  relay: TriggerRelay;
+  /** The pid of the Functions Framework process serving `name` now. */
+  functionPid(name: FunctionName): number;
+  /** Stops that process (SIGKILL when `crash`, else SIGTERM) and starts a new one on the same port. */
+  restartFunction(name: FunctionName, options?: { crash?: boolean }): Promise<void>;
   /** Stops every process and server the stack started, frees every port, removes the readiness file. */
   stop(): Promise<void>;
 }
@@ -322,7 +333,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       sendAlert: await choosePort(env, 'LOCAL_SEND_ALERT_PORT'),
     } satisfies Record<FunctionName, number>;
     const urls = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<FunctionName, string>;
-    const relay = await startTriggerRelay({ port: await choosePort(env, 'LOCAL_TRIGGER_RELAY_PORT'), log });
+    const relay = await startTriggerRelay({ port: await choosePort(env, 'LOCAL_TRIGGER_RELAY_PORT'), log, retry: options.triggerRetry ?? TRIGGER_RETRY });
     stops.push({ what: 'trigger relay', stop: () => relay.stop() });
     const relayHost = new URL(relay.url).host;
 
@@ -391,10 +402,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // 5. The three functions, one Functions Framework process each, with the environment given explicitly.
     const sendgridKey = `SG.local-${randomBytes(8).toString('hex')}`;
     const source = options.functionsSource ?? join(rootDir, 'functions', 'index.ts');
-    const started = FUNCTION_NAMES.map((name) => {
+    const processes = new Map<FunctionName, ChildProcess>();
+    const launch = (name: FunctionName): ChildProcess => {
       const child = startFunction(rootDir, source, name, ports[name], { ...functionEnv, SENDGRID_API_KEY: sendgridKey }, env, say);
-      children.push({ pid: child.pid!, marker: 'functions-framework' });
-      stops.push({ what: name, stop: () => stopGroup(child) });
+      children.push({ pid: child.pid!, marker: 'functionHost' });
+      processes.set(name, child);
+      return child;
+    };
+    const started = FUNCTION_NAMES.map((name) => {
+      const child = launch(name);
+      stops.push({ what: name, stop: () => stopGroup(processes.get(name) ?? child) });
       return { name, child };
     });
     writePids();
@@ -432,7 +449,27 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     };
     // The database URL of the embedded server carries its local password: readable by this user only.
     writeFileSync(stackPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, stop: stopAll };
+    const restartFunction = async (name: FunctionName, how: { crash?: boolean } = {}): Promise<void> => {
+      const old = processes.get(name)!;
+      if (how.crash && old.pid !== undefined) {
+        const exited = new Promise<void>((resolve) => (old.exitCode !== null || old.signalCode !== null ? resolve() : old.once('exit', () => resolve())));
+        signal(old.pid, 'SIGKILL');
+        await exited;
+      } else {
+        await stopGroup(old);
+      }
+      await waitForPortClosed(ports[name], 10_000);
+      const child = launch(name);
+      writePids();
+      await waitForPort(ports[name], 45_000, `function ${name}`, child);
+    };
+    return {
+      info,
+      relay,
+      functionPid: (name) => processes.get(name)!.pid!,
+      restartFunction,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     if (err instanceof EmulatorUnavailableError) throw new StackError(err.message);
@@ -470,7 +507,7 @@ function cleanUpAfterCrash(pidPath: string, stackPath: string, log: Log): void {
   rmSync(stackPath, { force: true });
 }
 
-/** Starts the Functions Framework serving one function of functions/index.ts, through tsx. */
+/** Starts the Functions Framework serving one function of functions/index.ts, through tsx, on 127.0.0.1 only. */
 function startFunction(
   rootDir: string,
   source: string,
@@ -480,20 +517,10 @@ function startFunction(
   env: Env,
   say: (source: string, line: string) => void,
 ): ChildProcess {
-  const require = createRequire(join(rootDir, 'package.json'));
-  // The package exports only its API; main.js (the server's CLI) sits beside the entry it exports.
-  const frameworkMain = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+  // Our host, not the framework's CLI: it listens on 127.0.0.1 only (local/functionHost.ts says why).
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      frameworkMain,
-      `--target=${name}`,
-      '--signature-type=cloudevent',
-      `--port=${port}`,
-      `--source=${source}`,
-    ],
+    ['--import', 'tsx', join(rootDir, 'local', 'functionHost.ts'), `--target=${name}`, `--port=${port}`, `--source=${source}`, '--host=127.0.0.1'],
     {
       cwd: rootDir,
       // detached: its own process group, so stopping it also stops anything it spawned.
@@ -588,6 +615,8 @@ async function startEmbeddedPostgres(
     password,
     persistent: true,
     createPostgresUser: asRoot,
+    // Loopback only, stated rather than left to the server's default (the stack's parts listen on 127.0.0.1).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (m) => onLog(String(m).trim()),
     onError: (m) => onLog(`ERROR ${m instanceof Error ? m.message : String(m)}`),
   });

@@ -1,6 +1,7 @@
 import { SECRET_SETTINGS } from '../vendors/settings.js';
 import { isVendorKind } from '../vendors/DeletionVendor.js';
-import type { AlertItem, AlertKind, AlertMessage } from './AlertMessage.js';
+import type { Alert, AlertItem, AlertKind } from './AlertMessage.js';
+import { capText } from '../text.js';
 
 /** An alert as an email: subject, plain text and HTML carrying the same facts. */
 export interface RenderedAlert {
@@ -27,9 +28,9 @@ export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Control characters (newlines included) would break a subject header or a table row. */
+/** Control characters (newlines included) would break a subject header or a table row; length is capped. */
 function oneLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return capText(value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
 }
 
 function formatTime(iso: string): string {
@@ -61,14 +62,16 @@ export function secretVariables(vendor: string | null): string[] {
 
 interface KindText {
   title: (vendor: string) => string;
-  what: (m: AlertMessage, vendor: string) => string;
-  actions: (m: AlertMessage, vendor: string) => string[];
+  /** What the email says when it lists no deletion (default: that none is attached). */
+  noItems?: string;
+  what: (m: Alert, vendor: string) => string;
+  actions: (m: Alert, vendor: string) => string[];
 }
 
-const statusCommand = (m: AlertMessage) =>
+const statusCommand = (m: Alert) =>
   m.vendor ? `consent-erasure status --vendor ${shellQuote(m.vendor)} --json` : 'consent-erasure status --json';
 
-function retryCommands(m: AlertMessage): string {
+function retryCommands(m: Alert): string {
   const first = m.items[0];
   return first ? `consent-erasure retry ${shellQuote(first.customerId)}` : 'consent-erasure retry <customerId>';
 }
@@ -126,6 +129,8 @@ const KINDS: Record<AlertKind, KindText> = {
   },
   contract_violation: {
     title: (v) => `${v} answered outside its documented API`,
+    noItems:
+      'No deletion is listed: no status check or create call of a deletion met this drift (the live contract check found it; see the detail).',
     what: (_m, v) =>
       `${v} returned a response that does not match its documented contract (a missing field, an unknown status or a body that is not JSON). ` +
       'The affected operations keep their last good state, and polling goes on, so this recovers by itself once the vendor answers correctly again.',
@@ -205,7 +210,7 @@ function itemRows(items: AlertItem[]): string[][] {
 
 const HEADERS = ['Customer', 'Vendor', 'Operation', 'State', 'Since', 'Deadline', 'Detail'];
 
-function earliestDeadline(m: AlertMessage): string | undefined {
+function earliestDeadline(m: Alert): string | undefined {
   const times = m.items.map((i) => i.deadlineAt).filter((d): d is string => d !== null);
   return times.sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0];
 }
@@ -219,9 +224,10 @@ interface AlertParts {
   actions: string[];
   rows: string[][];
   truncated: string | undefined;
+  noItems: string;
 }
 
-function renderText(message: AlertMessage, { title, what, facts, actions, rows, truncated }: AlertParts): string {
+function renderText(message: Alert, { title, what, facts, actions, rows, truncated, noItems }: AlertParts): string {
   return [
     title,
     '',
@@ -234,7 +240,7 @@ function renderText(message: AlertMessage, { title, what, facts, actions, rows, 
     'What to do:',
     ...actions.map((a, n) => `${n + 1}. ${a}`),
     '',
-    rows.length > 0 ? 'Affected deletions:' : 'No individual deletions are attached to this alert.',
+    rows.length > 0 ? 'Affected deletions:' : noItems,
     ...rows.map(
       (r) =>
         `- customer ${r[0]} | vendor ${r[1]} | operation ${r[2]} | state ${r[3]} | since ${r[4]}${r[5] ? ` | deadline ${r[5]}` : ''}${r[6] ? ` | ${r[6]}` : ''}`,
@@ -247,7 +253,7 @@ function renderText(message: AlertMessage, { title, what, facts, actions, rows, 
 
 }
 
-function renderHtml(message: AlertMessage, { subject, title, what, facts, actions, rows, truncated }: AlertParts): string {
+function renderHtml(message: Alert, { subject, title, what, facts, actions, rows, truncated, noItems }: AlertParts): string {
   const e = escapeHtml;
   const cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
   return [
@@ -273,7 +279,7 @@ function renderHtml(message: AlertMessage, { subject, title, what, facts, action
           ...rows.map((r) => `<tr>${r.map((v) => `<td ${cell}>${e(v)}</td>`).join('')}</tr>`),
           '</table>',
         ]
-      : ['<p>No individual deletions are attached to this alert.</p>']),
+      : [`<p>${e(noItems)}</p>`]),
     ...(truncated ? [`<p><em>${e(truncated)}</em></p>`] : []),
     '<p style="color:#777;font-size:12px">consent-erasure</p>',
     '</body></html>',
@@ -286,7 +292,14 @@ function renderHtml(message: AlertMessage, { subject, title, what, facts, action
  * Renders an alert as an email. Pure: the same message gives the same email. Every value that came from
  * outside (customer ids, vendor names, operation ids, details) is escaped in the HTML part.
  */
-export function renderAlert(message: AlertMessage): RenderedAlert {
+export function renderAlert(alert: Alert): RenderedAlert {
+  // Every text is capped however it was built, so no value can make the email unbounded.
+  const message: Alert = {
+    ...alert,
+    summary: capText(alert.summary, 1000),
+    incidentKey: capText(alert.incidentKey, 300),
+    ...(alert.detail !== undefined ? { detail: capText(alert.detail) } : {}),
+  };
   const vendor = oneLine(message.vendor ?? 'all vendors');
   const kind = KINDS[message.kind];
   const title = kind.title(vendor);
@@ -315,6 +328,7 @@ export function renderAlert(message: AlertMessage): RenderedAlert {
   ];
   const rows = itemRows(message.items);
 
-  const parts: AlertParts = { subject, title, what, facts, actions, rows, truncated };
+  const noItems = kind.noItems ?? 'No individual deletions are attached to this alert.';
+  const parts: AlertParts = { subject, title, what, facts, actions, rows, truncated, noItems };
   return { subject, text: renderText(message, parts), html: renderHtml(message, parts) };
 }

@@ -5,8 +5,9 @@ import type { Config } from '../config.js';
 import { vendorRegulationOf } from '../domain/regulation.js';
 import { regimeOfWrite } from '../domain/requestRegime.js';
 import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
+import { reservedCustomerIdProblem } from '../domain/customerId.js';
 import { InvalidInputError } from '../errors.js';
-import { customerIdOf, type FirestoreEvent } from '../events/firestore.js';
+import { customerIdOfPath, documentPathOf, type FirestoreEvent } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import { createRegrantCanceller } from './cancelOnRegrant.js';
 import { createRevocationRecorder, type RevocationResult } from './recordRevocation.js';
@@ -58,7 +59,16 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
   }
 
   async function ingest(event: FirestoreEvent): Promise<WriteOutcome> {
-    const customerId = customerIdOf(event, config.customersCollection);
+    const where = documentPathOf(event);
+    if (where.disagreement) {
+      log.warn(
+        { event: 'document_header_disagrees', ceId: event.id, ...where.disagreement },
+        'the CloudEvent header names another document than the payload; the payload is used',
+      );
+    }
+    const customerId = customerIdOfPath(where.path, config.customersCollection);
+    const reserved = reservedCustomerIdProblem(customerId);
+    if (reserved) throw new InvalidInputError(reserved);
     const before = event.data.oldValue;
     const after = event.data.value;
     const decision = decideRevocation(before, after, config.consentField);

@@ -1,5 +1,6 @@
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
+import { capText } from '../text.js';
 
 /**
  * Vendor-wide incident kinds: the vendor as a whole misbehaves (its answers break the contract, it refuses our
@@ -18,15 +19,34 @@ on conflict (vendor, kind) do update
        escalation = case when i.closed_at is null then i.escalation else 0 end,
        closed_at = null,
        last_seen_at = excluded.last_seen_at,
-       detail = excluded.detail`;
+       detail = excluded.detail
+returning vendor, kind, opened_at`;
 
-/** Opens (or keeps open) a vendor incident, recording what was last seen. */
+// The deletions whose calls met the incident, kept per incident (a reopened incident starts an empty list).
+const WITH_DELETIONS = `
+with opened as (${SQL})
+insert into vendor_incident_deletion as v (vendor, kind, opened_at, vendor_deletion_id, call, seen_at)
+select o.vendor, o.kind, o.opened_at, d.id, $5::text, $3::timestamptz
+  from opened o, unnest($6::bigint[]) as d(id)
+on conflict (vendor, kind, opened_at, vendor_deletion_id) do update
+   set call = excluded.call, seen_at = excluded.seen_at`;
+
+/** The deletions whose call met an incident: a status check of their operations, or the create call that submitted them. */
+export interface IncidentDeletions {
+  call: 'check' | 'submit';
+  deletionIds: string[];
+}
+
+/** Opens (or keeps open) a vendor incident, recording what was last seen and the deletions whose calls met it. */
 export async function openVendorIncident(
   db: Queryable,
-  args: { vendor: string; kind: VendorIncidentKind; detail: string; now: Date },
+  args: { vendor: string; kind: VendorIncidentKind; detail: string; now: Date; deletions?: IncidentDeletions },
 ): Promise<void> {
+  const detail = capText(args.detail, 2000);
+  const ids = [...new Set(args.deletions?.deletionIds ?? [])];
   try {
-    await db.query(SQL, [args.vendor, args.kind, args.now, args.detail.slice(0, 2000)]);
+    if (ids.length === 0) await db.query(SQL, [args.vendor, args.kind, args.now, detail]);
+    else await db.query(WITH_DELETIONS, [args.vendor, args.kind, args.now, detail, args.deletions!.call, ids]);
   } catch (err) {
     throw mapDatabaseError(err, 'recording a vendor incident');
   }

@@ -23,6 +23,8 @@ export interface VendorRequest {
    * error code in the body) and returns the error to throw, or undefined for the usual mapping below.
    */
   readFailure?: (answer: FailedAnswer) => VendorError | undefined;
+  /** The largest body read (MAX_BODY_BYTES unless given); a larger one is a contract violation. */
+  maxBodyBytes?: number;
 }
 
 /** A non-2xx answer as a VendorRequest's readFailure sees it. */
@@ -40,6 +42,50 @@ export interface VendorResponse<T> {
 
 const SAMPLE_CHARS = 300;
 const DEFAULT_RETRY_AFTER_MS = 1000;
+/**
+ * The largest response body read from a vendor. Every documented answer is a few kilobytes (a status page of
+ * thousands of tasks well under a megabyte); a larger one is not an answer we can use, and reading it whole would
+ * let one misbehaving endpoint exhaust a function instance's memory.
+ */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `value` as exactly one URL path segment. Percent-encoding keeps `/`, `?`, `#` and `%` inside it, but the URL
+ * standard treats a segment `.` or `..` as a move within the path (so `/deletions/..` would become `/`), and no
+ * encoding changes that: such a value is refused as the vendor's contract violation (it came from the vendor's
+ * own answer).
+ */
+export function pathSegment(vendor: string, value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new VendorContractError(vendor, `an id ${JSON.stringify(value)} cannot be used as one path segment`, sampleBody(value));
+  }
+  return encodeURIComponent(value);
+}
+
+/** The body as text, or undefined when it is larger than `max` bytes (read no further than that). */
+async function readCapped(response: Response, max: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  // As Response.text() decodes: UTF-8, a byte-order mark dropped, invalid bytes replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
 
 /** A short sample of a response body for logs and alerts, with anything token-like masked. */
 export function sampleBody(text: string): string {
@@ -89,7 +135,7 @@ export async function callVendor<S extends z.ZodType>(
   else if (request.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   const body = request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? new URLSearchParams(request.form).toString() : undefined;
   let response: Response;
-  let text: string;
+  let text: string | undefined;
   try {
     response = await fetch(request.url, {
       method: request.method,
@@ -98,7 +144,7 @@ export async function callVendor<S extends z.ZodType>(
       signal: AbortSignal.timeout(request.timeoutMs),
       redirect: 'manual',
     });
-    text = await response.text();
+    text = await readCapped(response, request.maxBodyBytes ?? MAX_BODY_BYTES);
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
     const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${request.timeoutMs} ms` : 'request failed';
@@ -106,6 +152,9 @@ export async function callVendor<S extends z.ZodType>(
   }
   const status = response.status;
   const where = `${request.method} ${redactUrl(request.url)}`;
+  if (text === undefined) {
+    throw new VendorContractError(vendor, `${where} answered ${status} with a body larger than ${request.maxBodyBytes ?? MAX_BODY_BYTES} bytes (not read)`, '', { status });
+  }
   if (status >= 300 && request.readFailure) {
     const own = request.readFailure({ status, headers: response.headers, text });
     if (own) throw own;

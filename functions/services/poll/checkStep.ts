@@ -107,6 +107,7 @@ async function checkFailed(ctx: CycleContext, vendor: DeletionVendor, rows: Clai
 async function reportFault(ctx: CycleContext, vendor: DeletionVendor, rows: ClaimedDeletion[], err: unknown, fault: CheckFault): Promise<void> {
   const operations = rows.map((r) => r.operationId);
   const name = vendor.name;
+  const checked = { call: 'check' as const, deletionIds: rows.map((r) => r.deletionId) };
   switch (fault.kind) {
     case 'contract': {
       const { problem, sample } = err as VendorContractError;
@@ -115,11 +116,11 @@ async function reportFault(ctx: CycleContext, vendor: DeletionVendor, rows: Clai
         { event: 'vendor_contract_violation', err, vendor: name, call: 'check', operationId: operations[0] ?? null, operationIds: operations, sample },
         `${name} broke its API contract: ${problem}`,
       );
-      return ctx.incidents.open(name, 'contract_violation', `${problem}; sample: ${sample}`);
+      return ctx.incidents.open(name, 'contract_violation', `${problem}; sample: ${sample}`, checked);
     }
     case 'auth':
       ctx.log.error({ event: 'vendor_credential_rejected', err, vendor: name, status: fault.httpStatus }, `${name} rejected the credential`);
-      await ctx.incidents.open(name, 'credential_rejected', fault.message);
+      await ctx.incidents.open(name, 'credential_rejected', fault.message, checked);
       // Every further call would be refused too: stop this vendor for the cycle.
       ctx.gate.stop(name, ctx.clock.now());
       return;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { closeVendorIncidents } from '../../store/closeVendorIncidents.js';
-import { openVendorIncident, type VendorIncidentKind } from '../../store/openVendorIncident.js';
+import { openVendorIncident, type IncidentDeletions, type VendorIncidentKind } from '../../store/openVendorIncident.js';
 import { readOpenVendorIncidents } from '../../store/readOpenVendorIncidents.js';
 
 /** The incidents a well-formed answer ends: the vendor answers in its contract and takes our credential. */
@@ -10,8 +10,8 @@ const ANSWER_KINDS: readonly VendorIncidentKind[] = ['contract_violation', 'cred
 
 /** A cycle's view of vendor-wide incidents (contract violation, credential rejected, monthly quota low or spent). */
 export interface Incidents {
-  /** Opens (or sees again) an incident of `vendor`. */
-  open(vendor: string, kind: VendorIncidentKind, detail: string): Promise<void>;
+  /** Opens (or sees again) an incident of `vendor`; `deletions` are those whose call met it (listed in its email). */
+  open(vendor: string, kind: VendorIncidentKind, detail: string, deletions?: IncidentDeletions): Promise<void>;
   /** The vendor answered in its contract: its contract and credential incidents are over. */
   answeredWell(vendor: string): Promise<void>;
   /** Closes the vendor's open incidents of these kinds, if any is open. */
@@ -41,8 +41,8 @@ export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: C
     if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, why);
   }
   return {
-    async open(vendor, kind, detail) {
-      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now() });
+    async open(vendor, kind, detail, deletions) {
+      await openVendorIncident(pool, { vendor, kind, detail, now: clock.now(), ...(deletions ? { deletions } : {}) });
       add(vendor, kind);
     },
     answeredWell: (vendor) => close(vendor, ANSWER_KINDS, 'vendor answers well again'),

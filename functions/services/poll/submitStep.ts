@@ -63,6 +63,9 @@ export async function submitBatch(
   ctx.report.submitted += outcome.submitted.length;
   ctx.quotas.giveBack(vendor, rows.length - outcome.submitted.length);
   const error = outcome.error;
+  // A create call that broke the contract or was refused left these deletions without a vendor operation.
+  const accepted = new Set(outcome.submitted.map((r) => r.deletionId));
+  const submittedRows = { call: 'submit' as const, deletionIds: rows.filter((r) => !accepted.has(r.deletionId)).map((r) => r.deletionId) };
   if (!error) {
     await ctx.incidents.answeredWell(vendor.name);
   } else if (error.kind === 'rate_limited') {
@@ -71,14 +74,14 @@ export async function submitBatch(
     const until = await gate.pause(vendor, error.retryAfterMs ?? vendor.policy.minCheckIntervalMs, errorText(error.error), rows);
     return results.release(rows.filter((r) => !done.has(r.deletionId)), until);
   } else if (error.kind === 'auth') {
-    await ctx.incidents.open(vendor.name, 'credential_rejected', errorText(error.error));
+    await ctx.incidents.open(vendor.name, 'credential_rejected', errorText(error.error), submittedRows);
     gate.stop(vendor.name, clock.now());
   } else if (error.kind === 'contract') {
     ctx.log.error(
       { event: 'vendor_contract_violation', err: error.error, vendor: vendor.name, call: 'submit', deletionIds: rows.map((r) => r.deletionId) },
       `${vendor.name} broke its API contract on submit`,
     );
-    await ctx.incidents.open(vendor.name, 'contract_violation', errorText(error.error));
+    await ctx.incidents.open(vendor.name, 'contract_violation', errorText(error.error), submittedRows);
   }
   // The submitter clears the leases it wrote; anything it did not touch goes back as it was.
   await results.release(rows, clock.now());

@@ -1,5 +1,5 @@
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor } from '../callVendor.js';
+import { callVendor, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
@@ -200,7 +200,7 @@ export function createAmplitudeVendor(
   /** Removes one id from the job of `day`; false when Amplitude refuses (the job has left staging). */
   async function removeId(id: number, day: string, removed: readonly number[]): Promise<boolean> {
     try {
-      await callVendor(name, { method: 'DELETE', url: `${base}${PATH}/${id}/${day}`, headers, timeoutMs: merged.timeoutMs }, CancelResponse);
+      await callVendor(name, { method: 'DELETE', url: `${base}${PATH}/${id}/${pathSegment(name, day)}`, headers, timeoutMs: merged.timeoutMs }, CancelResponse);
       return true;
     } catch (err) {
       // The job has left staging: Amplitude documents no particular code for it.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, sampleBody, pathSegment } from '../callVendor.js';
 import {
   withPolicyOverrides,
   type DeletionSubject,
@@ -124,7 +124,7 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
   const headers = { authorization: `Bearer ${settings.token}` };
   const query = `?token=${encodeURIComponent(settings.projectToken)}`;
   const createUrl = `${base}${PATH}${query}`;
-  const taskUrl = (id: string) => `${base}${PATH}${encodeURIComponent(id)}${query}`;
+  const taskUrl = (id: string) => `${base}${PATH}${pathSegment(name, id)}${query}`;
 
   const readTask = async (trackingId: string): Promise<StatusReport> => {
     const { body } = await callVendor(name, { method: 'GET', url: taskUrl(trackingId), headers, timeoutMs: merged.timeoutMs }, StatusResponse);

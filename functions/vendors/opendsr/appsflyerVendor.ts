@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
+import { jsonOf, sampleBody, type FailedAnswer, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionVendor, type VendorPolicy } from '../DeletionVendor.js';
 import type { VendorSettings } from '../settings.js';
 import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp, type OpenDsrRefusal } from './openDsrVendor.js';
@@ -80,7 +80,7 @@ export function createAppsFlyerVendor(settings: VendorSettings<'appsflyer'>, pol
     {
       name: 'appsflyer',
       createUrl: `${base}/api/gdpr/v1/opendsr_requests`,
-      requestUrl: (id) => `${base}/api/gdpr/v1/opendsr_requests/${encodeURIComponent(id)}`,
+      requestUrl: (id) => `${base}/api/gdpr/v1/opendsr_requests/${pathSegment('appsflyer', id)}`,
       headers: { authorization: `Bearer ${settings.token}` },
       defaultRegulation: settings.regulation,
       body: (subject, { submittedAt, regulation }) => ({

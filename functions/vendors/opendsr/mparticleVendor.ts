@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor, jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
+import { callVendor, jsonOf, sampleBody, type FailedAnswer, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type Regulation, type VendorPolicy } from '../DeletionVendor.js';
 import { MPARTICLE_EXTENSION_IDENTITY_TYPES, type VendorSettings } from '../settings.js';
 import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp } from './openDsrVendor.js';
@@ -127,7 +127,7 @@ export function createMParticleVendor(settings: VendorSettings<'mparticle'>, pol
     {
       name: 'mparticle',
       createUrl: `${base}/v3/requests/`,
-      requestUrl: (id) => `${base}/v3/requests/${encodeURIComponent(id)}`,
+      requestUrl: (id) => `${base}/v3/requests/${pathSegment('mparticle', id)}`,
       headers,
       defaultRegulation: settings.regulation,
       body: (subject, { submittedAt, regulation }) => mparticleBody(settings, subject, submittedAt, regulation),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, MINUTE } from '../../../functions/clock.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
 import { pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
@@ -23,11 +23,7 @@ describe('deadline at risk: the expected completion against the deadline (real P
       return { state: 'in_progress', rawStatus: 'in_progress', payload: {}, ...(at ? { expectedCompletionAt: at, expectedCompletionSource: 'expected_completion_time' } : {}) };
     });
     const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor], publisher, clock, config: pollerConfig() });
-    const alerts = (kind: string) =>
-      publisher.messages
-        .filter((m) => m.topic === 'deletion-alerts')
-        .map((m) => AlertMessageSchema.parse(m.message) as AlertMessage)
-        .filter((m) => m.kind === kind);
+    const alerts = async (kind: string) => (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === kind);
     return { clock, cycle, alerts };
   }
 
@@ -40,7 +36,7 @@ describe('deadline at risk: the expected completion against the deadline (real P
     ]);
     // The first cycle runs the scheduled scan (nothing at risk: http is expected in 3 days) and sets its next run 15 minutes on.
     await t.cycle.run({});
-    assert.equal(t.alerts('deadline_at_risk').length, 0);
+    assert.equal((await t.alerts('deadline_at_risk')).length, 0);
 
     // One minute later the vendor says it expects to finish two days after the deadline.
     vendorDate = new Date(deadline.getTime() + 2 * DAY);
@@ -48,7 +44,7 @@ describe('deadline at risk: the expected completion against the deadline (real P
     t.clock.set(new Date(T0.getTime() + MINUTE));
     const report = await t.cycle.run({});
     assert.equal(report.alerts?.scanned, true, 'scanned at once, though the scheduled scan was not due');
-    const [alert] = t.alerts('deadline_at_risk');
+    const [alert] = (await t.alerts('deadline_at_risk'));
     assert.ok(alert, 'deadline_at_risk raised');
     assert.deepEqual(alert.items.map((i) => i.deletionId), [id]);
     const detail = alert.items[0]!.detail ?? '';
@@ -66,13 +62,13 @@ describe('deadline at risk: the expected completion against the deadline (real P
       { customerId: 'cust-slack', vendor: 'http', operationId: 'op-slack', revokedAt: T0, nextCheckAt: T0, deadlineAt: deadline, rawStatus: 'pending' },
     ]);
     await t.cycle.run({});
-    assert.equal(t.alerts('deadline_at_risk').length, 0, '4 days of slack is outside the 3-day margin');
+    assert.equal((await t.alerts('deadline_at_risk')).length, 0, '4 days of slack is outside the 3-day margin');
 
     vendorDate = new Date(deadline.getTime() - 2 * DAY);
     await db().pool.query('update vendor_deletion set next_check_at = $1 where id = $2', [T0, id]);
     t.clock.set(new Date(T0.getTime() + MINUTE));
     await t.cycle.run({});
-    assert.equal(t.alerts('deadline_at_risk').length, 1, '2 days of slack is inside the margin');
+    assert.equal((await t.alerts('deadline_at_risk')).length, 1, '2 days of slack is inside the margin');
 
     vendorDate = new Date(deadline.getTime() - 10 * DAY);
     await db().pool.query('update vendor_deletion set next_check_at = $1 where id = $2', [t.clock.now(), id]);
@@ -92,7 +88,7 @@ describe('deadline at risk: the expected completion against the deadline (real P
       { customerId: 'cust-doc', vendor: 'segment', operationId: 'reg-1', revokedAt: T0, nextCheckAt: T0, deadlineAt: new Date(T0.getTime() + 20 * DAY), rawStatus: 'RUNNING' },
     ]);
     await cycle.run({});
-    const risk = publisher.messages.map((m) => m.message as AlertMessage).filter((m) => m.kind === 'deadline_at_risk');
+    const risk = (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === 'deadline_at_risk');
     assert.equal(risk.length, 1);
     assert.match(risk[0]!.items[0]!.detail ?? '', /from segment's documented 30-day SLA/);
     assert.match(risk[0]!.items[0]!.detail ?? '', /slack -10\.0 days/);

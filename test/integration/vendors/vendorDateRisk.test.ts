@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, MINUTE } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
-import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
 import { createSubmitter } from '../../../functions/services/submitDeletions.js';
@@ -51,7 +51,7 @@ describe("a vendor's own completion date past the deadline (sandbox mParticle, r
     clock.advance(MINUTE);
     const report = await cycle.run({});
     assert.equal(report.alerts?.scanned, true, 'scanned at this tick, 13 minutes before the scheduled scan');
-    const risk = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message) as AlertMessage).filter((m) => m.kind === 'deadline_at_risk');
+    const risk = (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === 'deadline_at_risk');
     assert.equal(risk.length, 1);
     const item = risk[0]!.items[0]!;
     assert.equal(item.customerId, 'c-late-vendor');

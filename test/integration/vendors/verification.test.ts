@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY } from '../../../functions/clock.js';
 import { silentLogger } from '../../../functions/log.js';
-import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createRevocationRecorder } from '../../../functions/services/recordRevocation.js';
 import { createAmplitudeVendor } from '../../../functions/vendors/amplitude/amplitudeVendor.js';
@@ -81,7 +81,7 @@ describe('verification after completion: the Amplitude and Mixpanel sandboxes pl
     assert.equal(calls('amplitude', '/api/2/usersearch'), 4, 'one user search per completed Amplitude deletion');
     assert.equal(calls('mixpanel', '/api/query/engage'), 4, 'one Engage query per completed Mixpanel deletion');
 
-    const alerts = publisher.messages.map((m) => AlertMessageSchema.parse(m.message) as AlertMessage).filter((m) => m.kind === 'verification_failed');
+    const alerts = (await publishedAlerts(publisher, db().pool)).filter((m) => m.kind === 'verification_failed');
     assert.deepEqual(alerts.map((a) => [a.vendor, a.items.map((i) => i.customerId)]).sort(), [['amplitude', ['amp-kept']], ['mixpanel', ['mp-kept']]]);
     const events = await db().pool.query("select customer_id, vendor, detail from deletion_event where kind = 'verification_failed' order by customer_id");
     assert.deepEqual(events.rows.map((e) => [e.customer_id, e.vendor]), [['amp-kept', 'amplitude'], ['mp-kept', 'mixpanel']]);

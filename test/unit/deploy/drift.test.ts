@@ -282,6 +282,20 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       const fnRoles = Object.values(tf.instances('google_project_iam_member', 'functions')).map((g) => `${String((g as Obj)['member']).split('@')[0]} ${String((g as Obj)['role'])}`);
       assert.deepEqual(fnRoles.sort(), ['ingest', 'mailer', 'poller'].flatMap((r) => [`serviceAccount:consent-erasure-${r} roles/cloudsql.client`, `serviceAccount:consent-erasure-${r} roles/cloudsql.instanceUser`]).sort());
     });
+    it("sendAlert's account cannot publish to deletion-alerts: it holds no role on any topic, and no binding or policy resource could add one", () => {
+      const mailer = `serviceAccount:${sa(cb.values['_MAILER_SA'])}`;
+      assert.equal(deployOf('sendAlert').one('--service-account'), sa(cb.values['_MAILER_SA']), 'sendAlert runs as the mailer account');
+      // A binding or policy resource replaces a topic's members wholesale, beyond what the members below show.
+      for (const type of ['google_pubsub_topic_iam_binding', 'google_pubsub_topic_iam_policy', 'google_project_iam_binding', 'google_project_iam_policy']) {
+        assert.deepEqual(Object.keys(tf.resources(type)), [], `${type} is not used`);
+      }
+      const topicGrants = Object.keys(tf.resources('google_pubsub_topic_iam_member')).flatMap((n) =>
+        Object.values(tf.instances('google_pubsub_topic_iam_member', n)).map((g) => g as Obj),
+      );
+      assert.deepEqual(topicGrants.filter((g) => g['member'] === mailer), [], 'the mailer holds no role on any topic');
+      const alertTopicRoles = topicGrants.filter((g) => g['topic'] === 'projects/acme-privacy/topics/deletion-alerts').map((g) => `${String(g['member'])} ${String(g['role'])}`);
+      assert.deepEqual(alertTopicRoles, [`serviceAccount:${sa(cb.values['_POLLER_SA'])} roles/pubsub.publisher`], 'the poller alone holds a role on deletion-alerts');
+    });
   });
 
   describe('the preflight, run as Cloud Build runs it', () => {
