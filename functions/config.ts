@@ -9,6 +9,7 @@ import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionV
 import { LOOKUP_SECRET_SETTINGS, parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, vendorUrl, type VendorConfig } from './vendors/settings.js';
 import { credentialsOf, type Credentials } from './credentials.js';
 import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
+import { readCallbackSettings, stretchCheckInterval } from './callbacks/callbackSettings.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -237,7 +238,10 @@ function readRetention(e: ParsedEnv, problems: string[], credentials: Credential
 /** The configuration from the parsed variables; what cannot be built is added to `problems`. */
 function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials) {
   const database = readDatabase(e, clean, problems);
-  const vendors = readVendors(e, clean, problems, credentials);
+  const configured = readVendors(e, clean, problems, credentials);
+  const callbacks = readCallbackSettings(clean, configured.map((v) => ({ name: v.name, baseUrl: v.settings.baseUrl })), problems);
+  // With callbacks, those vendors' checks are a safety net on a stretched interval.
+  const vendors = configured.map((v) => (callbacks?.vendors.some((n) => n === v.name) ? { ...v, policy: stretchCheckInterval(v.policy, callbacks.checkIntervalMs), statusCallbackUrls: [callbacks.url] } : v));
   const to = readRecipients(e, problems);
   const regimeValues = parseRegimeValues(e.REGIME_VALUES);
   problems.push(...regimeValues.problems);
@@ -271,6 +275,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     },
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** Signed status callbacks (receiveDeletionCallback); undefined when CALLBACK_URL is unset. */
+    callbacks,
     /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
     /** How long finished requests keep the raw customer id, then the pseudonym; undefined: not in this process. */
@@ -335,5 +341,6 @@ export function redactConfig(config: Config): unknown {
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
     retention: config.retention ? { ...config.retention, key: '[redacted]' } : undefined,
+    callbacks: config.callbacks ? { ...config.callbacks, testRootPem: config.callbacks.testRootPem ? '[local test root]' : undefined } : undefined,
   };
 }

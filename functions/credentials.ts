@@ -17,6 +17,8 @@ export const FUNCTION_CREDENTIALS: Readonly<Record<string, readonly CredentialGr
   onCustomerWritten: ['vendors'],
   pollDeletions: ['vendors', 'retention'],
   sendAlert: ['sendgrid'],
+  // Authenticates callers by their signature: it holds no credential of ours.
+  receiveDeletionCallback: [],
 };
 
 /** The credentials this process must hold: its function's (FUNCTION_TARGET), or all of them anywhere else. */

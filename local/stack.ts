@@ -21,10 +21,11 @@ import { createPubsubAdmin, functionsPushEndpoint } from './pubsubAdmin.js';
 import { startMailSink } from './mailSink.js';
 import { startSandbox } from './sandbox/server.js';
 import { localVendors } from './localVendors.js';
+import { localCallbacks } from './localCallbacks.js';
 import { startTriggerRelay, type RelayRetry, type TriggerRelay } from './triggerRelay.js';
 
 /** The three CloudEvent functions, each served by its own Functions Framework process. */
-export const FUNCTION_NAMES = ['onCustomerWritten', 'pollDeletions', 'sendAlert'] as const;
+export const FUNCTION_NAMES = ['onCustomerWritten', 'pollDeletions', 'sendAlert', 'receiveDeletionCallback'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** A reason the stack cannot start that the person running it can fix; the message says how. */
@@ -81,6 +82,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   ALERT_FROM: 'consent-erasure@example.com',
   ALERT_TO: 'privacy-operations@example.com',
   POLL_TIME_BUDGET_SECONDS: '50',
+  // With callbacks (mParticle, AppsFlyer), their safety-net check once a minute (production: a day).
+  CALLBACK_CHECK_INTERVAL_HOURS: '0.0167',
   // The chain head anchored every minute (production: every hour), into the state folder's anchors/.
   CHAIN_ANCHOR_MINUTES: '1',
   LOG_LEVEL: 'info',
@@ -91,7 +94,7 @@ export const SANDBOX_HTTP_CONFIG = { lifecycle: { inProgressAfterMs: 2_000, comp
 
 /** Variables passed through from the caller's environment to the functions when set. */
 const PASSED_THROUGH =
-  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CHAIN_ANCHOR_MINUTES|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
+  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CHAIN_ANCHOR_MINUTES|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX|CALLBACK_CHECK_INTERVAL_HOURS|CALLBACK_RATE_PER_MINUTE|CALLBACK_MAX_BODY_BYTES)$/;
 
 const PROJECT_ID = 'demo-consent-erasure';
 const DATABASE = 'consent_erasure';
@@ -318,10 +321,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // Every vendor named in VENDORS is played by its sandbox module, with made-up credentials it checks.
     const vendorNames = (env['VENDORS'] || LOCAL_DEFAULTS['VENDORS']!).split(',').map((v) => v.trim()).filter(Boolean);
     const played = localVendors(vendorNames);
+    // mParticle and AppsFlyer post signed status callbacks (a local test CA) unless LOCAL_CALLBACKS=off (polling only).
+    const callbacks = env['LOCAL_CALLBACKS'] === 'off' ? undefined : await localCallbacks([...played.keys()]);
     const sandbox = await startSandbox({
       port: await choosePort(env, 'LOCAL_SANDBOX_PORT'),
       vendors: Object.fromEntries(
-        [...played].map(([name, v]) => [name, name === 'http' ? { ...v.sandbox, ...SANDBOX_HTTP_CONFIG } : v.sandbox]),
+        [...played].map(([name, v]) => {
+          const module = callbacks?.modules.get(name);
+          return [name, name === 'http' ? { ...v.sandbox, ...SANDBOX_HTTP_CONFIG } : module ? { module, config: v.sandbox } : v.sandbox];
+        }),
       ),
     });
     stops.push({ what: 'vendor sandbox', stop: () => sandbox.stop() });
@@ -331,6 +339,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       onCustomerWritten: await choosePort(env, 'LOCAL_ON_CUSTOMER_WRITTEN_PORT'),
       pollDeletions: await choosePort(env, 'LOCAL_POLL_DELETIONS_PORT'),
       sendAlert: await choosePort(env, 'LOCAL_SEND_ALERT_PORT'),
+      receiveDeletionCallback: await choosePort(env, 'LOCAL_RECEIVE_DELETION_CALLBACK_PORT'),
     } satisfies Record<FunctionName, number>;
     const urls = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<FunctionName, string>;
     const relay = await startTriggerRelay({ port: await choosePort(env, 'LOCAL_TRIGGER_RELAY_PORT'), log, retry: options.triggerRetry ?? TRIGGER_RETRY });
@@ -368,9 +377,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // 4. The functions' environment: local defaults, the caller's overrides, and the addresses just chosen.
     const passed = Object.fromEntries(Object.entries(env).filter(([k, v]) => PASSED_THROUGH.test(k) && v)) as Record<string, string>;
     const vendorEnv = Object.assign({}, ...[...played.values()].map((v) => v.env(sandbox.url))) as Record<string, string>;
+    // The callback function's URL goes to the vendors (status_callback_urls); the local root is trusted here only.
+    const callbackEnv: Record<string, string> = callbacks ? { CALLBACK_URL: `${urls.receiveDeletionCallback}/`, CALLBACK_TEST_ROOT_PEM: callbacks.trustRootPem } : {};
     const functionEnv: Record<string, string> = {
       ...LOCAL_DEFAULTS,
       ...vendorEnv,
+      ...callbackEnv,
       ...passed,
       DATABASE_URL: database.url,
       GOOGLE_CLOUD_PROJECT: projectId,

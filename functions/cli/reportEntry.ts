@@ -1,6 +1,7 @@
 import type { DeletionSlack } from '../services/deadlineSlack.js';
 import type { ReportRow } from '../store/reportPage.js';
 import { iso } from './output.js';
+import { summarizeCallback } from '../domain/callbackSummary.js';
 
 /** Whether the deletion finished by its legal deadline: true, false, or null while it is still open and in time. */
 export function deadlineMet(row: Pick<ReportRow, 'completed_at' | 'deadline_at'>, now: Date): boolean | null {
@@ -49,6 +50,8 @@ export function reportEntry(r: ReportRow, slack: DeletionSlack | null, now: Date
     atRisk: slack?.atRisk ?? false,
     regrantedAt: iso(r.regranted_at),
     completionEvidence: r.state === 'completed' ? { status: r.raw_status, payload: r.status_payload } : null,
+    // Each signed status callback: signature verified or not, certificate subject and fingerprint.
+    callbacks: r.callbacks.flatMap((c) => summarizeCallback(c) ?? []),
   };
 }
 export type ReportEntry = ReturnType<typeof reportEntry>;
@@ -71,6 +74,9 @@ export const CSV_HEADERS = [
   'deadline_at',
   'deadline_met',
   'final_status',
+  'callbacks',
+  'callbacks_verified',
+  'last_callback',
   'initial_deadline_at',
   'extended_at',
   'extension_reason',
@@ -101,6 +107,9 @@ export function csvCells(e: ReportEntry): Array<string | number | boolean | null
     e.deadlineAt,
     e.deadlineMet === null ? 'open' : e.deadlineMet ? 'yes' : 'no',
     e.completionEvidence?.status ?? null,
+    e.callbacks.length,
+    e.callbacks.filter((c) => c.signatureVerified).length,
+    lastCallback(e),
     e.initialDeadlineAt,
     e.extension?.at ?? null,
     e.extension?.reason ?? null,
@@ -110,4 +119,9 @@ export function csvCells(e: ReportEntry): Array<string | number | boolean | null
     e.atRisk ? 'yes' : 'no',
     e.verification,
   ];
+}
+
+function lastCallback(e: ReportEntry): string | null {
+  const last = e.callbacks.at(-1);
+  return last ? `${last.receivedAt} ${last.status}; certificate ${last.certificateSubject} (SHA-256 ${last.certificateFingerprint})` : null;
 }

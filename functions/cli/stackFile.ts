@@ -19,6 +19,8 @@ export const StackFileSchema = z.object({
     onCustomerWritten: z.string().min(1),
     pollDeletions: z.string().min(1),
     sendAlert: z.string().min(1),
+    /** The callback receiver (HTTP): the URL the local vendors post signed status callbacks to. */
+    receiveDeletionCallback: z.string().min(1).optional(),
   }),
   /** The settings the stack handed its functions (no secrets), so the CLI sees the same configuration. */
   env: z.record(z.string(), z.string()).default({}),

@@ -33,6 +33,29 @@ export const EVENT_DETAIL_FIELDS: Readonly<Record<string, readonly string[]>> = 
   contract_violation: ['errorKind', 'message', 'operationId', 'httpStatus'],
   alert_raised: ['alertId', 'alertKind', 'escalation'],
   alert_sent: ['alertId', 'alertKind', 'incidentKey', 'escalation', 'providerMessageId', 'recipients'],
+  // A signed status callback as received (services/receiveCallback.ts): the processor's body (our request id, its
+  // controller id, status and times; no customer id), its OpenDSR headers, the signature and the certificate.
+  callback_received: [
+    'verified',
+    'requestStatus',
+    'status',
+    'subjectRequestId',
+    'controllerId',
+    'expectedCompletionTime',
+    'processorDomain',
+    'headerStyle',
+    'headers',
+    'signature',
+    'signatureAlgorithm',
+    'certificate',
+    'certificatePem',
+    'certificateUrl',
+    'chain',
+    'bodySha256',
+    'body',
+    'receivedAt',
+    'idempotencyKey',
+  ],
 };
 
 /** The allow-list as (kind, field) pairs, the form the database keeps it in. */

@@ -11,16 +11,22 @@ import { createMParticleVendor, MPARTICLE_POLICY_DEFAULTS } from './opendsr/mpar
 import { createSegmentVendor, SEGMENT_POLICY_DEFAULTS } from './segment/segmentVendor.js';
 import type { VendorConfig, VendorConfigOf, VendorSettings } from './settings.js';
 
-type Factory<K extends VendorKind> = (settings: VendorSettings<K>, policy: Partial<VendorPolicy>, clock: Clock) => DeletionVendor;
+/** What an adapter is built with beside its settings and policy. */
+export interface AdapterExtras {
+  /** Our status callback endpoint(s), for the vendors that post callbacks (config.ts decides which). */
+  statusCallbackUrls?: readonly string[] | undefined;
+}
+
+type Factory<K extends VendorKind> = (settings: VendorSettings<K>, policy: Partial<VendorPolicy>, clock: Clock, extras: AdapterExtras) => DeletionVendor;
 
 /** The adapter of each vendor kind, built from settings config.ts has parsed (vendors/settings.ts). */
 const FACTORIES: { [K in VendorKind]: Factory<K> } = {
   http: (settings, policy) => createHttpVendor(settings, policy),
   segment: (settings, policy, clock) => createSegmentVendor(settings, policy, clock),
-  mixpanel: (settings, policy) => createMixpanelVendor(settings, policy),
+  mixpanel: (settings, policy, _clock, extras) => createMixpanelVendor(settings, policy, extras.statusCallbackUrls),
   amplitude: (settings, policy, clock) => createAmplitudeVendor(settings, policy, clock),
-  mparticle: (settings, policy, clock) => createMParticleVendor(settings, policy, clock),
-  appsflyer: (settings, policy, clock) => createAppsFlyerVendor(settings, policy, clock),
+  mparticle: (settings, policy, clock, extras) => createMParticleVendor(settings, policy, clock, extras.statusCallbackUrls),
+  appsflyer: (settings, policy, clock, extras) => createAppsFlyerVendor(settings, policy, clock, extras.statusCallbackUrls),
 };
 
 export interface CreateVendorsOptions {
@@ -36,7 +42,7 @@ function build<K extends VendorKind>(config: VendorConfigOf<K>, options: CreateV
   }
   const factory: Factory<K> = FACTORIES[config.name];
   const policy = options.fetchTimeoutMs === undefined ? config.policy : { ...config.policy, timeoutMs: options.fetchTimeoutMs };
-  return factory(config.settings, policy, options.clock ?? systemClock);
+  return factory(config.settings, policy, options.clock ?? systemClock, { statusCallbackUrls: config.statusCallbackUrls });
 }
 
 /** Builds one adapter per configured vendor, in the configured order. */

@@ -220,6 +220,8 @@ export interface VendorConfigOf<K extends VendorKind> {
    * the build's preflight cannot see them): absent from `settings`, so no adapter can be built from it.
    */
   absentCredentials?: readonly string[];
+  /** Our callback endpoint(s), sent as `status_callback_urls` by adapters whose vendor posts status callbacks. */
+  statusCallbackUrls?: readonly string[];
 }
 
 /** Any enabled vendor, told apart by `name`. */

@@ -1,4 +1,5 @@
-import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
+import { buildTimeline, type RequestTimeline, type TimelineEntry } from '../../domain/timeline.js';
+import { describeCallback, summarizeCallback } from '../../domain/callbackSummary.js';
 import { loadTimelineRows } from '../../store/loadTimelineRows.js';
 import { defineCommand, UsageError } from '../context.js';
 import { recordedIds } from '../../services/pseudonymise.js';
@@ -12,6 +13,12 @@ function describeDeadline(t: RequestTimeline): string {
     case 'open':
       return `deadline ${t.deadlineAt}: open, ${t.deadline.daysLeft} day(s) left`;
   }
+}
+
+/** One event's line; a callback's evidence (body, signature, certificate) is summarized (`--json` has it all). */
+function eventText(e: TimelineEntry): string {
+  const callback = e.kind === 'callback_received' ? summarizeCallback(e.detail) : null;
+  return callback ? `${e.at}  callback_received ${describeCallback(callback)}` : `${e.at}  ${e.kind}${detailText(e.detail)}`;
 }
 
 function detailText(detail: unknown): string {
@@ -34,7 +41,11 @@ export function formatTimeline(customerId: string, timelines: RequestTimeline[])
       if (v.statuses.length > 0) {
         lines.push(`    statuses seen: ${v.statuses.map((s) => `${s.status} (first ${s.firstSeenAt})`).join(', ')}`);
       }
-      for (const e of v.events) lines.push(`    ${e.at}  ${e.kind}${detailText(e.detail)}`);
+      if (v.callbacks.length > 0) {
+        const verified = v.callbacks.filter((c) => c.signatureVerified).length;
+        lines.push(`    signed callbacks: ${v.callbacks.length} received, ${verified} with a verified signature`);
+      }
+      for (const e of v.events) lines.push(`    ${eventText(e)}`);
     }
     lines.push('');
   }

@@ -36,6 +36,8 @@ export async function checkBatch(ctx: CycleContext, vendor: DeletionVendor, rows
   const slot = readThisRound ? { done: () => {} } : await slotOrRelease(ctx, vendor, rows, 'call');
   if (!slot) return;
   let reports: Map<string, StatusReport>;
+  // Callbacks received before the call are compared with its answer; a later one waits for the next check.
+  const checkedFrom = ctx.clock.now();
   try {
     reports = await vendor.checkStatus(rows.map(toOperation), round);
   } catch (err) {
@@ -52,6 +54,7 @@ export async function checkBatch(ctx: CycleContext, vendor: DeletionVendor, rows
     sink.updates.push(t.update);
     sink.events.push(...t.events);
   }
+  await ctx.callbacks.compare(ctx, vendor.name, rows, reports, checkedFrom);
 }
 
 /**

@@ -10,8 +10,12 @@ const ANSWER_KINDS: readonly VendorIncidentKind[] = ['contract_violation', 'cred
 
 /** A cycle's view of vendor-wide incidents (contract violation, credential rejected, monthly quota low or spent). */
 export interface Incidents {
-  /** Opens (or sees again) an incident of `vendor`; `deletions` are those whose call met it (listed in its email). */
-  open(vendor: string, kind: VendorIncidentKind, detail: string, deletions?: IncidentDeletions): Promise<void>;
+  /**
+   * Opens (or sees again) an incident of `vendor`; `deletions` are those whose call met it (listed in its email).
+   * `keepThisCycle`: a good answer later in the same cycle does not end it, so its alert is raised (a contradicted
+   * callback: the answers themselves are well-formed).
+   */
+  open(vendor: string, kind: VendorIncidentKind, detail: string, deletions?: IncidentDeletions, options?: { keepThisCycle?: boolean }): Promise<void>;
   /** The vendor answered in its contract: its contract and credential incidents are over. */
   answeredWell(vendor: string): Promise<void>;
   /** Closes the vendor's open incidents of these kinds, if any is open. */
@@ -26,6 +30,7 @@ export interface Incidents {
 export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: Clock }): Promise<Incidents> {
   const { pool, log, clock } = deps;
   const open = new Map<string, Set<VendorIncidentKind>>();
+  const kept = new Set<string>();
   const add = (vendor: string, kind: VendorIncidentKind) => {
     const kinds = open.get(vendor) ?? new Set<VendorIncidentKind>();
     kinds.add(kind);
@@ -34,16 +39,17 @@ export async function loadIncidents(deps: { pool: pg.Pool; log: Logger; clock: C
   for (const i of await readOpenVendorIncidents(pool)) add(i.vendor, i.kind);
   async function close(vendor: string, kinds: readonly VendorIncidentKind[], why: string): Promise<void> {
     const mine = open.get(vendor);
-    const list = kinds.filter((k) => mine?.has(k));
+    const list = kinds.filter((k) => mine?.has(k) && !kept.has(`${vendor}/${k}`));
     if (list.length === 0) return;
     for (const k of list) mine!.delete(k);
     const closed = await closeVendorIncidents(pool, { vendor, kinds: list, now: clock.now() });
     if (closed.length) log.info({ event: 'vendor_incident_closed', vendor, kinds: closed }, why);
   }
   return {
-    async open(vendor, kind, detail, deletions) {
+    async open(vendor, kind, detail, deletions, options) {
       await openVendorIncident(pool, { vendor, kind, detail, now: clock.now(), ...(deletions ? { deletions } : {}) });
       add(vendor, kind);
+      if (options?.keepThisCycle) kept.add(`${vendor}/${kind}`);
     },
     answeredWell: (vendor) => close(vendor, ANSWER_KINDS, 'vendor answers well again'),
     close: (vendor, kinds) => close(vendor, kinds, 'vendor incident over'),

@@ -10,6 +10,7 @@ import { hasDueWork } from '../../store/hasDueWork.js';
 import { readVendorPauses } from '../../store/readVendorPauses.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { Publisher } from '../publisher.js';
+import { createCallbackCheck } from './callbackCheck.js';
 import { createAlertRaiser } from '../raiseAlerts.js';
 import { realSleep, type Sleep } from '../rateLimiter.js';
 import type { SubmitPort } from '../submitDeletions.js';
@@ -35,7 +36,7 @@ export interface PollCycleDeps {
   log: Logger;
   clock: Clock;
   /** `contractCheck` and `vendors` (their settings) turn on the daily live contract check; without them it is off. */
-  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors'>>;
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors' | 'callbacks'>>;
   /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
   submitter?: SubmitPort;
   /** Waiting for rate tokens; tests pass one that moves a fake clock. */
@@ -66,6 +67,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   });
   const policies = vendors.map((v) => ({ vendor: v.name, expectedDurationMs: v.policy.expectedDurationMs, noProgressMs: v.policy.noProgressMs }));
   const alerts = createAlertRaiser({ pool, publisher, log, clock, config, policies });
+  const callbacks = createCallbackCheck({ pool, vendors: config.callbacks?.vendors ?? [] });
   // A claim holds at least one full vendor batch: claiming fewer rows than a vendor takes per call would
   // spend its scarce requests (Mixpanel: 1 a second) on part-filled batches.
   const batchSize = Math.max(config.poller.batchSize, ...vendors.map((v) => v.policy.maxBatchSize));
@@ -94,7 +96,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     await quotas.review(vendors);
     const rounds = new Map<string, CheckRound>();
     const round = (vendor: string) => rounds.get(vendor) ?? rounds.set(vendor, createCheckRound()).get(vendor)!;
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas, round };
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas, round, callbacks };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter, inFlight });
     await runClaims(ctx, {
       pool,

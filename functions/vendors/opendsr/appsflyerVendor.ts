@@ -73,8 +73,16 @@ function appsflyerFailure(answer: FailedAnswer): OpenDsrRefusedError | undefined
   return new OpenDsrRefusedError('appsflyer', refusal, `${data.af_gdpr_code} ${data.message ?? ''} (400): ${sampleBody(answer.text)}`, { status: 400 });
 }
 
-/** AppsFlyer's OpenDSR API (vendors.md A5), Bearer token, one app (`property_id`, `platform`). */
-export function createAppsFlyerVendor(settings: VendorSettings<'appsflyer'>, policy?: Partial<VendorPolicy>, clock: Clock = systemClock): DeletionVendor {
+/**
+ * AppsFlyer's OpenDSR API (vendors.md A5), Bearer token, one app (`property_id`, `platform`). With `callbackUrls`,
+ * each request asks for signed status callbacks there (`status_callback_urls`).
+ */
+export function createAppsFlyerVendor(
+  settings: VendorSettings<'appsflyer'>,
+  policy?: Partial<VendorPolicy>,
+  clock: Clock = systemClock,
+  callbackUrls?: readonly string[],
+): DeletionVendor {
   const base = settings.baseUrl.replace(/\/+$/, '');
   return createOpenDsrVendor(
     {
@@ -91,6 +99,7 @@ export function createAppsFlyerVendor(settings: VendorSettings<'appsflyer'>, pol
         api_version: settings.apiVersion,
         property_id: settings.propertyId,
         platform: settings.platform,
+        ...(callbackUrls?.length ? { status_callback_urls: [...callbackUrls] } : {}),
         // REQUIRED by OpenDSR 2.0; AppsFlyer's own Request schema does not list it (vendors README, unconfirmed).
         regulation,
       }),

@@ -167,10 +167,10 @@ describe('consent-erasure CLI (real PostgreSQL and Firestore emulator)', functio
       const run = await cli(['report', '--since', '2026-03-01', '--until', '2026-03-07'], env(), cwd, clock);
       assert.equal(run.code, 0, run.stderr);
       const lines = run.stdout.trim().split('\n');
-      assert.match(lines[0]!, /^customer_id,vendor,state,source,regime,revoked_at,submitted_at,accepted_at,operation_id,completed_at,verified_at,checks,alerts_raised,alerts_sent,deadline_at,deadline_met,final_status,initial_deadline_at,extended_at,extension_reason,expected_completion_at,expected_source,slack_days,at_risk,verification$/);
+      assert.match(lines[0]!, /^customer_id,vendor,state,source,regime,revoked_at,submitted_at,accepted_at,operation_id,completed_at,verified_at,checks,alerts_raised,alerts_sent,deadline_at,deadline_met,final_status,callbacks,callbacks_verified,last_callback,initial_deadline_at,extended_at,extension_reason,expected_completion_at,expected_source,slack_days,at_risk,verification$/);
       const customers = lines.slice(1).map((l) => l.split(',')[0]).sort();
       assert.deepEqual(customers, ["'=cmd|x", 'c-1', 'c-3']);
-      assert.ok(lines.some((l) => l.startsWith('c-1,http,completed,test,gdpr,2026-03-01T00:00:00.000Z,') && l.includes(',yes,complete,')));
+      assert.ok(lines.some((l) => l.startsWith('c-1,http,completed,test,gdpr,2026-03-01T00:00:00.000Z,') && l.includes(',yes,complete,0,0,,')));
     });
 
     it('report without --since, or with a bad date or format, is a usage error', async () => {
