@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { HOUR, MINUTE, SECOND } from './clock.js';
+import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
 import { RegimeIdSchema } from './domain/regimes.js';
 import { RetentionEnvSchema, retentionPeriods } from './domain/retention.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
-import { SECRET_SETTINGS, vendorUrl } from './vendors/settings.js';
+import { LOOKUP_SECRET_SETTINGS, SECRET_SETTINGS, vendorUrl } from './vendors/settings.js';
 import { credentialsOf, type CredentialGroup, type Credentials } from './credentials.js';
 import { readVendors } from './configVendors.js';
 import { MassRefusalEnv, massRefusalOf } from './configFailures.js';
@@ -54,8 +54,9 @@ const EnvSchema = z.object({
   POLL_TOPIC: z.string().min(1).default('deletion-poll'),
   ALERT_TOPIC: z.string().min(1).default('deletion-alerts'),
 
-  DEADLINE_DAYS: int(1, 365).default(30),
-  DEADLINE_WARNING_DAYS: int(0, 365).default(7),
+  // Deadlines come from each request's regime (domain/regimes.ts); the shortest erasure period is 28 days.
+  DEADLINE_WARNING_DAYS: int(0, 27).default(7),
+  DEADLINE_RISK_MARGIN_DAYS: z.coerce.number().min(0).max(27).default(3),
 
   POLL_TIME_BUDGET_SECONDS: int(5, 3600).default(480),
   POLL_BATCH_SIZE: int(1, 100_000).default(500),
@@ -177,7 +178,6 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
   const to = readRecipients(e, problems);
   const regimeValues = parseRegimeValues(e.REGIME_VALUES);
   problems.push(...regimeValues.problems);
-  if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
   }
@@ -193,7 +193,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     regime: { field: e.CONSENT_REGIME_FIELD, defaultRegime: e.DEFAULT_REGIME, values: regimeValues.values },
     vendors,
     topics: { poll: e.POLL_TOPIC, alerts: e.ALERT_TOPIC },
-    deadline: { days: e.DEADLINE_DAYS, warningDays: e.DEADLINE_WARNING_DAYS },
+    /** Warn this long before a deadline; a forecast completion inside the margin is a deadline at risk. */
+    deadline: { warningDays: e.DEADLINE_WARNING_DAYS, riskMarginMs: e.DEADLINE_RISK_MARGIN_DAYS * DAY },
     poller: { timeBudgetMs: e.POLL_TIME_BUDGET_SECONDS * SECOND, batchSize: e.POLL_BATCH_SIZE, leaseMs: e.POLL_LEASE_SECONDS * SECOND },
     alerts: {
       sendgridApiKey: e.SENDGRID_API_KEY,
@@ -270,7 +271,7 @@ export function redactConfig(config: Config): unknown {
     vendors: config.vendors.map((v) => ({
       ...v,
       settings: Object.fromEntries(
-        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
+        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) || LOOKUP_SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
       ),
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },

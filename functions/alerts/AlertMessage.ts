@@ -12,6 +12,8 @@ export const ALERT_KINDS = [
   'quota_low', // a vendor's monthly subject quota is nearly spent (at the configured share)
   'quota_exhausted', // a vendor's monthly subject quota is spent: its deletions wait for the next month
   'mass_refusal', // the same refusal across many deletions of one vendor: its submissions are held
+  'deadline_at_risk', // the expected completion (the vendor's own date, or our forecast) falls after the deadline minus the margin
+  'verification_failed', // a lookup after completion found the customer's data at the vendor
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -188,6 +188,29 @@ const KINDS: Record<AlertKind, KindText> = {
       `See the waiting deletions with: ${statusCommand(m)}`,
     ],
   },
+  deadline_at_risk: {
+    title: (v) => `Deletions at ${v} expected to finish after their legal deadline`,
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')} at ${v} ${m.totalItems === 1 ? 'is' : 'are'} expected to complete after the legal deadline, ` +
+      'or too close to it (inside the configured margin). Each item names the expected date and where it comes from: the vendor\'s own date, ' +
+      'our history of the vendor (p90), or its documented figure.',
+    actions: (m, v) => [
+      `Ask ${v} to bring the deletion forward, or delete the data by other means and record how.`,
+      `Where the law allows and it is still inside the notice window, extend the deadline and tell the person why: consent-erasure extend <customerId> --reason "…" (${m.items.length > 0 ? `e.g. consent-erasure extend ${shellQuote(m.items[0]!.customerId)} --reason "…"` : 'one command per customer'}).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  verification_failed: {
+    title: (v) => `${v} still holds data after reporting deletions complete`,
+    what: (m, v) =>
+      `${v} reported ${plural(m.totalItems, 'deletion')} complete, but a lookup afterwards still found the customer's data ` +
+      '(the deletion missed data, or data came back, e.g. new events from a device that still sends them). The vendor\'s answer is kept as evidence.',
+    actions: (m, v) => [
+      `Read the evidence in the timeline (consent-erasure timeline <customerId>) and check the profile in ${v}'s dashboard.`,
+      `Stop whatever still sends this customer's data to ${v}, then delete again: ${retryCommands(m)} (one command per customer).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
 };
 
 function itemRows(items: AlertItem[]): string[][] {

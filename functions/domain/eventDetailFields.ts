@@ -12,7 +12,7 @@
  * `consent-erasure migrate` copies this list into the database (table deletion_event_detail_field).
  */
 export const EVENT_DETAIL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  revoked: ['source', 'sourceEventId', 'eventId', 'eventSource', 'eventType', 'eventTime', 'reason', 'cause', 'encoding', 'consent', 'regime', 'regimeSource', 'regimeValue', 'regimeProblem'],
+  revoked: ['source', 'sourceEventId', 'eventId', 'eventSource', 'eventType', 'eventTime', 'reason', 'cause', 'encoding', 'consent', 'regime', 'regimeSource', 'regimeValue', 'regimeProblem', 'deadline'],
   regranted: ['eventId', 'eventSource', 'eventType', 'eventTime', 'reason'],
   reconciled: ['reason', 'consent', 'runId'],
   queued: ['submitAtOnce'],
@@ -21,7 +21,9 @@ export const EVENT_DETAIL_FIELDS: Readonly<Record<string, readonly string[]>> = 
   submit_failed: ['error', 'errorKind', 'attempt', 'retryAt', 'refusal', 'refusals', 'maxRefusals'],
   status_seen: ['rawStatus', 'state', 'operationId'],
   completed: ['rawStatus', 'operationId'],
-  verified: ['operationId'],
+  verified: ['operationId', 'evidence'],
+  verification_failed: ['operationId', 'summary', 'evidence'],
+  deadline_extended: ['by', 'reason', 'regime', 'previousDeadlineAt', 'deadlineAt', 'lastDay', 'timeZone', 'noticeBy', 'source'],
   failed: ['rawStatus', 'operationId', 'detail', 'attempt'],
   retried: ['attempt', 'previousOperationId', 'split', 'previousState', 'previousOperationRef', 'previousRawStatus', 'lastError', 'lastErrorKind', 'submitAttempts', 'refusals', 'previousIdempotencyKey', 'by'],
   cancelled: ['reason', 'where', 'neverSent', 'previousState', 'vendorAnswer', 'rawStatus', 'operationId'],

@@ -66,17 +66,21 @@ export function settled(row: ClaimedDeletion): Transition {
   return { update: blankUpdate(row.deletionId), events: [], tally: noTally() };
 }
 
+/** What a lookup after completion came to, for a completed deletion (none: no lookup was made). */
+export type VerificationOutcome = { verifiedAt: Date; evidence: unknown } | { failedAt: Date; evidence: unknown; summary: string };
+
 /**
  * The vendor's answer about one row. No report: it was not read this time, and is looked at again at the
- * next step of the schedule. `verifiedAt`: a completed deletion the vendor also confirmed another way.
+ * next step of the schedule. `verification`: what a lookup after a completion found (a `Date` is read as verified).
  */
 export function afterReport(
   row: ClaimedDeletion,
   report: StatusReport | undefined,
   policy: TransitionPolicy,
   now: Date,
-  verifiedAt: Date | null = null,
+  verification: VerificationOutcome | Date | null = null,
 ): Transition {
+  const lookup: VerificationOutcome | null = verification instanceof Date ? { verifiedAt: verification, evidence: null } : verification;
   const tally = noTally();
   if (!report) {
     return { update: blankUpdate(row.deletionId, { nextCheckAt: nextCheckFor(policy, row, row.checkCount + 1, null, now) }), events: [], tally };
@@ -95,17 +99,26 @@ export function afterReport(
     checked: true,
     statusChanged: changed,
     expectedBy: report.expectedCompletionAt ?? null,
+    expectedSource: report.expectedCompletionAt ? (report.expectedCompletionSource ?? 'its status answer') : null,
   });
   const failure = report.detail ?? `vendor reported ${report.rawStatus}`;
   switch (report.state) {
-    case 'completed':
+    case 'completed': {
       tally.completed = 1;
       event('completed', { rawStatus: report.rawStatus, operationId: row.operationId });
-      if (verifiedAt) {
+      const done = { ...base, state: 'completed' as const, completedAt: now, nextCheckAt: null };
+      if (lookup && 'verifiedAt' in lookup) {
         tally.verified = 1;
-        event('verified', { operationId: row.operationId });
+        event('verified', { operationId: row.operationId, ...(lookup.evidence !== null ? { evidence: lookup.evidence } : {}) });
+        return { update: { ...done, verifiedAt: lookup.verifiedAt }, events, tally };
       }
-      return { update: { ...base, state: 'completed', completedAt: now, verifiedAt, nextCheckAt: null }, events, tally };
+      if (lookup) {
+        // Completion stands on the vendor's word; the lookup's answer is the evidence that data is still there.
+        event('verification_failed', { operationId: row.operationId, summary: lookup.summary, evidence: lookup.evidence });
+        return { update: { ...done, verificationFailedAt: lookup.failedAt, verificationEvidence: { summary: lookup.summary, answer: lookup.evidence } }, events, tally };
+      }
+      return { update: done, events, tally };
+    }
     case 'failed':
       return afterFailed(row, report, policy, now, { base, events, tally });
     case 'cancelled':

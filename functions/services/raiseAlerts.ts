@@ -16,7 +16,12 @@ import { dueDeletionAlerts, type DueDeletionAlert } from '../store/dueDeletionAl
 import { markDeletionAlertsRaised } from '../store/markDeletionAlertsRaised.js';
 import { readOpenVendorIncidents } from '../store/readOpenVendorIncidents.js';
 import { markVendorIncidentRaised } from '../store/markVendorIncidentRaised.js';
-import { claimAlertScan } from '../store/claimAlertScan.js';
+import { claimAlertScan, claimAlertScanForVendorDates } from '../store/claimAlertScan.js';
+import { expectedDuration } from '../domain/slackForecast.js';
+import { isVendorKind } from '../domain/vendorKinds.js';
+import { recentCompletionDurations } from '../store/recentCompletionDurations.js';
+import type { VendorForecast } from '../store/evaluateDeletionAlerts.js';
+import { HISTORY_WINDOW } from './deadlineSlack.js';
 import { withAlertLock } from '../store/withAlertLock.js';
 import { DAY } from '../clock.js';
 
@@ -57,6 +62,8 @@ const SUMMARY: Record<AlertKind, (n: number, vendor: string) => string> = {
   quota_low: (_n, v) => `${v}'s monthly quota of deletion subjects is nearly spent`,
   quota_exhausted: (_n, v) => `${v}'s monthly quota of deletion subjects is spent; its deletions wait until the quota resets`,
   mass_refusal: (_n, v) => `${v} gave the same refusal to many deletions; its submissions are held until the cause is fixed`,
+  deadline_at_risk: (n, v) => `${n} deletion(s) at ${v} are expected to complete after, or too close to, their legal deadline`,
+  verification_failed: (n, v) => `${n} deletion(s) at ${v} reported complete, but a lookup still finds the customer's data`,
 };
 
 /** Alerts published per run at most; more wait for the next run. */
@@ -114,6 +121,8 @@ async function raiseDeletionAlerts(deps: AlertRaiserDeps, db: pg.PoolClient, now
     now,
     policies: deps.policies,
     deadlineWarningMs: config.deadline.warningDays * DAY,
+    forecasts: await vendorForecasts(db, deps.policies),
+    riskMarginMs: config.deadline.riskMarginMs,
   });
   const due = await dueDeletionAlerts(db, { now, escalationMs: config.alerts.escalationMs, limit: MAX_DUE });
   const groups = new Map<string, DueDeletionAlert[]>();
@@ -206,7 +215,24 @@ async function publishPending(deps: AlertRaiserDeps, db: pg.PoolClient, result: 
  * per `config.alerts.scanIntervalMs` across all pollers (its conditions are measured in hours and days);
  * vendor incidents are raised on any call where the caller knows one is open.
  */
-export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean }): Promise<RaiseResult> } {
+/**
+ * Each vendor's expected duration where it gives no date of its own: the p90 of its recent completions once
+ * there are enough, else its documented figure, else its configured one (domain/slackForecast.ts).
+ */
+export async function vendorForecasts(db: pg.PoolClient | pg.Pool, policies: readonly AlertPolicy[]): Promise<VendorForecast[]> {
+  const history = await recentCompletionDurations(db, policies.map((p) => p.vendor), HISTORY_WINDOW);
+  return policies.map((p) => {
+    const d = expectedDuration({
+      vendor: isVendorKind(p.vendor) ? p.vendor : 'http',
+      vendorName: p.vendor,
+      observedDurationsMs: history.get(p.vendor) ?? [],
+      configuredDurationMs: p.expectedDurationMs,
+    });
+    return { vendor: p.vendor, durationMs: d.durationMs, source: d.source };
+  });
+}
+
+export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { incidentsOpen?: boolean; scanNow?: boolean }): Promise<RaiseResult> } {
   const { pool, log, clock, config } = deps;
   const scanIntervalMs = config.alerts.scanIntervalMs;
 
@@ -214,7 +240,12 @@ export function createAlertRaiser(deps: AlertRaiserDeps): { raise(options?: { in
     async raise(options = {}) {
       const result: RaiseResult = { ran: false, scanned: false, raised: [], published: [], failed: 0 };
       const now = clock.now();
-      const scanDue = await claimAlertScan(pool, { now, intervalMs: scanIntervalMs });
+      // A verification that found data (scanNow) or a vendor date that changed since the last scan is
+      // raised at once, not at the next scheduled scan.
+      const scanDue =
+        (await claimAlertScan(pool, { now, intervalMs: scanIntervalMs })) ||
+        options.scanNow === true ||
+        (await claimAlertScanForVendorDates(pool, { now, intervalMs: scanIntervalMs }));
       if (!scanDue && !options.incidentsOpen) return result;
       const locked = await withAlertLock(pool, async (db) => {
         result.ran = true;

@@ -151,6 +151,7 @@ function acceptedRows(vendor: DeletionVendor, rows: SubmitRow[], operations: Sub
       rawStatus: op.status?.rawStatus ?? null,
       statusPayload: op.status?.payload ?? null,
       expectedBy: op.status?.expectedCompletionAt ?? new Date(now.getTime() + vendor.policy.expectedDurationMs),
+      expectedSource: op.status?.expectedCompletionAt ? (op.status.expectedCompletionSource ?? 'its create answer') : null,
       nextCheckAt: isTerminal(state) ? null : new Date(now.getTime() + vendor.policy.minCheckIntervalMs),
       completedAt: state === 'completed' ? now : null,
     };

@@ -26,6 +26,12 @@ const StatusRowSchema = z.object({
   deadline_at: z.date(),
   regime: z.string(),
   last_error: z.string().nullable(),
+  initial_deadline_at: z.date(),
+  extended_at: z.date().nullable(),
+  queued_at: z.date(),
+  expected_by: z.date().nullable(),
+  expected_source: z.string().nullable(),
+  verification_failed_at: z.date().nullable(),
 });
 
 /** One vendor deletion as operators see it. */
@@ -45,6 +51,15 @@ export interface StatusRow {
   regime: string;
   /** What went wrong last (a vendor's refusal in its own words, a fault), while the deletion is not completed. */
   lastError: string | null;
+  /** The regime's first deadline; `deadlineAt` is the one in force (later once extended). */
+  initialDeadlineAt: Date;
+  extendedAt: Date | null;
+  queuedAt: Date;
+  /** The vendor's own expected completion when `expectedSource` names its field, else our estimate. */
+  expectedBy: Date | null;
+  expectedSource: string | null;
+  /** A verification after completion found data at the vendor. */
+  verificationFailedAt: Date | null;
 }
 
 // From the operators' two views; cancelled deletions are in neither, so they come from the table itself.
@@ -65,12 +80,15 @@ with rows as (
     join deletion_request r on r.id = d.request_id
    where d.state = 'cancelled'
 )
-select rows.*, (select r.regime from deletion_request r where r.id = rows.request_id) as regime
+select rows.*, r.regime, r.initial_deadline_at, r.extended_at,
+       v.queued_at, v.expected_by, v.expected_source, v.verification_failed_at
   from rows
- where ($1::text[] is null or customer_id = any($1::text[]))
-   and ($2::text is null or state = $2::text)
-   and ($3::text is null or vendor = $3::text)
- order by requested_at desc, deletion_id desc
+  join deletion_request r on r.id = rows.request_id
+  join vendor_deletion v on v.id = rows.deletion_id
+ where ($1::text[] is null or rows.customer_id = any($1::text[]))
+   and ($2::text is null or rows.state = $2::text)
+   and ($3::text is null or rows.vendor = $3::text)
+ order by rows.requested_at desc, rows.deletion_id desc
  limit $4::int`;
 
 /** Lists vendor deletions, newest request first, from the pending and completed views. */
@@ -98,6 +116,12 @@ export async function queryStatus(db: Queryable, filter: StatusFilter): Promise<
       deadlineAt: r.deadline_at,
       regime: r.regime,
       lastError: r.last_error,
+      initialDeadlineAt: r.initial_deadline_at,
+      extendedAt: r.extended_at,
+      queuedAt: r.queued_at,
+      expectedBy: r.expected_by,
+      expectedSource: r.expected_source,
+      verificationFailedAt: r.verification_failed_at,
     };
   });
 }

@@ -61,7 +61,12 @@ select a.id::text as id, a.kind, a.vendor, a.incident_key, a.escalation, a.since
  where a.id = $1::uuid`;
 
 const ITEMS_SQL = `
-select d.id::text as deletion_id, d.customer_id, d.vendor, d.operation_id, d.state, ai.since, r.deadline_at, d.last_error, ai.call
+select d.id::text as deletion_id, d.customer_id, d.vendor, d.operation_id, d.state, ai.since, r.deadline_at,
+       -- What the deletion's alert row says (deadline_at_risk: the expected date and its source; verification_failed:
+       -- the lookup's summary), else its last error.
+       coalesce((select da.detail from deletion_alert da join alert al on al.id = ai.alert_id
+                  where da.vendor_deletion_id = d.id and da.kind = al.kind), d.last_error) as last_error,
+       ai.call
   from alert_item ai
   join vendor_deletion d on d.id = ai.vendor_deletion_id
   join deletion_request r on r.id = d.request_id

@@ -45,6 +45,7 @@ with target as (
          raw_status = null,
          status_payload = null,
          expected_by = null,
+         expected_source = null,
          lease_owner = null,
          lease_expires_at = null,
          status_changed_at = $4::timestamptz,

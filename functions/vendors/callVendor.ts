@@ -15,6 +15,8 @@ export interface VendorRequest {
   headers?: Record<string, string>;
   /** Serialised as JSON when present. */
   json?: unknown;
+  /** Sent form-encoded (application/x-www-form-urlencoded) when present and `json` is not. */
+  form?: Record<string, string>;
   timeoutMs: number;
   /**
    * Reads a non-2xx answer the vendor documents in its own way (a rate limit announced in other headers, an
@@ -130,13 +132,15 @@ export async function callVendor<S extends z.ZodType>(
 ): Promise<VendorResponse<z.infer<S>>> {
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.json !== undefined) headers['content-type'] = 'application/json';
+  else if (request.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  const body = request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? new URLSearchParams(request.form).toString() : undefined;
   let response: Response;
   let text: string | undefined;
   try {
     response = await fetch(request.url, {
       method: request.method,
       headers,
-      body: request.json === undefined ? undefined : JSON.stringify(request.json),
+      body,
       signal: AbortSignal.timeout(request.timeoutMs),
       redirect: 'manual',
     });

@@ -2,12 +2,13 @@ import { systemClock, type Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import type { VendorPolicy } from '../domain/policy.js';
 import type { DeletionVendor, VendorKind } from './DeletionVendor.js';
-import { createHttpVendor } from './http/httpVendor.js';
-import { createAmplitudeVendor } from './amplitude/amplitudeVendor.js';
-import { createMixpanelVendor } from './mixpanel/mixpanelVendor.js';
-import { createAppsFlyerVendor } from './opendsr/appsflyerVendor.js';
-import { createMParticleVendor } from './opendsr/mparticleVendor.js';
-import { createSegmentVendor } from './segment/segmentVendor.js';
+import { withPolicyOverrides } from './DeletionVendor.js';
+import { createHttpVendor, HTTP_POLICY_DEFAULTS } from './http/httpVendor.js';
+import { AMPLITUDE_POLICY_DEFAULTS, createAmplitudeVendor } from './amplitude/amplitudeVendor.js';
+import { createMixpanelVendor, MIXPANEL_POLICY_DEFAULTS } from './mixpanel/mixpanelVendor.js';
+import { APPSFLYER_POLICY_DEFAULTS, createAppsFlyerVendor } from './opendsr/appsflyerVendor.js';
+import { createMParticleVendor, MPARTICLE_POLICY_DEFAULTS } from './opendsr/mparticleVendor.js';
+import { createSegmentVendor, SEGMENT_POLICY_DEFAULTS } from './segment/segmentVendor.js';
 import type { VendorConfig, VendorConfigOf, VendorSettings } from './settings.js';
 
 /** What an adapter is built with beside its settings and policy. */
@@ -47,4 +48,18 @@ function build<K extends VendorKind>(config: VendorConfigOf<K>, options: CreateV
 /** Builds one adapter per configured vendor, in the configured order. */
 export function createVendors(configs: readonly VendorConfig[], options: CreateVendorsOptions = {}): DeletionVendor[] {
   return configs.map((config) => build(config, options));
+}
+
+const POLICY_DEFAULTS: { [K in VendorKind]: Readonly<VendorPolicy> } = {
+  http: HTTP_POLICY_DEFAULTS,
+  segment: SEGMENT_POLICY_DEFAULTS,
+  mixpanel: MIXPANEL_POLICY_DEFAULTS,
+  amplitude: AMPLITUDE_POLICY_DEFAULTS,
+  mparticle: MPARTICLE_POLICY_DEFAULTS,
+  appsflyer: APPSFLYER_POLICY_DEFAULTS,
+};
+
+/** A configured vendor's policy (its documented defaults with the operator's overrides) without building its adapter. */
+export function policyOf(config: Pick<VendorConfig, 'name' | 'policy'>): VendorPolicy {
+  return withPolicyOverrides(POLICY_DEFAULTS[config.name], config.policy);
 }

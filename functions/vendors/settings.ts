@@ -121,6 +121,14 @@ export const VENDOR_SETTINGS = {
     /** The project token, sent as the `token` query parameter. */
     projectToken: z.string().min(1),
     complianceType: z.enum(['GDPR', 'CCPA']).default('GDPR'),
+    /**
+     * Verification after completion with the Engage query (off unless all three are set): the project id and a
+     * service account (username and secret, HTTP Basic) that may query profiles. The secret is optional, so it
+     * is not in SECRET_SETTINGS (a deployment need not mount it); LOOKUP_SECRET_SETTINGS keeps it out of logs.
+     */
+    projectId: z.string().regex(/^\d+$/, 'must be the numeric project id').optional(),
+    lookupServiceAccount: z.string().min(1).optional(),
+    lookupSecret: z.string().min(1).optional(),
   }),
   amplitude: z.object({
     /** Data residency: US amplitude.com, EU analytics.eu.amplitude.com. */
@@ -141,6 +149,13 @@ export const VENDOR_SETTINGS = {
      * makes Amplitude reject the whole batch with 400.
      */
     ignoreInvalidIds: flag().default(true),
+    /**
+     * Look the customer up with the user search (same key and secret) after Amplitude reports a deletion done:
+     * nothing found is verified, a match is a verification_failed alert (test/fixtures/vendors/LOOKUPS.md). Off by
+     * default: the user search allows 360 queries an hour, far fewer than the deletions a day's job completes, and
+     * each lookup takes a call of the vendor's budget; turn it on where the volume allows.
+     */
+    verify: flag().default(false),
   }),
   mparticle: z.object({
     /** OpenDSR host of the mParticle pod (US1 default; EU/AU pods have their own). */
@@ -174,6 +189,16 @@ export const VENDOR_SETTINGS = {
 } satisfies Record<VendorKind, z.ZodObject>;
 
 export type VendorSettings<K extends VendorKind> = z.infer<(typeof VENDOR_SETTINGS)[K]>;
+
+/** Optional credentials of the verification lookups: never logged, not required of a deployment. */
+export const LOOKUP_SECRET_SETTINGS: Record<VendorKind, readonly string[]> = {
+  http: [],
+  segment: [],
+  mixpanel: ['lookupSecret'],
+  amplitude: [],
+  mparticle: [],
+  appsflyer: [],
+};
 
 /** Setting names that hold credentials, per vendor; never logged. */
 export const SECRET_SETTINGS: Record<VendorKind, readonly string[]> = {

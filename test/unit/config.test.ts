@@ -10,7 +10,7 @@ describe('loadConfig', () => {
     assert.equal(c.consentField, 'analyticsConsent');
     assert.equal(c.customersCollection, 'customers');
     assert.deepEqual(c.topics, { poll: 'deletion-poll', alerts: 'deletion-alerts' });
-    assert.equal(c.deadline.days, 30);
+    assert.deepEqual(c.deadline, { warningDays: 7, riskMarginMs: 3 * 86_400_000 });
     assert.deepEqual(
       c.vendors.map((v) => v.name),
       ['http'],
@@ -104,12 +104,12 @@ describe('loadConfig', () => {
 
   it('lists every problem at once', () => {
     try {
-      loadConfig({ DEADLINE_DAYS: 'soon', VENDORS: 'nope', LOG_LEVEL: 'loud' });
+      loadConfig({ DEADLINE_WARNING_DAYS: 'soon', VENDORS: 'nope', LOG_LEVEL: 'loud' });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       assert.ok(err.problems.length >= 4, err.message);
-      assert.match(err.message, /DEADLINE_DAYS/);
+      assert.match(err.message, /DEADLINE_WARNING_DAYS/);
       assert.match(err.message, /LOG_LEVEL/);
       assert.match(err.message, /DATABASE_URL/);
       assert.match(err.message, /unknown vendor "nope"/);

@@ -122,7 +122,11 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     // A chain of continuations (a mass revocation being worked through) leaves alerts to the scheduled
     // ticks. The scan of unfinished deletions runs on its own schedule; open vendor incidents are raised
     // (or escalated) whenever this cycle knows of one.
-    report.alerts = message.continuation ? null : await alerts.raise({ incidentsOpen: ctx.incidents.anyOpen() });
+    // A failed verification is scanned at once (verification_failed), not at the next scheduled scan; so is a
+    // vendor's new completion date (deadline_at_risk), whoever stored it (the raiser looks for one).
+    report.alerts = message.continuation
+      ? null
+      : await alerts.raise({ incidentsOpen: ctx.incidents.anyOpen(), scanNow: report.verificationFailed > 0 });
     log.info({ event: 'poll_cycle_done', reason: message.reason, ...summary(report), elapsedMs: clock.now().getTime() - start.getTime() }, 'poll cycle done');
     return report;
   }

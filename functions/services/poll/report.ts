@@ -10,6 +10,8 @@ export interface CycleReport {
   verified: number;
   resubmitted: number;
   errors: number;
+  /** Verifications that found data: alerts are scanned at once. */
+  verificationFailed: number;
   /** Rows handed back unworked (time budget, vendor pause, quota). */
   released: number;
   /** Queued rows not submitted because their vendor is held after a mass refusal. */
@@ -29,6 +31,7 @@ export function emptyReport(): CycleReport {
     verified: 0,
     resubmitted: 0,
     errors: 0,
+    verificationFailed: 0,
     released: 0,
     held: 0,
     pausedVendors: [],

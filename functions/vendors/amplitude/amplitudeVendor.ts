@@ -19,6 +19,8 @@ import {
   type Job,
 } from './jobs.js';
 
+import { readUserSearch, USER_SEARCH_PATH, UserSearchResponse } from './lookup.js';
+
 export { AMPLITUDE_DONE_AFTER_MS, AMPLITUDE_MAX_WINDOW_DAYS, amplitudeIdsOf, amplitudeReport, AmplitudeRefSchema, dayWindows, type AmplitudeRef } from './jobs.js';
 
 /**
@@ -139,12 +141,13 @@ function operationFor(settings: VendorSettings<'amplitude'>, s: DeletionSubject,
     };
     return op;
   }
-  const { status, expected } = verdictOf(mine.map(({ job }) => job));
+  const { status, expected, source } = verdictOf(mine.map(({ job }) => job));
   op.status = {
     state: AMPLITUDE_STATUS_MAP[status],
     rawStatus: status,
     payload: { days, status, entries: mine.map(({ entry }) => entry), ...(shared ? { sharedWithBatch: a.known.length } : {}) },
     expectedCompletionAt: new Date(expected),
+    expectedCompletionSource: source,
   };
   return op;
 }
@@ -242,6 +245,16 @@ export function createAmplitudeVendor(
       for (const { op, ref } of dated) reports.set(op.deletionId, amplitudeReport(ref, jobs));
       return reports;
     },
+
+    ...(settings.verify
+      ? {
+          async verify(op: OperationToCheck) {
+            const url = `${base}${USER_SEARCH_PATH}?user=${encodeURIComponent(op.customerId)}`;
+            const { body } = await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, UserSearchResponse);
+            return readUserSearch(body, op, settings.idType);
+          },
+        }
+      : {}),
 
     async cancel(op) {
       const ref = refOf(op);

@@ -16,6 +16,7 @@ import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
 import { checkSharedJobs } from '../sharedJobs.js';
+import { ENGAGE_PATH, EngageResponse, readEngage } from './lookup.js';
 import { splitDecision } from '../../domain/taskSplit.js';
 
 /**
@@ -191,6 +192,17 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
       }
       return reports;
     },
+
+    ...(settings.projectId && settings.lookupServiceAccount && settings.lookupSecret
+      ? {
+          async verify(op: OperationToCheck) {
+            const url = `${base}${ENGAGE_PATH}?project_id=${encodeURIComponent(settings.projectId!)}`;
+            const auth = { authorization: `Basic ${Buffer.from(`${settings.lookupServiceAccount}:${settings.lookupSecret}`).toString('base64')}` };
+            const { body } = await callVendor(name, { method: 'POST', url, headers: auth, form: { distinct_id: op.customerId }, timeoutMs: merged.timeoutMs }, EngageResponse);
+            return readEngage(body, op);
+          },
+        }
+      : {}),
 
     async cancel(op) {
       const { trackingId, subjects } = refOf(op);

@@ -25,6 +25,11 @@ const OptionsSchema = z.strictObject({
   forwarding: z.array(Forwarding).default([]),
   /** AppsFlyer: its OpenAPI file's words and fields (in-progress, canceled) or the OpenDSR specification's. */
   spelling: z.enum(['appsflyer', 'opendsr']).default('appsflyer'),
+  /**
+   * The `expected_completion_time` reported, in days after the request was received, whatever the lifecycle (a
+   * processor announcing a date past the legal deadline); null: the lifecycle's own end.
+   */
+  expectedCompletionAfterDays: z.number().min(0).nullable().default(null),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
@@ -188,6 +193,10 @@ interface Flavour {
 }
 const EXTRAS: Record<'mparticle' | 'appsflyer', Extra> = { mparticle: mparticleExtra, appsflyer: appsflyerExtra };
 
+/** The expected completion a request reports: its lifecycle's end, or the configured announcement. */
+const expectedEnd = (r: SubjectRequest, options: Options) =>
+  options.expectedCompletionAfterDays === null ? r.times.endAt : r.times.createdAt + options.expectedCompletionAfterDays * DAY;
+
 const iso = (ms: number, options: Options) => {
   const text = new Date(ms).toISOString();
   return options.timestamps === 'no-offset' ? text.slice(0, -1) : text;
@@ -212,7 +221,7 @@ const MPARTICLE: Flavour = {
       headers: { 'x-opendsr-processor-domain': 'opendsr.mparticle.com', 'x-opendsr-signature': MP.create.response.headers?.['X-OpenDSR-Signature'] ?? '' },
       body: {
         ...body,
-        expected_completion_time: iso(r.times.endAt, options),
+        expected_completion_time: iso(expectedEnd(r, options), options),
         received_time: iso(now, options),
         encoded_request: Buffer.from(r.id).toString('base64'),
         subject_request_id: r.id,
@@ -224,7 +233,7 @@ const MPARTICLE: Flavour = {
     const partners = word === 'completed' && options.forwarding.length > 0 ? options.forwarding : null;
     return {
       ...bodyOf<Record<string, unknown>>(MP.status),
-      expected_completion_time: word === 'cancelled' ? null : iso(r.times.endAt, options),
+      expected_completion_time: word === 'cancelled' ? null : iso(expectedEnd(r, options), options),
       subject_request_id: r.id,
       group_id: r.groupId,
       request_status: word,
@@ -266,12 +275,12 @@ const APPSFLYER: Flavour = {
     if (!urls.success) return { ok: false, reply: appsflyerError('e326', 'Invalid status_callback_urls') };
     return { ok: true, id: b['subject_request_id'].toLowerCase(), key, groupId: null, callbackUrls: urls.data };
   },
-  created(r, now) {
+  created(r, now, options) {
     return json(AF.create.response.status, {
       ...bodyOf<Record<string, unknown>>(AF.create),
       subject_request_id: r.id,
       original_request_id: r.id,
-      expected_completion_time: new Date(r.times.endAt).toISOString(),
+      expected_completion_time: new Date(expectedEnd(r, options)).toISOString(),
       received_time: new Date(now).toISOString(),
       encoded_request: Buffer.from(r.id).toString('base64'),
     });
@@ -280,7 +289,7 @@ const APPSFLYER: Flavour = {
     const word = statusOf(r, now);
     const spelled = options.spelling === 'opendsr' ? word : word === 'in_progress' ? 'in-progress' : word === 'cancelled' ? 'canceled' : word;
     const template = options.spelling === 'opendsr' ? AF.statusSpec : AF.status;
-    return { ...bodyOf<Record<string, unknown>>(template), subject_request_id: r.id, expected_completion_time: new Date(r.times.endAt).toISOString(), request_status: spelled };
+    return { ...bodyOf<Record<string, unknown>>(template), subject_request_id: r.id, expected_completion_time: new Date(expectedEnd(r, options)).toISOString(), request_status: spelled };
   },
   cancelled: () => ({ status: AF.cancel.response.status, text: String(AF.cancel.response.body ?? ''), contentType: 'text/plain' }),
   duplicate: () => appsflyerError('e213', 'Request already exists'),

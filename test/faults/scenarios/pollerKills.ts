@@ -105,7 +105,7 @@ export function pollerKills(profile: FaultProfile, results: FaultResults): void 
         pool: db().pool,
         log: silentLogger(),
         clock: systemClock,
-        config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+        config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
         vendors: [vendor],
       });
       const customers = Array.from({ length: profile.killDeletions }, (_, i) => `kill-${i}`);

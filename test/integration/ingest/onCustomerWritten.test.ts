@@ -93,7 +93,9 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     const [request, ...more] = await requests(c);
     assert.equal(more.length, 0);
     assert.equal((request!['revoked_at'] as Date).toISOString(), '2026-11-27T09:30:00.123Z');
-    assert.equal((request!['deadline_at'] as Date).toISOString(), '2026-12-27T09:30:00.123Z');
+    // GDPR (the default regime): one calendar month from 27 November in Helsinki is Sunday 27 December, so the
+    // period ends with Monday 28 December (Reg. 1182/71 Art. 3(4)), at midnight Helsinki time.
+    assert.equal((request!['deadline_at'] as Date).toISOString(), '2026-12-28T22:00:00.000Z');
     assert.equal(request!['source_event_id'], 'ev-1');
 
     const [http, seg] = await deletions(c);

@@ -48,7 +48,7 @@ describe('a vendor\'s monthly subject quota (Segment; real PostgreSQL, sandbox)'
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [vendor],
     });
     // Submissions of another vendor and of last month do not count against this month's quota.
@@ -75,7 +75,8 @@ describe('a vendor\'s monthly subject quota (Segment; real PostgreSQL, sandbox)'
       assert.equal(w.submit_attempts, 0, 'waiting is not a failed attempt');
       assert.equal(w.last_error, 'segment: 10 of 10 subjects sent in 2026-03 (calendar month, UTC); none left: deletions wait, none fails; the quota resets at 2026-04-01T00:00:00.000Z');
     }
-    const raised = await alerts();
+    // Segment's documented 30-day SLA puts a GDPR month at risk by itself (deadlineRisk.test.ts): not this test's subject.
+    const raised = (await alerts()).filter((a) => a.kind !== 'deadline_at_risk');
     assert.deepEqual(raised.map((a) => [a.kind, a.vendor]).sort(), [['quota_exhausted', 'segment'], ['quota_low', 'segment']]);
     for (const a of raised) assert.match(a.detail ?? '', /the quota resets at 2026-04-01T00:00:00\.000Z/);
 
@@ -83,7 +84,7 @@ describe('a vendor\'s monthly subject quota (Segment; real PostgreSQL, sandbox)'
     // waiting ones stay, and the alerts are not raised again.
     clock.advance(HOUR);
     await cycle.run({});
-    assert.equal((await alerts()).length, 2, 'raised once per incident');
+    assert.equal((await alerts()).filter((a) => a.kind !== 'deadline_at_risk').length, 2, 'raised once per incident');
     assert.deepEqual(
       (await q<{ kind: string }>('select kind from vendor_incident where closed_at is null order by kind')).map((r) => r.kind),
       ['quota_exhausted', 'quota_low'],

@@ -85,7 +85,7 @@ const REF_CHECK: Record<Vendor, (ref: unknown, row: { operation_id: string; idem
 };
 
 describe('every vendor through the real poller (sandboxes on a virtual clock, real PostgreSQL)', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   const db = useTestDatabase('through_poller');
   const T0 = new Date('2026-03-02T08:00:00Z');
   const clock = acceleratedClock(T0, SPEED);
@@ -149,7 +149,7 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
   }
 
   async function recordRevocations(customers: string[]): Promise<void> {
-    const recorder = createRevocationRecorder({ pool: db().pool, log: silentLogger(), clock, config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' }, vendors });
+    const recorder = createRevocationRecorder({ pool: db().pool, log: silentLogger(), clock, config: { consentField: 'analyticsConsent', customersCollection: 'customers' }, vendors });
     const limit = pLimit(4);
     await Promise.all(
       customers.map((c, i) =>
@@ -238,7 +238,8 @@ describe('every vendor through the real poller (sandboxes on a virtual clock, re
     assert.equal(segmentJobs.size, 4, 'four regulations, each shared by its batch');
     // Stale alerts depend on where checks fall against each vendor's expected time; faults would show here.
     assert.deepEqual(
-      (await alerts()).filter((a) => a.kind !== 'stale' && a.kind !== 'no_progress').map((a) => [a.kind, a.vendor]),
+      // deadline_at_risk too: the documented 30 days of Segment, Mixpanel and Amplitude leave a GDPR month no margin.
+      (await alerts()).filter((a) => a.kind !== 'stale' && a.kind !== 'no_progress' && a.kind !== 'deadline_at_risk').map((a) => [a.kind, a.vendor]),
       [],
       'no failure, contract or credential alert in a healthy run',
     );

@@ -57,6 +57,8 @@ describe('renderAlert', () => {
     quota_low: [/nearly spent/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/, /wait for the next month/],
     quota_exhausted: [/stay queued until the quota resets/, /none is failed or lost/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/],
     mass_refusal: [/submissions held/, /consent-erasure vendors resume http/, /consent-erasure retry --vendor http/, /Deploying the fixed settings/],
+    deadline_at_risk: [/expected to complete after the legal deadline/, /consent-erasure extend cust-7 --reason/],
+    verification_failed: [/a lookup afterwards still found/, /consent-erasure retry cust-7/],
   };
   for (const kind of ALERT_KINDS) {
     it(`gives the operator kind-specific advice for ${kind}`, () => {
