@@ -266,7 +266,7 @@ describe('receiveDeletionCallback: signed callbacks through the Functions Framew
       { status: 'completed', verified: true, fingerprint },
     );
     const csv = await cli(['report', '--since', '2000-01-01'], env, process.cwd());
-    assert.match(csv.stdout.split('\n')[0]!, /,callbacks,callbacks_verified,last_callback$/);
+    assert.match(csv.stdout.split('\n')[0]!, /,final_status,callbacks,callbacks_verified,last_callback,initial_deadline_at,/);
 
     const verified = await cli(['verify-log'], env, process.cwd());
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
