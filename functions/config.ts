@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { HOUR, MINUTE, SECOND } from './clock.js';
-import type { VendorPolicy } from './domain/policy.js';
+import { DAY, HOUR, MINUTE, SECOND } from './clock.js';
 import { RegimeIdSchema } from './domain/regimes.js';
 import { RetentionEnvSchema, retentionPeriods } from './domain/retention.js';
 import { parseRegimeValues } from './domain/requestRegime.js';
-import { VENDOR_KINDS, isVendorKind, type VendorKind } from './vendors/DeletionVendor.js';
-import { parseVendorSettings, SECRET_SETTINGS, VENDOR_SETTINGS, type VendorConfig } from './vendors/settings.js';
-import { credentialsOf, type Credentials } from './credentials.js';
+import { LOOKUP_SECRET_SETTINGS, SECRET_SETTINGS, vendorUrl } from './vendors/settings.js';
+import { credentialsOf, type CredentialGroup, type Credentials } from './credentials.js';
+import { readVendors } from './configVendors.js';
+import { MassRefusalEnv, massRefusalOf } from './configFailures.js';
 import { AnchorEnvSchema, anchorSettings } from './anchors/settings.js';
+import { readCallbackSettings, stretchCheckInterval } from './callbacks/callbackSettings.js';
 
 export type { VendorConfig } from './vendors/settings.js';
 export { FUNCTION_CREDENTIALS, type CredentialGroup } from './credentials.js';
@@ -53,15 +54,16 @@ const EnvSchema = z.object({
   POLL_TOPIC: z.string().min(1).default('deletion-poll'),
   ALERT_TOPIC: z.string().min(1).default('deletion-alerts'),
 
-  DEADLINE_DAYS: int(1, 365).default(30),
-  DEADLINE_WARNING_DAYS: int(0, 365).default(7),
+  // Deadlines come from each request's regime (domain/regimes.ts); the shortest erasure period is 28 days.
+  DEADLINE_WARNING_DAYS: int(0, 27).default(7),
+  DEADLINE_RISK_MARGIN_DAYS: z.coerce.number().min(0).max(27).default(3),
 
   POLL_TIME_BUDGET_SECONDS: int(5, 3600).default(480),
   POLL_BATCH_SIZE: int(1, 100_000).default(500),
   POLL_LEASE_SECONDS: int(10, 86_400).default(600),
 
   SENDGRID_API_KEY: z.string().min(1).optional(),
-  SENDGRID_BASE_URL: z.url().optional(),
+  SENDGRID_BASE_URL: vendorUrl().optional(),
   SENDGRID_SANDBOX: z.enum(['true', 'false']).default('false'),
   ALERT_FROM: z.email().optional(),
   ALERT_TO: z.string().optional(),
@@ -70,6 +72,7 @@ const EnvSchema = z.object({
 
   CANCEL_ON_REGRANT: z.enum(['true', 'false']).default('false'),
   CONTRACT_CHECK_HOURS: int(0, 8760).default(24),
+  ...MassRefusalEnv,
 
   ...RetentionEnvSchema.shape,
   ...AnchorEnvSchema.shape,
@@ -89,23 +92,13 @@ export interface LoadConfigOptions {
    * cold start.
    */
   mountedSecrets?: readonly string[];
+  /**
+   * What this process uses, where it is not a deployed function (the CLI's commands declare it): without
+   * `vendors` the vendors' settings are neither read nor checked (`config.vendors` is empty), and only the
+   * credentials in `credentials` are required. Default: everything.
+   */
+  uses?: { vendors: boolean; credentials: readonly CredentialGroup[] };
 }
-
-const POLICY_VARS = {
-  MAX_BATCH_SIZE: ['maxBatchSize', int(1, 100_000), 1],
-  RATE_PER_SECOND: ['requestsPerSecond', positive(), 1],
-  DAILY_SUBMIT_QUOTA: ['dailySubmitQuota', int(1), 1],
-  MONTHLY_SUBJECT_QUOTA: ['monthlySubjectQuota', int(1), 1],
-  QUOTA_ALERT_PERCENT: ['quotaAlertShare', int(1, 100), 0.01],
-  CONCURRENCY: ['concurrency', int(1, 1000), 1],
-  MAX_CONCURRENCY: ['maxConcurrency', int(1, 5000), 1],
-  STALE_AFTER_HOURS: ['expectedDurationMs', positive(), HOUR],
-  NO_PROGRESS_HOURS: ['noProgressMs', positive(), HOUR],
-  MIN_CHECK_INTERVAL_SECONDS: ['minCheckIntervalMs', positive(), SECOND],
-  MAX_CHECK_INTERVAL_SECONDS: ['maxCheckIntervalMs', positive(), SECOND],
-  MAX_SUBMIT_ATTEMPTS: ['maxSubmitAttempts', int(1, 100), 1],
-  TIMEOUT_MS: ['timeoutMs', int(100, 600_000), 1],
-} as const satisfies Record<string, readonly [keyof VendorPolicy, z.ZodType<number>, number]>;
 
 /** Empty strings count as unset (a blank `--set-env-vars` entry must not override a default). */
 function withoutEmpty(env: Env): Record<string, string> {
@@ -118,52 +111,10 @@ function issuesOf(prefix: string, issue: z.core.$ZodIssue): string {
   return `${prefix}${issue.path.length ? issue.path.join('.') : ''}: ${issue.message}`;
 }
 
-function snake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
-/**
- * Reads VENDOR_<NAME>_* for one vendor: adapter settings plus policy overrides. A credential for which
- * `unchecked` holds may be absent (another function's, or a value only Secret Manager holds): the settings then
- * lack it and name it in `absentCredentials`.
- */
-function readVendor(name: VendorKind, env: Record<string, string>, problems: string[], unchecked: (variable: string) => boolean): VendorConfig | undefined {
-  const prefix = `VENDOR_${name.toUpperCase()}_`;
-  const absent = SECRET_SETTINGS[name].filter((key) => env[prefix + snake(key)] === undefined && unchecked(prefix + snake(key)));
-  const raw: Record<string, string> = {};
-  for (const key of [...Object.keys(VENDOR_SETTINGS[name].shape), ...SECRET_SETTINGS[name]]) {
-    const v = env[prefix + snake(key)];
-    if (v !== undefined) raw[key] = v;
-  }
-  const parsed = parseVendorSettings(name, raw, absent);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) {
-      const key = i.path[0];
-      const missingSecret = typeof key === 'string' && SECRET_SETTINGS[name].includes(key) && raw[key] === undefined;
-      problems.push(
-        `${typeof key === 'string' ? prefix + snake(key) : prefix.slice(0, -1)}: ${missingSecret ? 'required credential (in a deployment, mount its secret with --set-secrets)' : i.message}`,
-      );
-    }
-  }
-  const policy: Partial<VendorPolicy> = {};
-  for (const [suffix, [field, type, scale]] of Object.entries(POLICY_VARS)) {
-    const v = env[prefix + suffix];
-    if (v === undefined) continue;
-    const r = type.safeParse(v);
-    if (r.success) (policy as Record<string, number>)[field] = r.data * scale;
-    else problems.push(...r.error.issues.map((i) => issuesOf(prefix + suffix, i)));
-  }
-  // An operator's CONCURRENCY alone is a fixed number of calls in flight; with MAX_CONCURRENCY it is the least.
-  if (policy.concurrency !== undefined && policy.maxConcurrency === undefined) policy.maxConcurrency = policy.concurrency;
-  if (policy.concurrency !== undefined && policy.maxConcurrency !== undefined && policy.maxConcurrency < policy.concurrency) {
-    problems.push(`${prefix}MAX_CONCURRENCY: must be at least ${prefix}CONCURRENCY (${policy.concurrency})`);
-  }
-  if (!parsed.success) return undefined;
-  // The settings of `name`, told apart by it: VendorConfig is that pairing.
-  return { name, settings: parsed.data, policy, ...(absent.length ? { absentCredentials: absent } : {}) } as VendorConfig;
-}
-
 type ParsedEnv = z.output<typeof EnvSchema>;
+
+/** The credentials this process must hold, and whether it reads the vendors' settings at all. */
+type Reading = Credentials & { vendors: boolean };
 
 function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: string[]) {
   const poolMax = e.DB_POOL_MAX;
@@ -185,25 +136,6 @@ function readDatabase(e: ParsedEnv, clean: Record<string, string>, problems: str
     problems.push('DATABASE_URL: required (or CLOUD_SQL_INSTANCE, DB_IAM_USER and DB_NAME for Cloud SQL)');
   }
   return undefined;
-}
-
-function readVendors(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials): VendorConfig[] {
-  const vendors: VendorConfig[] = [];
-  const names = e.VENDORS.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (names.length === 0) problems.push('VENDORS: name at least one vendor');
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (!isVendorKind(name)) problems.push(`VENDORS: unknown vendor "${name}" (known: ${VENDOR_KINDS.join(', ')})`);
-    else if (seen.has(name)) problems.push(`VENDORS: "${name}" listed twice`);
-    else {
-      seen.add(name);
-      const vendor = readVendor(name, clean, problems, (variable) => credentials.unchecked('vendors', variable));
-      if (vendor) vendors.push(vendor);
-    }
-  }
-  return vendors;
 }
 
 function readRecipients(e: ParsedEnv, problems: string[]): string[] {
@@ -234,13 +166,18 @@ function readRetention(e: ParsedEnv, problems: string[], credentials: Credential
 }
 
 /** The configuration from the parsed variables; what cannot be built is added to `problems`. */
-function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Credentials) {
+function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: string[], credentials: Reading) {
   const database = readDatabase(e, clean, problems);
-  const vendors = readVendors(e, clean, problems, credentials);
+  const names = e.VENDORS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const configured = credentials.vendors ? readVendors(names, clean, problems, (variable) => credentials.unchecked('vendors', variable)) : [];
+  const callbacks = readCallbackSettings(clean, configured.map((v) => ({ name: v.name, baseUrl: v.settings.baseUrl })), problems);
+  // With callbacks, those vendors' checks are a safety net on a stretched interval.
+  const vendors = configured.map((v) => (callbacks?.vendors.some((n) => n === v.name) ? { ...v, policy: stretchCheckInterval(v.policy, callbacks.checkIntervalMs), statusCallbackUrls: [callbacks.url] } : v));
   const to = readRecipients(e, problems);
   const regimeValues = parseRegimeValues(e.REGIME_VALUES);
   problems.push(...regimeValues.problems);
-  if (e.DEADLINE_WARNING_DAYS >= e.DEADLINE_DAYS) problems.push('DEADLINE_WARNING_DAYS: must be less than DEADLINE_DAYS');
   if (credentials.target && credentials.reads.includes('sendgrid') && !e.SENDGRID_API_KEY && !credentials.unchecked('sendgrid', 'SENDGRID_API_KEY')) {
     problems.push(`SENDGRID_API_KEY: required by ${credentials.target}, which sends the alert emails (mount its secret with --set-secrets)`);
   }
@@ -256,7 +193,8 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     regime: { field: e.CONSENT_REGIME_FIELD, defaultRegime: e.DEFAULT_REGIME, values: regimeValues.values },
     vendors,
     topics: { poll: e.POLL_TOPIC, alerts: e.ALERT_TOPIC },
-    deadline: { days: e.DEADLINE_DAYS, warningDays: e.DEADLINE_WARNING_DAYS },
+    /** Warn this long before a deadline; a forecast completion inside the margin is a deadline at risk. */
+    deadline: { warningDays: e.DEADLINE_WARNING_DAYS, riskMarginMs: e.DEADLINE_RISK_MARGIN_DAYS * DAY },
     poller: { timeBudgetMs: e.POLL_TIME_BUDGET_SECONDS * SECOND, batchSize: e.POLL_BATCH_SIZE, leaseMs: e.POLL_LEASE_SECONDS * SECOND },
     alerts: {
       sendgridApiKey: e.SENDGRID_API_KEY,
@@ -270,8 +208,12 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
     },
     /** Cancel deletions that have not started at the vendor when consent is granted again (off by default). */
     cancelOnRegrant: e.CANCEL_ON_REGRANT === 'true',
+    /** Signed status callbacks (receiveDeletionCallback); undefined when CALLBACK_URL is unset. */
+    callbacks,
     /** How often the poller runs the live contract check of vendors with a documented probe (0: never). */
     contractCheck: { intervalMs: e.CONTRACT_CHECK_HOURS * HOUR },
+    /** How failures end: the mass refusal that holds a vendor, and the revision a hold is keyed by. */
+    failures: massRefusalOf(e),
     /** How long finished requests keep the raw customer id, then the pseudonym; undefined: not in this process. */
     retention,
     /** Where and how often the event log's chain head is written outside the database. */
@@ -285,7 +227,7 @@ function buildConfig(e: ParsedEnv, clean: Record<string, string>, problems: stri
  * environment itself (empty values dropped), where the vendors' own variables (VENDOR_<NAME>_*) are read;
  * `credentials` says which credentials this process must hold.
  */
-function configSchema(clean: Record<string, string>, credentials: Credentials) {
+function configSchema(clean: Record<string, string>, credentials: Reading) {
   return EnvSchema.transform((e, ctx) => {
     const problems: string[] = [];
     const config = buildConfig(e, clean, problems, credentials);
@@ -303,7 +245,7 @@ export type Config = z.output<ReturnType<typeof configSchema>>;
  */
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const clean = withoutEmpty(env);
-  const credentials = credentialsOf(clean['FUNCTION_TARGET'], options.mountedSecrets);
+  const credentials = { ...credentialsOf(clean['FUNCTION_TARGET'], options.mountedSecrets, options.uses?.credentials), vendors: options.uses?.vendors ?? true };
   const parsed = configSchema(clean, credentials).safeParse(clean);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => (i.code === 'custom' && i.path.length === 0 ? i.message : issuesOf('', i)));
@@ -329,10 +271,11 @@ export function redactConfig(config: Config): unknown {
     vendors: config.vendors.map((v) => ({
       ...v,
       settings: Object.fromEntries(
-        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
+        Object.entries(v.settings).map(([k, val]) => [k, SECRET_SETTINGS[v.name].includes(k) || LOOKUP_SECRET_SETTINGS[v.name].includes(k) ? '[redacted]' : val]),
       ),
     })),
     alerts: { ...config.alerts, sendgridApiKey: config.alerts.sendgridApiKey ? '[redacted]' : undefined },
     retention: config.retention ? { ...config.retention, key: '[redacted]' } : undefined,
+    callbacks: config.callbacks ? { ...config.callbacks, testRootPem: config.callbacks.testRootPem ? '[local test root]' : undefined } : undefined,
   };
 }

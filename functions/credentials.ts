@@ -17,9 +17,14 @@ export const FUNCTION_CREDENTIALS: Readonly<Record<string, readonly CredentialGr
   onCustomerWritten: ['vendors'],
   pollDeletions: ['vendors', 'retention'],
   sendAlert: ['sendgrid'],
+  // Authenticates callers by their signature: it holds no credential of ours.
+  receiveDeletionCallback: [],
 };
 
-/** The credentials this process must hold: its function's (FUNCTION_TARGET), or all of them anywhere else. */
+/**
+ * The credentials this process must hold: its function's (FUNCTION_TARGET), or `elsewhere` in any other process
+ * (all of them unless a CLI command says it uses fewer).
+ */
 export interface Credentials {
   /** The deployed function, when FUNCTION_CREDENTIALS names it. */
   target: string | undefined;
@@ -28,9 +33,9 @@ export interface Credentials {
   unchecked(group: CredentialGroup, variable: string): boolean;
 }
 
-export function credentialsOf(target: string | undefined, mountedSecrets: readonly string[] = []): Credentials {
+export function credentialsOf(target: string | undefined, mountedSecrets: readonly string[] = [], elsewhere: readonly CredentialGroup[] = ALL_CREDENTIALS): Credentials {
   const own = target !== undefined ? FUNCTION_CREDENTIALS[target] : undefined;
-  const reads = own ?? ALL_CREDENTIALS;
+  const reads = own ?? elsewhere;
   const mounted = new Set(mountedSecrets);
   return { target: own ? target : undefined, reads, unchecked: (group, variable) => mounted.has(variable) || !reads.includes(group) };
 }

@@ -1,5 +1,5 @@
 /**
- * The composition root: registers the three CloudEvent functions with the Functions Framework and builds
+ * The composition root: registers the three CloudEvent functions and the HTTP callback function with the Functions Framework and builds
  * their dependencies once per instance. Configuration is validated when the module loads, so a bad
  * deployment fails at start with every problem listed; connections open on the first event.
  */
@@ -11,6 +11,7 @@ import { createLogger } from './log.js';
 import { createSendgridSenderFromConfig } from './alerts/sendgrid/createSendgridSender.js';
 import { createOnCustomerWritten } from './handlers/onCustomerWritten.js';
 import { createPollDeletions } from './handlers/pollDeletions.js';
+import { createReceiveDeletionCallback } from './handlers/receiveDeletionCallback.js';
 import { createSendAlert } from './handlers/sendAlert.js';
 import { pseudonymiserFor } from './services/pseudonymise.js';
 import { createChainAnchorer } from './services/chainAnchors.js';
@@ -98,3 +99,34 @@ functions.cloudEvent(
     return createSendAlert({ config, pool, sender, log, clock: systemClock });
   }),
 );
+
+functions.http(
+  'receiveDeletionCallback',
+  lazyHttp(async () => {
+    const { pool } = await getPool();
+    return createReceiveDeletionCallback({
+      config,
+      pool,
+      publisher: createPubsubPublisher(config.projectId ? { projectId: config.projectId } : {}),
+      log,
+      clock: systemClock,
+    });
+  }),
+);
+
+/** The HTTP twin of `lazy`: a failed build answers 503 (the processor retries) and is tried again next time. */
+function lazyHttp(build: () => Promise<functions.HttpFunction>): functions.HttpFunction {
+  let handler: Promise<functions.HttpFunction> | undefined;
+  return async (req, res) => {
+    handler ??= build().catch((err: unknown) => {
+      handler = undefined;
+      throw err;
+    });
+    try {
+      await (await handler)(req, res);
+    } catch (err) {
+      log.error({ event: 'callback_function_unavailable', err }, 'receiveDeletionCallback could not start');
+      if (!res.headersSent) res.set('Retry-After', '30').status(503).json({ result: 'unavailable' });
+    }
+  };
+}

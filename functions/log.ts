@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { capText, TEXT_CAP } from './text.js';
 
 /** Cloud Logging severities, keyed by pino level name. */
 const SEVERITY: Record<string, string> = {
@@ -29,6 +30,40 @@ export const REDACTED_KEYS = [
   'headers.Authorization',
 ];
 
+/**
+ * Field names whose values are secrets, matched at any depth of a log line (case-insensitive, `-` and `_`
+ * ignored): pino's paths above reach fixed depths only, and a vendor answer or an error's options can nest a
+ * credential anywhere. Covers every vendor's secret settings (test/unit/log.test.ts keeps it so).
+ */
+const SECRET_FIELD = /^(api(key|secret)|token|projecttoken|secretkey|password|secret|authorization|proxyauthorization|sendgridapikey|retentionkey|cookie|setcookie|xapikey|accesstoken|refreshtoken|clientsecret|privatekey)$/;
+
+/** Whether a field of this name holds a secret. */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELD.test(name.toLowerCase().replace(/[-_]/g, ''));
+}
+
+const MAX_DEPTH = 8;
+const MAX_ARRAY = 200;
+const STACK_CAP = 8000;
+
+/** A copy of a log line's fields: secrets redacted at every depth, every string capped, arrays and depth bounded. */
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return capText(value, TEXT_CAP);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[nested too deep]';
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, MAX_ARRAY).map((v) => scrub(v, depth + 1));
+    if (value.length > MAX_ARRAY) kept.push(`… [${value.length - MAX_ARRAY} more items]`);
+    return kept;
+  }
+  if (value instanceof Date) return value;
+  if (ArrayBuffer.isView(value)) return `[binary, ${value.byteLength} bytes]`;
+  if (value instanceof Error) return { name: value.name, message: capText(value.message, TEXT_CAP) };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSecretField(k) ? '[redacted]' : scrub(v, depth + 1);
+  return out;
+}
+
 export type Log = Logger;
 
 /**
@@ -55,9 +90,19 @@ export function createLogger(
         if (err instanceof Error) {
           // Error Reporting picks up entries whose `stack_trace` holds a V8 stack.
           const { err: _err, ...rest } = object;
-          return { ...rest, error: { name: err.name, message: err.message }, stack_trace: err.stack };
+          return {
+            ...(scrub(rest) as Record<string, unknown>),
+            error: { name: err.name, message: capText(err.message, TEXT_CAP) },
+            ...(err.stack ? { stack_trace: capText(err.stack, STACK_CAP) } : {}),
+          };
         }
-        return object;
+        return scrub(object) as Record<string, unknown>;
+      },
+    },
+    hooks: {
+      // The message too is capped: some are built from a vendor's words.
+      logMethod(args, method) {
+        return method.apply(this, args.map((a) => (typeof a === 'string' ? capText(a, TEXT_CAP) : a)) as Parameters<typeof method>);
       },
     },
   };

@@ -4,6 +4,9 @@
 # - poller (pollDeletions): Cloud SQL, the vendors' secrets, the retention key (it pseudonymises finished
 #   requests), and the only account that publishes: continuations to the poll topic, alerts to the alert topic.
 # - mailer (sendAlert): Cloud SQL (it reads the alert it is told about) and SendGrid. No vendor secret, no publish.
+# - callback (receiveDeletionCallback): the one public function (vendors post signed status callbacks). Cloud SQL
+#   as its own database role (read the deletion a callback names, append the event: 000019_callbacks.sql), and
+#   publish to the poll topic (the forced poll). No secret: it authenticates callers by their signature.
 # - trigger: what Eventarc (Firestore events) and the push subscriptions (Pub/Sub) present to the functions.
 #   Invokes the three services, nothing else.
 # - build: Cloud Build. Tests, migrates (becoming the schema's owner role), deploys the functions and builds
@@ -28,6 +31,12 @@ resource "google_service_account" "mailer" {
   depends_on   = [google_project_service.required]
 }
 
+resource "google_service_account" "callback" {
+  account_id   = var.callback_service_account_id
+  display_name = "consent-erasure receiveDeletionCallback"
+  depends_on   = [google_project_service.required]
+}
+
 resource "google_service_account" "trigger" {
   account_id   = var.trigger_service_account_id
   display_name = "consent-erasure event delivery (Eventarc, Pub/Sub push)"
@@ -43,14 +52,16 @@ resource "google_service_account" "build" {
 locals {
   # The function accounts by role, and the Cloud Run service each runs (cloudbuild.yaml function names).
   function_accounts = {
-    ingest = google_service_account.ingest
-    poller = google_service_account.poller
-    mailer = google_service_account.mailer
+    ingest   = google_service_account.ingest
+    poller   = google_service_account.poller
+    mailer   = google_service_account.mailer
+    callback = google_service_account.callback
   }
   function_services = {
-    ingest = "on-customer-written"
-    poller = "poll-deletions"
-    mailer = "send-alert"
+    ingest   = "on-customer-written"
+    poller   = "poll-deletions"
+    mailer   = "send-alert"
+    callback = "receive-deletion-callback"
   }
 
   function_project_roles = [
@@ -126,11 +137,12 @@ resource "google_project_iam_member" "build_extras" {
 # Deploying a function that runs as, is triggered as, or is built as an account needs actAs on that account.
 resource "google_service_account_iam_member" "build_acts_as" {
   for_each = {
-    ingest  = google_service_account.ingest.name
-    poller  = google_service_account.poller.name
-    mailer  = google_service_account.mailer.name
-    trigger = google_service_account.trigger.name
-    build   = google_service_account.build.name
+    ingest   = google_service_account.ingest.name
+    poller   = google_service_account.poller.name
+    mailer   = google_service_account.mailer.name
+    callback = google_service_account.callback.name
+    trigger  = google_service_account.trigger.name
+    build    = google_service_account.build.name
   }
 
   service_account_id = each.value

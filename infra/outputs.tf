@@ -1,6 +1,11 @@
 output "function_service_accounts" {
-  description = "Email of each function's runtime service account (ingest onCustomerWritten, poller pollDeletions, mailer sendAlert)."
+  description = "Email of each function's runtime service account (ingest onCustomerWritten, poller pollDeletions, mailer sendAlert, callback receiveDeletionCallback)."
   value       = { for role, sa in local.function_accounts : role => sa.email }
+}
+
+output "callback_url" {
+  description = "The public URL of receiveDeletionCallback (cloudbuild.yaml CALLBACK_URL): what vendors post status callbacks to."
+  value       = local.function_urls["callback"]
 }
 
 output "trigger_service_account" {
@@ -73,6 +78,7 @@ output "cloudbuild_substitutions" {
     "_INGEST_SA=${google_service_account.ingest.account_id}",
     "_POLLER_SA=${google_service_account.poller.account_id}",
     "_MAILER_SA=${google_service_account.mailer.account_id}",
+    "_CALLBACK_SA=${google_service_account.callback.account_id}",
     "_TRIGGER_SA=${google_service_account.trigger.account_id}",
     "_BUILD_SA=${google_service_account.build.account_id}",
     "_ARTIFACT_REPOSITORY=${google_artifact_registry_repository.functions.repository_id}",

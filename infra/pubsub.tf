@@ -132,6 +132,13 @@ resource "google_pubsub_topic_iam_member" "poller_publishes_alerts" {
   member = google_service_account.poller.member
 }
 
+# A verified status callback asks for a check of its operation now (functions/services/receiveCallback.ts).
+resource "google_pubsub_topic_iam_member" "callback_publishes_poll" {
+  topic  = google_pubsub_topic.poll.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.callback.member
+}
+
 resource "google_pubsub_topic_iam_member" "operators_force_polls" {
   topic  = google_pubsub_topic.poll.id
   role   = "roles/pubsub.publisher"

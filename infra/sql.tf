@@ -71,6 +71,8 @@ locals {
   database_retention_role = "consent_erasure_retention"
   # The longest statement a function's session may run (set on the role and on each function's user).
   database_statement_timeout = "60s"
+  # receiveDeletionCallback's role (sql/000019_callbacks.sql): read a deletion, append the event, nothing more.
+  database_callback_role = "consent_erasure_callback"
 
   # New IAM database users have no privileges, and a migration cannot know their names. This SQL, run once as
   # the postgres user (infra/README.md step 5), makes both roles, lets the build's user become the owner and
@@ -85,5 +87,7 @@ locals {
     ingest_user       = google_sql_user.functions["ingest"].name
     poller_user       = google_sql_user.functions["poller"].name
     mailer_user       = google_sql_user.functions["mailer"].name
+    callback_user     = google_sql_user.functions["callback"].name
+    callback_role     = local.database_callback_role
   })
 }

@@ -130,6 +130,17 @@ variable "mailer_service_account_id" {
   }
 }
 
+variable "callback_service_account_id" {
+  description = "Account id receiveDeletionCallback runs as (cloudbuild.yaml _CALLBACK_SA)."
+  type        = string
+  default     = "consent-erasure-callback"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.callback_service_account_id))
+    error_message = "callback_service_account_id must be 6-30 lower-case letters, digits or hyphens."
+  }
+}
+
 variable "trigger_service_account_id" {
   description = "Account id Eventarc and the push subscriptions invoke the functions as (cloudbuild.yaml _TRIGGER_SA)."
   type        = string

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { Env } from '../functions/config.js';
 import type { Log } from '../functions/log.js';
 import { migrate } from '../functions/store/migrate.js';
-import { STACK_DIR, STACK_FILE, type StackFile } from '../functions/cli/stackFile.js';
+import { isSecretVariable, SECRETS_FILE, STACK_DIR, STACK_FILE, type StackFile, type StackSecrets } from '../functions/cli/stackFile.js';
 import {
   EmulatorUnavailableError,
   findSdkRoot,
@@ -21,10 +21,11 @@ import { createPubsubAdmin, functionsPushEndpoint } from './pubsubAdmin.js';
 import { startMailSink } from './mailSink.js';
 import { startSandbox } from './sandbox/server.js';
 import { localVendors } from './localVendors.js';
-import { startTriggerRelay } from './triggerRelay.js';
+import { localCallbacks } from './localCallbacks.js';
+import { startTriggerRelay, type RelayRetry, type TriggerRelay } from './triggerRelay.js';
 
 /** The three CloudEvent functions, each served by its own Functions Framework process. */
-export const FUNCTION_NAMES = ['onCustomerWritten', 'pollDeletions', 'sendAlert'] as const;
+export const FUNCTION_NAMES = ['onCustomerWritten', 'pollDeletions', 'sendAlert', 'receiveDeletionCallback'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** A reason the stack cannot start that the person running it can fix; the message says how. */
@@ -46,10 +47,21 @@ export interface StackOptions {
   verbose?: boolean;
   /** The module registering the functions (default functions/index.ts, run through tsx). */
   functionsSource?: string;
+  /** How the relay redelivers a trigger event the function refused (production deploys with --retry); default TRIGGER_RETRY. */
+  triggerRetry?: RelayRetry;
 }
+
+/** Eventarc with --retry, shortened: redeliver a refused trigger event with backoff (0.5 s … 10 s), 60 attempts. */
+export const TRIGGER_RETRY: RelayRetry = { attempts: 60, minBackoffMs: 500, maxBackoffMs: 10_000, concurrency: 1 };
 
 export interface RunningStack {
   info: StackFile;
+  /** The trigger relay (a fault test drops or duplicates events here and reads its counts). */
+  relay: TriggerRelay;
+  /** The pid of the Functions Framework process serving `name` now. */
+  functionPid(name: FunctionName): number;
+  /** Stops that process (SIGKILL when `crash`, else SIGTERM) and starts a new one on the same port. */
+  restartFunction(name: FunctionName, options?: { crash?: boolean }): Promise<void>;
   /** Stops every process and server the stack started, frees every port, removes the readiness file. */
   stop(): Promise<void>;
 }
@@ -70,6 +82,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   ALERT_FROM: 'consent-erasure@example.com',
   ALERT_TO: 'privacy-operations@example.com',
   POLL_TIME_BUDGET_SECONDS: '50',
+  // With callbacks (mParticle, AppsFlyer), their safety-net check once a minute (production: a day).
+  CALLBACK_CHECK_INTERVAL_HOURS: '0.0167',
   // The chain head anchored every minute (production: every hour), into the state folder's anchors/.
   CHAIN_ANCHOR_MINUTES: '1',
   LOG_LEVEL: 'info',
@@ -80,7 +94,7 @@ export const SANDBOX_HTTP_CONFIG = { lifecycle: { inProgressAfterMs: 2_000, comp
 
 /** Variables passed through from the caller's environment to the functions when set. */
 const PASSED_THROUGH =
-  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CHAIN_ANCHOR_MINUTES|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX)$/;
+  /^(VENDORS|VENDOR_[A-Z0-9_]+|DEADLINE_[A-Z_]+|ALERT_[A-Z_]+|POLL_[A-Z_]+|CONSENT_FIELD|CONSENT_REGIME_FIELD|DEFAULT_REGIME|REGIME_VALUES|CONTRACT_CHECK_HOURS|CHAIN_ANCHOR_MINUTES|CUSTOMERS_COLLECTION|LOG_LEVEL|RETENTION_[A-Z_]+|DB_POOL_MAX|CALLBACK_CHECK_INTERVAL_HOURS|CALLBACK_RATE_PER_MINUTE|CALLBACK_MAX_BODY_BYTES)$/;
 
 const PROJECT_ID = 'demo-consent-erasure';
 const DATABASE = 'consent_erasure';
@@ -269,6 +283,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(stateDir, { recursive: true });
   const pidPath = join(stateDir, 'stack.pid');
   const stackPath = join(stateDir, STACK_FILE);
+  const secretsPath = join(stateDir, SECRETS_FILE);
   cleanUpAfterCrash(pidPath, stackPath, log);
 
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
@@ -287,6 +302,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }
     }
     rmSync(stackPath, { force: true });
+    rmSync(secretsPath, { force: true });
     rmSync(pidPath, { force: true });
   }
 
@@ -307,10 +323,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // Every vendor named in VENDORS is played by its sandbox module, with made-up credentials it checks.
     const vendorNames = (env['VENDORS'] || LOCAL_DEFAULTS['VENDORS']!).split(',').map((v) => v.trim()).filter(Boolean);
     const played = localVendors(vendorNames);
+    // mParticle and AppsFlyer post signed status callbacks (a local test CA) unless LOCAL_CALLBACKS=off (polling only).
+    const callbacks = env['LOCAL_CALLBACKS'] === 'off' ? undefined : await localCallbacks([...played.keys()]);
     const sandbox = await startSandbox({
       port: await choosePort(env, 'LOCAL_SANDBOX_PORT'),
       vendors: Object.fromEntries(
-        [...played].map(([name, v]) => [name, name === 'http' ? { ...v.sandbox, ...SANDBOX_HTTP_CONFIG } : v.sandbox]),
+        [...played].map(([name, v]) => {
+          const module = callbacks?.modules.get(name);
+          return [name, name === 'http' ? { ...v.sandbox, ...SANDBOX_HTTP_CONFIG } : module ? { module, config: v.sandbox } : v.sandbox];
+        }),
       ),
     });
     stops.push({ what: 'vendor sandbox', stop: () => sandbox.stop() });
@@ -320,9 +341,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       onCustomerWritten: await choosePort(env, 'LOCAL_ON_CUSTOMER_WRITTEN_PORT'),
       pollDeletions: await choosePort(env, 'LOCAL_POLL_DELETIONS_PORT'),
       sendAlert: await choosePort(env, 'LOCAL_SEND_ALERT_PORT'),
+      receiveDeletionCallback: await choosePort(env, 'LOCAL_RECEIVE_DELETION_CALLBACK_PORT'),
     } satisfies Record<FunctionName, number>;
     const urls = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<FunctionName, string>;
-    const relay = await startTriggerRelay({ port: await choosePort(env, 'LOCAL_TRIGGER_RELAY_PORT'), log });
+    const relay = await startTriggerRelay({ port: await choosePort(env, 'LOCAL_TRIGGER_RELAY_PORT'), log, retry: options.triggerRetry ?? TRIGGER_RETRY });
     stops.push({ what: 'trigger relay', stop: () => relay.stop() });
     const relayHost = new URL(relay.url).host;
 
@@ -357,9 +379,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // 4. The functions' environment: local defaults, the caller's overrides, and the addresses just chosen.
     const passed = Object.fromEntries(Object.entries(env).filter(([k, v]) => PASSED_THROUGH.test(k) && v)) as Record<string, string>;
     const vendorEnv = Object.assign({}, ...[...played.values()].map((v) => v.env(sandbox.url))) as Record<string, string>;
+    // The callback function's URL goes to the vendors (status_callback_urls); the local root is trusted here only.
+    const callbackEnv: Record<string, string> = callbacks ? { CALLBACK_URL: `${urls.receiveDeletionCallback}/`, CALLBACK_TEST_ROOT_PEM: callbacks.trustRootPem } : {};
     const functionEnv: Record<string, string> = {
       ...LOCAL_DEFAULTS,
       ...vendorEnv,
+      ...callbackEnv,
       ...passed,
       DATABASE_URL: database.url,
       GOOGLE_CLOUD_PROJECT: projectId,
@@ -391,10 +416,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // 5. The three functions, one Functions Framework process each, with the environment given explicitly.
     const sendgridKey = `SG.local-${randomBytes(8).toString('hex')}`;
     const source = options.functionsSource ?? join(rootDir, 'functions', 'index.ts');
-    const started = FUNCTION_NAMES.map((name) => {
+    const processes = new Map<FunctionName, ChildProcess>();
+    const launch = (name: FunctionName): ChildProcess => {
       const child = startFunction(rootDir, source, name, ports[name], { ...functionEnv, SENDGRID_API_KEY: sendgridKey }, env, say);
-      children.push({ pid: child.pid!, marker: 'functions-framework' });
-      stops.push({ what: name, stop: () => stopGroup(child) });
+      children.push({ pid: child.pid!, marker: 'functionHost' });
+      processes.set(name, child);
+      return child;
+    };
+    const started = FUNCTION_NAMES.map((name) => {
+      const child = launch(name);
+      stops.push({ what: name, stop: () => stopGroup(processes.get(name) ?? child) });
       return { name, child };
     });
     writePids();
@@ -421,18 +452,38 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       vendorSandboxUrl: sandbox.url,
       mailSinkUrl: sink.url,
       functions: urls,
-      // Credentials the caller gave stay out of the file; the sandbox's made-up ones go in, so the CLI's
-      // configuration validates against the same vendors the functions use.
-      env: {
-        ...Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !/KEY|SECRET|TOKEN|PASSWORD/.test(k))),
-        ...Object.fromEntries(Object.entries(vendorEnv).filter(([k]) => !(k in passed))),
-      },
+      // No credential goes in this file; they go in secrets.json beside it, readable by this user only.
+      env: Object.fromEntries(Object.entries(functionEnv).filter(([k]) => !isSecretVariable(k))),
       pid: process.pid,
       startedAt: new Date().toISOString(),
     };
+    // The credentials the functions were started with (the caller's and the sandbox's made-up ones), so the CLI
+    // works against this stack without repeating them; removed when the stack stops.
+    const secrets: StackSecrets = { env: Object.fromEntries(Object.entries(functionEnv).filter(([k]) => isSecretVariable(k))) };
+    writeFileSync(secretsPath, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
     // The database URL of the embedded server carries its local password: readable by this user only.
     writeFileSync(stackPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, stop: stopAll };
+    const restartFunction = async (name: FunctionName, how: { crash?: boolean } = {}): Promise<void> => {
+      const old = processes.get(name)!;
+      if (how.crash && old.pid !== undefined) {
+        const exited = new Promise<void>((resolve) => (old.exitCode !== null || old.signalCode !== null ? resolve() : old.once('exit', () => resolve())));
+        signal(old.pid, 'SIGKILL');
+        await exited;
+      } else {
+        await stopGroup(old);
+      }
+      await waitForPortClosed(ports[name], 10_000);
+      const child = launch(name);
+      writePids();
+      await waitForPort(ports[name], 45_000, `function ${name}`, child);
+    };
+    return {
+      info,
+      relay,
+      functionPid: (name) => processes.get(name)!.pid!,
+      restartFunction,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     if (err instanceof EmulatorUnavailableError) throw new StackError(err.message);
@@ -470,7 +521,7 @@ function cleanUpAfterCrash(pidPath: string, stackPath: string, log: Log): void {
   rmSync(stackPath, { force: true });
 }
 
-/** Starts the Functions Framework serving one function of functions/index.ts, through tsx. */
+/** Starts the Functions Framework serving one function of functions/index.ts, through tsx, on 127.0.0.1 only. */
 function startFunction(
   rootDir: string,
   source: string,
@@ -480,20 +531,10 @@ function startFunction(
   env: Env,
   say: (source: string, line: string) => void,
 ): ChildProcess {
-  const require = createRequire(join(rootDir, 'package.json'));
-  // The package exports only its API; main.js (the server's CLI) sits beside the entry it exports.
-  const frameworkMain = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+  // Our host, not the framework's CLI: it listens on 127.0.0.1 only (local/functionHost.ts says why).
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      frameworkMain,
-      `--target=${name}`,
-      '--signature-type=cloudevent',
-      `--port=${port}`,
-      `--source=${source}`,
-    ],
+    ['--import', 'tsx', join(rootDir, 'local', 'functionHost.ts'), `--target=${name}`, `--port=${port}`, `--source=${source}`, '--host=127.0.0.1'],
     {
       cwd: rootDir,
       // detached: its own process group, so stopping it also stops anything it spawned.
@@ -588,6 +629,8 @@ async function startEmbeddedPostgres(
     password,
     persistent: true,
     createPostgresUser: asRoot,
+    // Loopback only, stated rather than left to the server's default (the stack's parts listen on 127.0.0.1).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (m) => onLog(String(m).trim()),
     onError: (m) => onLog(`ERROR ${m instanceof Error ? m.message : String(m)}`),
   });

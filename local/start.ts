@@ -57,6 +57,7 @@ process.stdout.write(
     `  onCustomerWritten   ${i.functions.onCustomerWritten}`,
     `  pollDeletions       ${i.functions.pollDeletions}`,
     `  sendAlert           ${i.functions.sendAlert}`,
+    ...(i.functions.receiveDeletionCallback ? [`  receiveDeletionCallback ${i.functions.receiveDeletionCallback} (public in production: signed vendor callbacks)`] : []),
     '',
     'try:  npx consent-erasure revoke c-1 && npx consent-erasure poll && npx consent-erasure status --customer c-1',
     'Ctrl-C stops everything.',

@@ -34,7 +34,7 @@ functions.cloudEvent('bareIngest', async (event: CloudEvent<unknown>) => {
       revokedAt: time,
       source: event.source,
       sourceEventId: event.id,
-      deadlineDays: 30,
+      deadlineAt: new Date(Date.now() + 30 * 86_400_000),
       regime: 'gdpr',
       now,
       detail: { eventId: event.id },

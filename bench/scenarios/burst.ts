@@ -192,6 +192,7 @@ async function batchWriteSeconds(pool: pg.Pool, batchSize: number): Promise<numb
           rawStatus: 'INITIALIZED',
           statusPayload: null,
           expectedBy: now,
+          expectedSource: null,
           nextCheckAt: now,
           completedAt: null,
         }));

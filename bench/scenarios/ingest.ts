@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -130,14 +129,13 @@ async function load(port: number, events: Array<{ headers: Record<string, string
   return (performance.now() - t0) / 1000;
 }
 
-/** Starts the Functions Framework (its own CLI, through tsx) serving `target` from `source`, and waits until it answers. */
+/** Starts the Functions Framework (local/functionHost.ts, through tsx) serving `target` from `source` on 127.0.0.1, and waits until it answers. */
 async function startFramework(source: string, target: string, env: Record<string, string>): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const require = createRequire(join(ROOT, 'package.json'));
-  const frameworkMain = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
+  // The local function host (the framework's server on 127.0.0.1 only), as the local stack runs the functions.
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', frameworkMain, `--target=${target}`, '--signature-type=cloudevent', `--port=${port}`, `--source=${source}`],
+    ['--import', 'tsx', join(ROOT, 'local', 'functionHost.ts'), `--target=${target}`, `--port=${port}`, `--source=${source}`],
     // stdout (the function's log lines) is written as in production, to a sink nobody reads.
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, PORT: String(port) } },
   );

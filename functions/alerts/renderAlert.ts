@@ -1,6 +1,7 @@
 import { SECRET_SETTINGS } from '../vendors/settings.js';
 import { isVendorKind } from '../vendors/DeletionVendor.js';
-import type { AlertItem, AlertKind, AlertMessage } from './AlertMessage.js';
+import type { Alert, AlertItem, AlertKind } from './AlertMessage.js';
+import { capText } from '../text.js';
 
 /** An alert as an email: subject, plain text and HTML carrying the same facts. */
 export interface RenderedAlert {
@@ -27,9 +28,9 @@ export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Control characters (newlines included) would break a subject header or a table row. */
+/** Control characters (newlines included) would break a subject header or a table row; length is capped. */
 function oneLine(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return capText(value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
 }
 
 function formatTime(iso: string): string {
@@ -61,14 +62,16 @@ export function secretVariables(vendor: string | null): string[] {
 
 interface KindText {
   title: (vendor: string) => string;
-  what: (m: AlertMessage, vendor: string) => string;
-  actions: (m: AlertMessage, vendor: string) => string[];
+  /** What the email says when it lists no deletion (default: that none is attached). */
+  noItems?: string;
+  what: (m: Alert, vendor: string) => string;
+  actions: (m: Alert, vendor: string) => string[];
 }
 
-const statusCommand = (m: AlertMessage) =>
+const statusCommand = (m: Alert) =>
   m.vendor ? `consent-erasure status --vendor ${shellQuote(m.vendor)} --json` : 'consent-erasure status --json';
 
-function retryCommands(m: AlertMessage): string {
+function retryCommands(m: Alert): string {
   const first = m.items[0];
   return first ? `consent-erasure retry ${shellQuote(first.customerId)}` : 'consent-erasure retry <customerId>';
 }
@@ -96,11 +99,17 @@ const KINDS: Record<AlertKind, KindText> = {
   },
   failed: {
     title: (v) => `Deletions failed at ${v}`,
-    what: (m, v) =>
-      `${v} reported ${plural(m.totalItems, 'deletion')} as failed, after the configured resubmissions, or refused ${m.totalItems === 1 ? 'it' : 'them'} outright.`,
-    actions: (m) => [
-      'Read the detail of each item below and the ERROR entries in Cloud Logging for these operations to find the cause.',
-      `Once the cause is fixed, submit again: ${retryCommands(m)} (one command per customer).`,
+    what: (m, v) => {
+      const words = m.items.find((i) => i.detail)?.detail;
+      return (
+        `${v} reported ${plural(m.totalItems, 'deletion')} as failed after the configured resubmissions, or refused ${m.totalItems === 1 ? 'it' : 'them'} ` +
+        `(VENDOR_${(m.vendor ?? v).toUpperCase()}_MAX_REFUSALS times); ${m.totalItems === 1 ? 'it is' : 'they are'} in state error and will not be tried again by themselves.` +
+        (words ? ` ${v}'s words: "${oneLine(words)}"` : '')
+      );
+    },
+    actions: (m, v) => [
+      `Fix what ${v}'s words name: a refused request (HTTP 4xx) is usually our settings (an identity type or region ${v} does not support for this account: VENDOR_${(m.vendor ?? v).toUpperCase()}_… ) or the account's settings in ${v}'s console.`,
+      `Once the cause is fixed, submit them again: ${m.vendor ? `consent-erasure retry --vendor ${shellQuote(m.vendor)}` : 'consent-erasure retry --vendor <vendor>'} (all of ${v}'s failed deletions), or one customer: ${retryCommands(m)}.`,
       `Follow progress with: ${statusCommand(m)}`,
     ],
   },
@@ -126,6 +135,8 @@ const KINDS: Record<AlertKind, KindText> = {
   },
   contract_violation: {
     title: (v) => `${v} answered outside its documented API`,
+    noItems:
+      'No deletion is listed: no status check or create call of a deletion met this drift (the live contract check found it; see the detail).',
     what: (_m, v) =>
       `${v} returned a response that does not match its documented contract (a missing field, an unknown status or a body that is not JSON). ` +
       'The affected operations keep their last good state, and polling goes on, so this recovers by itself once the vendor answers correctly again.',
@@ -142,6 +153,17 @@ const KINDS: Record<AlertKind, KindText> = {
       `Create a new credential in ${v}'s console and store it in the Secret Manager secret behind ${secretVariables(m.vendor).join(' / ')}, then deploy a new revision so the functions read it.`,
       'Deletions wait meanwhile and are submitted or checked again once the credential works.',
       `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  mass_refusal: {
+    title: (v) => `${v} refuses every deletion: submissions held`,
+    what: (_m, v) =>
+      `${v} gave the same refusal to many deletions in a short time, so the cause is not one customer but our request or our account at ${v}. ` +
+      `Submissions to ${v} are held (no further calls) until the cause is fixed; status checks of jobs ${v} already accepted go on.`,
+    actions: (m, v) => [
+      `Read ${v}'s words in the detail below and fix the cause: our settings for ${v} (VENDOR_${(m.vendor ?? v).toUpperCase()}_…) or the account's settings in ${v}'s console.`,
+      `Deploying the fixed settings releases the hold by itself; otherwise release it with: consent-erasure vendors resume ${shellQuote(m.vendor ?? v)}`,
+      `Deletions refused ${'`'}MAX_REFUSALS${'`'} times are in state error: once fixed, submit them again with consent-erasure retry --vendor ${shellQuote(m.vendor ?? v)}`,
     ],
   },
   quota_low: {
@@ -166,6 +188,29 @@ const KINDS: Record<AlertKind, KindText> = {
       `See the waiting deletions with: ${statusCommand(m)}`,
     ],
   },
+  deadline_at_risk: {
+    title: (v) => `Deletions at ${v} expected to finish after their legal deadline`,
+    what: (m, v) =>
+      `${plural(m.totalItems, 'deletion')} at ${v} ${m.totalItems === 1 ? 'is' : 'are'} expected to complete after the legal deadline, ` +
+      'or too close to it (inside the configured margin). Each item names the expected date and where it comes from: the vendor\'s own date, ' +
+      'our history of the vendor (p90), or its documented figure.',
+    actions: (m, v) => [
+      `Ask ${v} to bring the deletion forward, or delete the data by other means and record how.`,
+      `Where the law allows and it is still inside the notice window, extend the deadline and tell the person why: consent-erasure extend <customerId> --reason "…" (${m.items.length > 0 ? `e.g. consent-erasure extend ${shellQuote(m.items[0]!.customerId)} --reason "…"` : 'one command per customer'}).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
+  verification_failed: {
+    title: (v) => `${v} still holds data after reporting deletions complete`,
+    what: (m, v) =>
+      `${v} reported ${plural(m.totalItems, 'deletion')} complete, but a lookup afterwards still found the customer's data ` +
+      '(the deletion missed data, or data came back, e.g. new events from a device that still sends them). The vendor\'s answer is kept as evidence.',
+    actions: (m, v) => [
+      `Read the evidence in the timeline (consent-erasure timeline <customerId>) and check the profile in ${v}'s dashboard.`,
+      `Stop whatever still sends this customer's data to ${v}, then delete again: ${retryCommands(m)} (one command per customer).`,
+      `Follow progress with: ${statusCommand(m)}`,
+    ],
+  },
 };
 
 function itemRows(items: AlertItem[]): string[][] {
@@ -182,7 +227,7 @@ function itemRows(items: AlertItem[]): string[][] {
 
 const HEADERS = ['Customer', 'Vendor', 'Operation', 'State', 'Since', 'Deadline', 'Detail'];
 
-function earliestDeadline(m: AlertMessage): string | undefined {
+function earliestDeadline(m: Alert): string | undefined {
   const times = m.items.map((i) => i.deadlineAt).filter((d): d is string => d !== null);
   return times.sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0];
 }
@@ -196,9 +241,10 @@ interface AlertParts {
   actions: string[];
   rows: string[][];
   truncated: string | undefined;
+  noItems: string;
 }
 
-function renderText(message: AlertMessage, { title, what, facts, actions, rows, truncated }: AlertParts): string {
+function renderText(message: Alert, { title, what, facts, actions, rows, truncated, noItems }: AlertParts): string {
   return [
     title,
     '',
@@ -211,7 +257,7 @@ function renderText(message: AlertMessage, { title, what, facts, actions, rows, 
     'What to do:',
     ...actions.map((a, n) => `${n + 1}. ${a}`),
     '',
-    rows.length > 0 ? 'Affected deletions:' : 'No individual deletions are attached to this alert.',
+    rows.length > 0 ? 'Affected deletions:' : noItems,
     ...rows.map(
       (r) =>
         `- customer ${r[0]} | vendor ${r[1]} | operation ${r[2]} | state ${r[3]} | since ${r[4]}${r[5] ? ` | deadline ${r[5]}` : ''}${r[6] ? ` | ${r[6]}` : ''}`,
@@ -224,7 +270,7 @@ function renderText(message: AlertMessage, { title, what, facts, actions, rows, 
 
 }
 
-function renderHtml(message: AlertMessage, { subject, title, what, facts, actions, rows, truncated }: AlertParts): string {
+function renderHtml(message: Alert, { subject, title, what, facts, actions, rows, truncated, noItems }: AlertParts): string {
   const e = escapeHtml;
   const cell = 'style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top"';
   return [
@@ -250,7 +296,7 @@ function renderHtml(message: AlertMessage, { subject, title, what, facts, action
           ...rows.map((r) => `<tr>${r.map((v) => `<td ${cell}>${e(v)}</td>`).join('')}</tr>`),
           '</table>',
         ]
-      : ['<p>No individual deletions are attached to this alert.</p>']),
+      : [`<p>${e(noItems)}</p>`]),
     ...(truncated ? [`<p><em>${e(truncated)}</em></p>`] : []),
     '<p style="color:#777;font-size:12px">consent-erasure</p>',
     '</body></html>',
@@ -263,7 +309,14 @@ function renderHtml(message: AlertMessage, { subject, title, what, facts, action
  * Renders an alert as an email. Pure: the same message gives the same email. Every value that came from
  * outside (customer ids, vendor names, operation ids, details) is escaped in the HTML part.
  */
-export function renderAlert(message: AlertMessage): RenderedAlert {
+export function renderAlert(alert: Alert): RenderedAlert {
+  // Every text is capped however it was built, so no value can make the email unbounded.
+  const message: Alert = {
+    ...alert,
+    summary: capText(alert.summary, 1000),
+    incidentKey: capText(alert.incidentKey, 300),
+    ...(alert.detail !== undefined ? { detail: capText(alert.detail) } : {}),
+  };
   const vendor = oneLine(message.vendor ?? 'all vendors');
   const kind = KINDS[message.kind];
   const title = kind.title(vendor);
@@ -292,6 +345,7 @@ export function renderAlert(message: AlertMessage): RenderedAlert {
   ];
   const rows = itemRows(message.items);
 
-  const parts: AlertParts = { subject, title, what, facts, actions, rows, truncated };
+  const noItems = kind.noItems ?? 'No individual deletions are attached to this alert.';
+  const parts: AlertParts = { subject, title, what, facts, actions, rows, truncated, noItems };
   return { subject, text: renderText(message, parts), html: renderHtml(message, parts) };
 }

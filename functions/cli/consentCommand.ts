@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { setConsent } from './firestoreAdmin.js';
 import { UsageError, type CliContext } from './context.js';
+import { NEEDS } from './needs.js';
 
 /** A Firestore document id: non-empty, no slash, at most 1500 bytes, not `.` or `..`, not `__x__`. */
 export function checkCustomerId(id: string): string {
@@ -14,7 +15,7 @@ export function checkCustomerId(id: string): string {
 /** Registers `revoke` or `grant`: both write the consent field, the trigger does the rest. */
 export function registerConsentCommand(program: Command, ctx: CliContext, name: 'revoke' | 'grant'): void {
   const consent = name === 'grant';
-  program
+  const command = program
     .command(`${name} <customerId>`)
     .description(
       consent
@@ -35,4 +36,5 @@ export function registerConsentCommand(program: Command, ctx: CliContext, name: 
         ctx.out(`${doc}: created; ${where.field} = ${consent}${consent ? '' : ' (after being created with consent granted)'}`);
       else ctx.out(`${doc}: ${where.field} ${JSON.stringify(change.before ?? null)} → ${consent}`);
     });
+  ctx.needs(command, NEEDS.firestore);
 }

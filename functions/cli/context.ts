@@ -7,6 +7,7 @@ import { createPool, type Pool } from '../store/pool.js';
 import { createPubsubPublisher, type Publisher } from '../services/publisher.js';
 import { createFirestore } from './firestoreAdmin.js';
 import { resolveSettings, type CliSettings } from './settings.js';
+import { loadOptionsOf, type CommandNeeds } from './needs.js';
 
 /** What the CLI reads and writes: injected, so tests run it in-process. */
 export interface CliIo {
@@ -41,8 +42,15 @@ export interface CliContext {
   readonly log: Log;
   /** Writes one line (or several) to stdout. */
   out(text: string): void;
-  /** The validated settings; `options` apply to the first call of an invocation (a command reads them once). */
+  /**
+   * The validated settings; `options` apply to the first call of an invocation (a command reads them once), on
+   * top of what the running command declared it needs (`needs`).
+   */
   settings(options?: LoadConfigOptions): CliSettings;
+  /** Declares what `command` uses, so that only that is required of the configuration (needs.ts). */
+  needs(command: Command, needs: CommandNeeds): void;
+  /** The command about to run (commander's preAction hook): its declared needs apply from here on. */
+  use(command: Command): void;
   pool(): Promise<Pool>;
   firestore(): Firestore;
   publisher(): Publisher;
@@ -69,6 +77,8 @@ export function createCliContext(io: CliIo, stackPath: () => string | undefined)
     write: (line: string) => io.stderr(line),
   });
   let settings: CliSettings | undefined;
+  const declared = new WeakMap<Command, CommandNeeds>();
+  let running: LoadConfigOptions = {};
   let pool: Promise<{ pool: Pool; close: () => Promise<void> }> | undefined;
   let firestore: Firestore | undefined;
   let publisher: Publisher | undefined;
@@ -78,8 +88,15 @@ export function createCliContext(io: CliIo, stackPath: () => string | undefined)
     log,
     out: (text) => io.stdout(text.endsWith('\n') ? text : `${text}\n`),
     settings(options) {
-      settings ??= resolveSettings(io.env, io.cwd, stackPath(), options);
+      settings ??= resolveSettings(io.env, io.cwd, stackPath(), { ...running, ...options });
       return settings;
+    },
+    needs(command, needs) {
+      declared.set(command, needs);
+    },
+    use(command) {
+      const needs = declared.get(command);
+      running = needs ? loadOptionsOf(needs) : {};
     },
     async pool() {
       pool ??= createPool(ctx.settings().config.database);

@@ -37,7 +37,9 @@ export async function runCli(io: CliIo): Promise<number> {
     .option('--stack <file>', 'use this local stack file instead of looking for .consent-erasure/stack.json')
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Each command declares what it uses (needs.ts): the configuration is checked for that only.
+    .hook('preAction', (_program, command) => ctx.use(command));
   for (const command of await loadCommands()) command.register(program, ctx);
 
   try {

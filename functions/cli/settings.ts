@@ -1,5 +1,5 @@
 import { loadConfig, type Config, type Env, type LoadConfigOptions } from '../config.js';
-import { findStackFile, readStackFile, stackIsAlive } from './stackFile.js';
+import { findStackFile, readStackFile, readStackSecrets, stackIsAlive } from './stackFile.js';
 
 /** Everything a command needs to reach the system: the validated configuration plus emulator addresses. */
 export interface CliSettings {
@@ -17,7 +17,8 @@ const EXPLICIT = ['DATABASE_URL', 'CLOUD_SQL_INSTANCE', 'GOOGLE_CLOUD_PROJECT', 
 
 /**
  * Resolves the settings: the local stack's `.consent-erasure/stack.json` (found from `cwd` upwards, or named by
- * `stackPath`) when the environment names no target of its own, else the environment through loadConfig.
+ * `stackPath`) with the credentials in `secrets.json` beside it, when the environment names no target of its
+ * own, else the environment through loadConfig. `options` say what the command uses (needs.ts).
  */
 export function resolveSettings(env: Env, cwd: string, stackPath?: string, options: LoadConfigOptions = {}): CliSettings {
   const explicit = EXPLICIT.some((k) => (env[k] ?? '').trim() !== '');
@@ -31,6 +32,7 @@ export function resolveSettings(env: Env, cwd: string, stackPath?: string, optio
     }
     const merged: Env = {
       ...stack.env,
+      ...readStackSecrets(path),
       ...env,
       DATABASE_URL: stack.databaseUrl,
       GOOGLE_CLOUD_PROJECT: stack.projectId,

@@ -6,6 +6,35 @@ import { formatIssues } from '../events/pubsub.js';
 /** Where `npm start` writes its readiness file, relative to the project root. */
 export const STACK_DIR = '.consent-erasure';
 export const STACK_FILE = 'stack.json';
+/** Beside the stack file, mode 0600: the credentials the stack's functions were started with. */
+export const SECRETS_FILE = 'secrets.json';
+
+/** Variables that hold credentials: they go in secrets.json, never in stack.json. */
+export function isSecretVariable(name: string): boolean {
+  return /KEY|SECRET|TOKEN|PASSWORD/.test(name);
+}
+
+/** The local stack's credentials file. */
+export const StackSecretsSchema = z.object({ env: z.record(z.string(), z.string()) });
+export type StackSecrets = z.infer<typeof StackSecretsSchema>;
+
+/**
+ * The credentials a stack wrote beside its stack file (`secrets.json`), or none when there is no such file
+ * (a stack from before it existed). Throws naming the file when it is there but not readable as one.
+ */
+export function readStackSecrets(stackPath: string): Record<string, string> {
+  const path = join(dirname(stackPath), SECRETS_FILE);
+  if (!existsSync(path)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path} is not readable JSON (${(err as Error).message}); restart the stack with npm start`);
+  }
+  const parsed = StackSecretsSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`${path} is not a stack secrets file: ${formatIssues(parsed.error)}`);
+  return parsed.data.env;
+}
 
 /** The local stack's readiness file: every address a client needs, written when the stack is ready. */
 export const StackFileSchema = z.object({
@@ -19,8 +48,10 @@ export const StackFileSchema = z.object({
     onCustomerWritten: z.string().min(1),
     pollDeletions: z.string().min(1),
     sendAlert: z.string().min(1),
+    /** The callback receiver (HTTP): the URL the local vendors post signed status callbacks to. */
+    receiveDeletionCallback: z.string().min(1).optional(),
   }),
-  /** The settings the stack handed its functions (no secrets), so the CLI sees the same configuration. */
+  /** The settings the stack handed its functions (no credentials: those are in secrets.json), so the CLI sees the same configuration. */
   env: z.record(z.string(), z.string()).default({}),
   /** The `npm start` process; a file whose process is gone is left over from a crash. */
   pid: z.number().int().positive().optional(),

@@ -48,6 +48,11 @@ export interface StatusUpdate {
   completedAt: Date | null;
   verifiedAt: Date | null;
   expectedBy: Date | null;
+  /** Where `expectedBy` comes from when it is the vendor's own date; null keeps the stored one. */
+  expectedSource: string | null;
+  /** A verification after completion found data at the vendor: when, and the vendor's answer as evidence. */
+  verificationFailedAt: Date | null;
+  verificationEvidence: unknown;
   /** The vendor answered about this operation (counts as a check). */
   checked: boolean;
   /** The raw status differs from the one stored. */
@@ -78,6 +83,9 @@ export function blankUpdate(deletionId: string, over: Partial<StatusUpdate> = {}
     completedAt: null,
     verifiedAt: null,
     expectedBy: null,
+    expectedSource: null,
+    verificationFailedAt: null,
+    verificationEvidence: null,
     checked: false,
     statusChanged: false,
     lastError: null,

@@ -12,18 +12,20 @@
  * `consent-erasure migrate` copies this list into the database (table deletion_event_detail_field).
  */
 export const EVENT_DETAIL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  revoked: ['source', 'sourceEventId', 'eventId', 'eventSource', 'eventType', 'eventTime', 'reason', 'cause', 'encoding', 'consent', 'regime', 'regimeSource', 'regimeValue', 'regimeProblem'],
+  revoked: ['source', 'sourceEventId', 'eventId', 'eventSource', 'eventType', 'eventTime', 'reason', 'cause', 'encoding', 'consent', 'regime', 'regimeSource', 'regimeValue', 'regimeProblem', 'deadline'],
   regranted: ['eventId', 'eventSource', 'eventType', 'eventTime', 'reason'],
   reconciled: ['reason', 'consent', 'runId'],
   queued: ['submitAtOnce'],
   submit_attempted: ['attempt', 'operationId'],
   submitted: ['operationId', 'state', 'rawStatus', 'attempt', 'splitFrom'],
-  submit_failed: ['error', 'errorKind', 'attempt', 'retryAt'],
+  submit_failed: ['error', 'errorKind', 'attempt', 'retryAt', 'refusal', 'refusals', 'maxRefusals'],
   status_seen: ['rawStatus', 'state', 'operationId'],
   completed: ['rawStatus', 'operationId'],
-  verified: ['operationId'],
+  verified: ['operationId', 'evidence'],
+  verification_failed: ['operationId', 'summary', 'evidence'],
+  deadline_extended: ['by', 'reason', 'regime', 'previousDeadlineAt', 'deadlineAt', 'lastDay', 'timeZone', 'noticeBy', 'source'],
   failed: ['rawStatus', 'operationId', 'detail', 'attempt'],
-  retried: ['attempt', 'previousOperationId', 'split', 'previousState', 'previousOperationRef', 'previousRawStatus', 'lastError', 'lastErrorKind', 'submitAttempts', 'previousIdempotencyKey', 'by'],
+  retried: ['attempt', 'previousOperationId', 'split', 'previousState', 'previousOperationRef', 'previousRawStatus', 'lastError', 'lastErrorKind', 'submitAttempts', 'refusals', 'previousIdempotencyKey', 'by'],
   cancelled: ['reason', 'where', 'neverSent', 'previousState', 'vendorAnswer', 'rawStatus', 'operationId'],
   cancel_refused: ['reason', 'vendorAnswer', 'rawStatus', 'operationId'],
   cancel_failed: ['reason', 'errorKind', 'message', 'httpStatus', 'operationId'],
@@ -31,6 +33,29 @@ export const EVENT_DETAIL_FIELDS: Readonly<Record<string, readonly string[]>> = 
   contract_violation: ['errorKind', 'message', 'operationId', 'httpStatus'],
   alert_raised: ['alertId', 'alertKind', 'escalation'],
   alert_sent: ['alertId', 'alertKind', 'incidentKey', 'escalation', 'providerMessageId', 'recipients'],
+  // A signed status callback as received (services/receiveCallback.ts): the processor's body (our request id, its
+  // controller id, status and times; no customer id), its OpenDSR headers, the signature and the certificate.
+  callback_received: [
+    'verified',
+    'requestStatus',
+    'status',
+    'subjectRequestId',
+    'controllerId',
+    'expectedCompletionTime',
+    'processorDomain',
+    'headerStyle',
+    'headers',
+    'signature',
+    'signatureAlgorithm',
+    'certificate',
+    'certificatePem',
+    'certificateUrl',
+    'chain',
+    'bodySha256',
+    'body',
+    'receivedAt',
+    'idempotencyKey',
+  ],
 };
 
 /** The allow-list as (kind, field) pairs, the form the database keeps it in. */

@@ -21,6 +21,8 @@ export interface StatusReport {
   payload: unknown;
   /** When the vendor says it expects to finish, if it says. */
   expectedCompletionAt?: Date;
+  /** Which of the vendor's fields that date comes from (`expected_completion_time`, `job day + 5 days`), for the forecast. */
+  expectedCompletionSource?: string;
   /** Human-readable explanation for failed/error states. */
   detail?: string;
   /**
@@ -30,6 +32,13 @@ export interface StatusReport {
    */
   retry?: { kind: 'split'; part: ResubmitPart } | { kind: 'alone' };
 }
+
+/**
+ * What a lookup after completion found (the vendor's documented user or profile lookup): nothing for the
+ * customer (verified), or data (the deletion missed it, or it came back). `evidence` is the vendor's answer,
+ * free of secrets, kept in the event log; `summary` says in a line what was found.
+ */
+export type VerificationReport = { found: false; evidence: unknown } | { found: true; evidence: unknown; summary: string };
 
 /** An operation to check, as stored. */
 export interface OperationToCheck {

@@ -32,6 +32,11 @@ export interface VendorPolicy {
   maxCheckIntervalMs: number;
   /** Submissions tried before a failed deletion needs a person. */
   maxSubmitAttempts: number;
+  /**
+   * Refused creates (a 4xx other than 401/403/408/409/429, an undocumented answer) tried before the deletion
+   * goes to `error` and a person (default DEFAULT_MAX_REFUSALS in failureClasses.ts).
+   */
+  maxRefusals?: number;
   /** Per-call timeout. */
   timeoutMs: number;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DAY } from '../clock.js';
 import { InvalidInputError } from '../errors.js';
-import { VENDOR_KINDS } from './vendorKinds.js';
+import { VENDOR_KINDS, type VendorKind } from './vendorKinds.js';
 import { DOCUMENTED_DURATIONS } from './vendorDurations.js';
 
 /**
@@ -78,34 +78,48 @@ export function percentile(values: readonly number[], p: number): number {
 
 const days = (ms: number) => `${(ms / DAY).toFixed(1).replace(/\.0$/, '')} days`;
 
+/** How long a vendor is expected to take when it gives no date of its own, and why. */
+export interface ExpectedDuration {
+  durationMs: number;
+  basis: Exclude<ForecastBasis, 'vendor_date'>;
+  source: string;
+}
+
+/**
+ * A vendor's expected duration from submission to completion without a date of its own: the p90 of our
+ * history once there are MIN_HISTORY_SAMPLES completions, else its documented figure, else the configured one.
+ */
+export function expectedDuration(args: {
+  vendor: VendorKind;
+  vendorName?: string | undefined;
+  observedDurationsMs: readonly number[];
+  configuredDurationMs: number;
+}): ExpectedDuration {
+  const name = args.vendorName ?? args.vendor;
+  const samples = args.observedDurationsMs.length;
+  if (samples >= MIN_HISTORY_SAMPLES) {
+    const p90 = percentile(args.observedDurationsMs, FORECAST_PERCENTILE);
+    return { durationMs: p90, basis: 'observed_p90', source: `p90 of ${samples} completed ${name} deletions (${days(p90)}) after submission` };
+  }
+  const documented = DOCUMENTED_DURATIONS[args.vendor];
+  const history = samples > 0 ? `; ${samples} of ${MIN_HISTORY_SAMPLES} observed completions needed before history is used` : '';
+  if (documented) {
+    return { durationMs: documented.upToMs, basis: 'documented', source: `${name}'s documented ${documented.statement} (${documented.source})${history}` };
+  }
+  return {
+    durationMs: args.configuredDurationMs,
+    basis: 'configured',
+    source: `configured expected duration for ${name} (${days(args.configuredDurationMs)}); the vendor documents none${history}`,
+  };
+}
+
 function expectation(input: z.output<typeof ForecastInputSchema>): { at: Date; basis: ForecastBasis; source: string } {
   const name = input.vendorName ?? input.vendor;
   if (input.vendorDate) {
     return { at: input.vendorDate.at, basis: 'vendor_date', source: `${name}'s own date (${input.vendorDate.field})` };
   }
-  const samples = input.observedDurationsMs.length;
-  if (samples >= MIN_HISTORY_SAMPLES) {
-    const p90 = percentile(input.observedDurationsMs, FORECAST_PERCENTILE);
-    return {
-      at: new Date(input.submittedAt.getTime() + p90),
-      basis: 'observed_p90',
-      source: `p90 of ${samples} completed ${name} deletions (${days(p90)}) after submission`,
-    };
-  }
-  const documented = DOCUMENTED_DURATIONS[input.vendor];
-  const history = samples > 0 ? `; ${samples} of ${MIN_HISTORY_SAMPLES} observed completions needed before history is used` : '';
-  if (documented) {
-    return {
-      at: new Date(input.submittedAt.getTime() + documented.upToMs),
-      basis: 'documented',
-      source: `${name}'s documented ${documented.statement} (${documented.source})${history}`,
-    };
-  }
-  return {
-    at: new Date(input.submittedAt.getTime() + input.configuredDurationMs),
-    basis: 'configured',
-    source: `configured expected duration for ${name} (${days(input.configuredDurationMs)}); the vendor documents none${history}`,
-  };
+  const d = expectedDuration(input);
+  return { at: new Date(input.submittedAt.getTime() + d.durationMs), basis: d.basis, source: d.source };
 }
 
 /** The slack of one open vendor deletion against its request's deadline. */

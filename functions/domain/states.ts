@@ -42,5 +42,7 @@ export const EVENT_KINDS = [
   'alert_raised',
   'alert_sent',
   'reconciled',
+  'deadline_extended',
+  'verification_failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];

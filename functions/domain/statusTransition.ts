@@ -3,6 +3,7 @@ import { blankUpdate, type ClaimedDeletion, type StatusEvent, type StatusUpdate 
 import type { StatusReport } from './operation.js';
 import type { VendorPolicy } from './policy.js';
 import { expectedCompletion } from './staleness.js';
+import { FAILURE_HANDLING, failureClassOf } from './failureClasses.js';
 
 /**
  * The poller's status rules, pure: a claimed row and what the vendor said about it (a report, no report,
@@ -65,17 +66,21 @@ export function settled(row: ClaimedDeletion): Transition {
   return { update: blankUpdate(row.deletionId), events: [], tally: noTally() };
 }
 
+/** What a lookup after completion came to, for a completed deletion (none: no lookup was made). */
+export type VerificationOutcome = { verifiedAt: Date; evidence: unknown } | { failedAt: Date; evidence: unknown; summary: string };
+
 /**
  * The vendor's answer about one row. No report: it was not read this time, and is looked at again at the
- * next step of the schedule. `verifiedAt`: a completed deletion the vendor also confirmed another way.
+ * next step of the schedule. `verification`: what a lookup after a completion found (a `Date` is read as verified).
  */
 export function afterReport(
   row: ClaimedDeletion,
   report: StatusReport | undefined,
   policy: TransitionPolicy,
   now: Date,
-  verifiedAt: Date | null = null,
+  verification: VerificationOutcome | Date | null = null,
 ): Transition {
+  const lookup: VerificationOutcome | null = verification instanceof Date ? { verifiedAt: verification, evidence: null } : verification;
   const tally = noTally();
   if (!report) {
     return { update: blankUpdate(row.deletionId, { nextCheckAt: nextCheckFor(policy, row, row.checkCount + 1, null, now) }), events: [], tally };
@@ -94,17 +99,26 @@ export function afterReport(
     checked: true,
     statusChanged: changed,
     expectedBy: report.expectedCompletionAt ?? null,
+    expectedSource: report.expectedCompletionAt ? (report.expectedCompletionSource ?? 'its status answer') : null,
   });
   const failure = report.detail ?? `vendor reported ${report.rawStatus}`;
   switch (report.state) {
-    case 'completed':
+    case 'completed': {
       tally.completed = 1;
       event('completed', { rawStatus: report.rawStatus, operationId: row.operationId });
-      if (verifiedAt) {
+      const done = { ...base, state: 'completed' as const, completedAt: now, nextCheckAt: null };
+      if (lookup && 'verifiedAt' in lookup) {
         tally.verified = 1;
-        event('verified', { operationId: row.operationId });
+        event('verified', { operationId: row.operationId, ...(lookup.evidence !== null ? { evidence: lookup.evidence } : {}) });
+        return { update: { ...done, verifiedAt: lookup.verifiedAt }, events, tally };
       }
-      return { update: { ...base, state: 'completed', completedAt: now, verifiedAt, nextCheckAt: null }, events, tally };
+      if (lookup) {
+        // Completion stands on the vendor's word; the lookup's answer is the evidence that data is still there.
+        event('verification_failed', { operationId: row.operationId, summary: lookup.summary, evidence: lookup.evidence });
+        return { update: { ...done, verificationFailedAt: lookup.failedAt, verificationEvidence: { summary: lookup.summary, answer: lookup.evidence } }, events, tally };
+      }
+      return { update: done, events, tally };
+    }
     case 'failed':
       return afterFailed(row, report, policy, now, { base, events, tally });
     case 'cancelled':
@@ -159,23 +173,13 @@ function afterFailed(
   return { update: { ...base, state: 'error', nextCheckAt: null, lastError: failure, lastErrorKind: 'failed' }, events, tally };
 }
 
-/** The stored error kind of a failed status call, and what it does to the row. */
-const FAULT_RULES: Record<Exclude<VendorFaultKind, 'rate_limited'>, { stored: string; event: StatusEvent['kind']; gaveUp: boolean }> = {
-  // The operation keeps its last good state; an incident is raised once for the vendor.
-  contract: { stored: 'contract_violation', event: 'contract_violation', gaveUp: false },
-  // Every further call would be refused too: a person renews the credential, the schedule goes on.
-  auth: { stored: 'credential_rejected', event: 'error', gaveUp: false },
-  // The vendor will answer the same every time (unknown operation, 404 after its retention): a person decides.
-  rejected: { stored: 'rejected', event: 'error', gaveUp: true },
-  transient: { stored: 'transient', event: 'error', gaveUp: false },
-};
-
 /**
  * A status call that failed for this row. A rate limit is not a fault of the row (the vendor is paused and
  * the row handed back, see services/poll/vendorGate.ts); it is treated as transient if it gets here.
  */
 export function afterFault(row: ClaimedDeletion, fault: CheckFault, policy: TransitionPolicy, now: Date): Transition {
-  const rule = FAULT_RULES[fault.kind === 'rate_limited' ? 'transient' : fault.kind];
+  // The rules per failure class are one table (failureClasses.ts); a 408 or 409 passes like a 5xx.
+  const rule = FAILURE_HANDLING[failureClassOf({ kind: fault.kind, httpStatus: fault.httpStatus }, 'check')].check;
   let next: Date | null;
   if (rule.gaveUp) next = null;
   else if (rule.stored === 'transient') {

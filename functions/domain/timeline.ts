@@ -1,4 +1,5 @@
 import { DAY } from '../clock.js';
+import { summarizeCallback, type CallbackSummary } from './callbackSummary.js';
 import type { TimelineDeletionRow, TimelineEventRow, TimelineRequestRow } from './timelineRows.js';
 
 /** Whether a request met its legal deadline, or how many days are left while it is open. */
@@ -26,6 +27,8 @@ export interface VendorTimeline {
   checks: number;
   /** Each distinct vendor status with when it was first seen. */
   statuses: Array<{ status: string; firstSeenAt: string }>;
+  /** Each signed status callback received (callback_received events): status, signature and certificate. */
+  callbacks: CallbackSummary[];
   events: TimelineEntry[];
 }
 
@@ -107,6 +110,7 @@ export function buildTimeline(
           verifiedAt: d.verified_at?.toISOString() ?? null,
           checks: d.check_count,
           statuses,
+          callbacks: own.filter((e) => e.kind === 'callback_received').flatMap((e) => summarizeCallback(e.detail) ?? []),
           events: own.map(entry),
         };
       }),

@@ -93,21 +93,108 @@ export function decodeFirestoreEvent(event: unknown): FirestoreEvent {
 export const MAX_DOCUMENT_ID_BYTES = 1500;
 
 /**
- * The customer id of an event on `{collection}/{id}`, from the `document` extension, else the subject
- * (`documents/{collection}/{id}`), else the document name. Throws InvalidInputError for another collection,
+ * Decodes a CloudEvent attribute that arrived as an HTTP header, as the CloudEvents HTTP binding (3.1.3.2)
+ * specifies: percent-decode, then read the bytes as UTF-8. Node reads a header's bytes as Latin-1, one
+ * character per byte, so the string is turned back into those bytes first (a string holding characters
+ * above U+00FF did not come from a header and is taken as text). Returns undefined for bytes that are not
+ * UTF-8 once decoded.
+ */
+export function decodeHeaderAttribute(value: string): string | undefined {
+  const bytes = headerBytes(value);
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i += 1) {
+    const b = bytes[i]!;
+    if (b === 0x25 && i + 2 < bytes.length && isHex(bytes[i + 1]!) && isHex(bytes[i + 2]!)) {
+      out.push(parseInt(String.fromCharCode(bytes[i + 1]!, bytes[i + 2]!), 16));
+      i += 2;
+    } else {
+      out.push(b);
+    }
+  }
+  return utf8(Buffer.from(out));
+}
+
+/** The header's bytes read as UTF-8 without percent-decoding: what a sender that does not encode (the emulator) meant. */
+function headerAsSent(value: string): string | undefined {
+  return utf8(headerBytes(value));
+}
+
+function headerBytes(value: string): Buffer {
+   
+  return /^[\u0000-\u00ff]*$/.test(value) ? Buffer.from(value, 'latin1') : Buffer.from(value, 'utf8');
+}
+
+function isHex(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+function utf8(bytes: Buffer): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where an event's document path was read, and a header that named another document. */
+export interface DocumentPath {
+  /** The path below `documents/`, e.g. customers/c1. */
+  path: string;
+  from: 'payload' | 'document' | 'subject';
+  /** Set when a header named a different document than the payload (the payload wins). */
+  disagreement?: { attribute: 'document' | 'subject'; header: string; payload: string };
+}
+
+function pathOfName(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  // Project and database ids cannot hold "/documents/", so the first one ends the database part.
+  const i = name.indexOf('/documents/');
+  return i >= 0 ? name.slice(i + '/documents/'.length) : undefined;
+}
+
+/**
+ * The document path of an event, exactly as Firestore holds it: from the payload's document name (the
+ * after-image, else the before-image of a delete) first; from the `document` extension, else the subject,
+ * only when the payload names no document, percent-decoded per the CloudEvents HTTP binding. When both
+ * exist and disagree the payload wins and `disagreement` says so (the caller logs it). Header values are
+ * compared both percent-decoded and as sent, since the emulator sends UTF-8 bytes without encoding.
+ */
+export function documentPathOf(event: FirestoreEvent): DocumentPath {
+  const payload = pathOfName(event.data.value?.name) ?? pathOfName(event.data.oldValue?.name);
+  const header: { attribute: 'document' | 'subject'; raw: string } | undefined =
+    event.document !== undefined
+      ? { attribute: 'document', raw: event.document }
+      : event.subject !== undefined
+        ? { attribute: 'subject', raw: event.subject }
+        : undefined;
+  const readings = (raw: string, attribute: 'document' | 'subject'): string[] => {
+    const strip = (s: string | undefined) =>
+      s === undefined ? undefined : attribute === 'subject' ? (s.startsWith('documents/') ? s.slice('documents/'.length) : undefined) : s;
+    return [strip(decodeHeaderAttribute(raw)), strip(headerAsSent(raw))].filter((s): s is string => s !== undefined);
+  };
+  if (payload !== undefined) {
+    if (header) {
+      const seen = readings(header.raw, header.attribute);
+      if (!seen.includes(payload)) {
+        return { path: payload, from: 'payload', disagreement: { attribute: header.attribute, header: seen[0] ?? header.raw, payload } };
+      }
+    }
+    return { path: payload, from: 'payload' };
+  }
+  if (!header) throw new InvalidInputError('the event names no document (no document name in the payload, no document extension or subject)');
+  const decoded = header.attribute === 'document' ? decodeHeaderAttribute(header.raw) : readings(header.raw, 'subject')[0];
+  if (decoded === undefined) {
+    throw new InvalidInputError(`the ${header.attribute} attribute ${JSON.stringify(header.raw.slice(0, 200))} is not a UTF-8 document path`);
+  }
+  return { path: decoded, from: header.attribute };
+}
+
+/**
+ * The customer id of a document path `{collection}/{id}`. Throws InvalidInputError for another collection,
  * a subcollection, an empty id or one over 1500 bytes.
  */
-export function customerIdOf(event: FirestoreEvent, collection: string): string {
-  const fromName = (name: string | undefined) => {
-    const i = name?.indexOf('/documents/') ?? -1;
-    return i >= 0 ? name!.slice(i + '/documents/'.length) : undefined;
-  };
-  const path =
-    event.document ??
-    (event.subject?.startsWith('documents/') ? event.subject.slice('documents/'.length) : undefined) ??
-    fromName(event.data.value?.name) ??
-    fromName(event.data.oldValue?.name);
-  if (path === undefined) throw new InvalidInputError('the event names no document (no document extension, subject or name)');
+export function customerIdOfPath(path: string, collection: string): string {
   const segments = path.split('/');
   if (segments[0] !== collection) {
     throw new InvalidInputError(`document ${JSON.stringify(path.slice(0, 200))} is not in collection "${collection}"`);
@@ -122,4 +209,9 @@ export function customerIdOf(event: FirestoreEvent, collection: string): string 
     throw new InvalidInputError(`customer id is ${bytes} bytes, over Firestore's ${MAX_DOCUMENT_ID_BYTES}-byte limit`);
   }
   return id;
+}
+
+/** The customer id of an event on `{collection}/{id}` (documentPathOf, then customerIdOfPath). */
+export function customerIdOf(event: FirestoreEvent, collection: string): string {
+  return customerIdOfPath(documentPathOf(event).path, collection);
 }

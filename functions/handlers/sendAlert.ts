@@ -29,9 +29,10 @@ export function alertAddresses(config: Config): { from: string; to: string[] } {
 }
 
 /**
- * The `sendAlert` entry point (Pub/Sub topic `deletion-alerts`): decode and validate the alert message,
- * deliver it once, and map the outcome to the platform's two answers. An invalid message is logged and
- * acknowledged; a refused email is logged at ERROR and acknowledged; anything a retry may fix is thrown.
+ * The `sendAlert` entry point (Pub/Sub topic `deletion-alerts`): decode the reference `{alertId}`, deliver
+ * that alert once (read from the database), and map the outcome to the platform's two answers. An invalid
+ * message or an unknown id is logged and acknowledged; a refused email is logged at ERROR and acknowledged;
+ * anything a retry may fix is thrown.
  */
 export function createSendAlert(deps: SendAlertDeps): (event: CloudEvent<unknown>) => Promise<void> {
   const { from, to } = alertAddresses(deps.config);
@@ -50,7 +51,7 @@ export function createSendAlert(deps: SendAlertDeps): (event: CloudEvent<unknown
       throw err;
     }
     try {
-      await deliver(message.body);
+      await deliver(message.body.alertId);
     } catch (err) {
       if (err instanceof PermanentError) {
         log.error({ event: 'alert_delivery_failed', ceId: event.id, alertId: message.body.alertId, err }, 'alert delivery failed for good; acknowledged');

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { TransientError } from '../errors.js';
-import type { AlertMessage } from '../alerts/AlertMessage.js';
+import type { Alert } from '../alerts/AlertMessage.js';
+import { loadAlert } from './loadAlert.js';
 import { AlertRejectedError, type AlertSender, type OutgoingEmail } from '../alerts/AlertSender.js';
 import { renderAlert } from '../alerts/renderAlert.js';
 import { inTransaction } from '../store/pool.js';
@@ -34,7 +35,9 @@ export interface DeliverAlertDeps {
 export type DeliveryOutcome =
   | { outcome: 'sent'; providerMessageId: string | undefined; attempt: number }
   | { outcome: 'rejected'; status: number; providerMessages: string[] }
-  | { outcome: 'duplicate'; state: 'sent' | 'rejected' };
+  | { outcome: 'duplicate'; state: 'sent' | 'rejected' }
+  /** No alert has this id: nothing is sent and nothing recorded. */
+  | { outcome: 'unknown' };
 
 /** Raised for a duplicate delivery while another one still holds the alert: retried later, it finds the outcome. */
 export class AlertInFlightError extends TransientError {}
@@ -44,7 +47,7 @@ const DEFAULT_IN_FLIGHT_WAIT_MS = 5_000;
 const POLL_MS = 200;
 
 /** The email for an alert: rendered text plus tags that lead back to it from SendGrid's activity feed. */
-export function composeAlertEmail(message: AlertMessage, from: string, to: string[]): OutgoingEmail {
+export function composeAlertEmail(message: Alert, from: string, to: string[]): OutgoingEmail {
   const rendered = renderAlert(message);
   return {
     from,
@@ -59,8 +62,8 @@ export function composeAlertEmail(message: AlertMessage, from: string, to: strin
   };
 }
 
-type Fields = { alertId: string; alertKind: AlertMessage['kind']; vendor: AlertMessage['vendor']; escalation: number };
-const fieldsOf = (m: AlertMessage): Fields => ({ alertId: m.alertId, alertKind: m.kind, vendor: m.vendor, escalation: m.escalation });
+type Fields = { alertId: string; alertKind: Alert['kind']; vendor: Alert['vendor']; escalation: number };
+const fieldsOf = (m: Alert): Fields => ({ alertId: m.alertId, alertKind: m.kind, vendor: m.vendor, escalation: m.escalation });
 
 /**
  * Claims the alert's delivery for `owner`. While another delivery holds it, looks again every POLL_MS up
@@ -68,7 +71,7 @@ const fieldsOf = (m: AlertMessage): Fields => ({ alertId: m.alertId, alertKind: 
  */
 async function claimDelivery(
   deps: DeliverAlertDeps,
-  message: AlertMessage,
+  message: Alert,
   email: OutgoingEmail,
   owner: string,
   o: { leaseMs: number; inFlightWaitMs: number },
@@ -104,10 +107,10 @@ async function claimDelivery(
   }
 }
 
-/** Marks the alert sent and records `alert_sent` for every deletion it lists, if this delivery still holds it. */
+/** Marks the alert sent and records `alert_sent` for every deletion the stored alert lists, if this delivery still holds it. */
 async function recordSent(
   deps: DeliverAlertDeps,
-  message: AlertMessage,
+  message: Alert,
   email: OutgoingEmail,
   owner: string,
   providerMessageId: string | undefined,
@@ -120,11 +123,7 @@ async function recordSent(
     const mine = await markAlertSent(client, { alertId: message.alertId, owner, providerMessageId, now });
     if (!mine) return undefined;
     return recordAlertSentEvents(client, {
-      deletionIds: message.items.map((i) => i.deletionId),
       alertId: message.alertId,
-      kind: message.kind,
-      incidentKey: message.incidentKey,
-      escalation: message.escalation,
       providerMessageId,
       recipients: email.to,
       now,
@@ -144,16 +143,22 @@ async function recordSent(
 }
 
 /**
- * Builds the alert delivery service: send each alert id's email once, whatever the number of deliveries,
- * and record `alert_sent` for every deletion it lists. Throws (so the platform retries) when the send or the
- * database may succeed later; returns when the alert is sent, refused for good, or already handled.
+ * Builds the alert delivery service: read the alert with this id from the database, send its email once,
+ * whatever the number of deliveries, and record `alert_sent` for every deletion it lists. An id no alert has
+ * sends nothing and records nothing. Throws (so the platform retries) when the send or the database may
+ * succeed later; returns when the alert is sent, refused for good, already handled or unknown.
  */
-export function createDeliverAlert(deps: DeliverAlertDeps): (message: AlertMessage) => Promise<DeliveryOutcome> {
+export function createDeliverAlert(deps: DeliverAlertDeps): (alertId: string) => Promise<DeliveryOutcome> {
   const { pool, sender, log, clock } = deps;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const inFlightWaitMs = deps.inFlightWaitMs ?? DEFAULT_IN_FLIGHT_WAIT_MS;
 
-  return async function deliverAlert(message) {
+  return async function deliverAlert(alertId) {
+    const message = await loadAlert(pool, alertId);
+    if (!message) {
+      log.warn({ event: 'alert_unknown', alertId }, 'no alert has this id: nothing sent, nothing recorded; acknowledged');
+      return { outcome: 'unknown' };
+    }
     const email = composeAlertEmail(message, deps.from, deps.to);
     const owner = randomUUID();
     const fields = fieldsOf(message);

@@ -5,12 +5,14 @@ import type { Config } from '../config.js';
 import { vendorRegulationOf } from '../domain/regulation.js';
 import { regimeOfWrite } from '../domain/requestRegime.js';
 import { decideRevocation, type RevocationDecision } from '../domain/revocation.js';
+import { reservedCustomerIdProblem } from '../domain/customerId.js';
 import { InvalidInputError } from '../errors.js';
-import { customerIdOf, type FirestoreEvent } from '../events/firestore.js';
+import { customerIdOfPath, documentPathOf, type FirestoreEvent } from '../events/firestore.js';
 import type { DeletionVendor } from '../vendors/DeletionVendor.js';
 import { createRegrantCanceller } from './cancelOnRegrant.js';
 import { createRevocationRecorder, type RevocationResult } from './recordRevocation.js';
 import { createSubmitter } from './submitDeletions.js';
+import { heldVendors, holdKeysOf } from './vendorHolds.js';
 
 /** What a Firestore write meant and what was recorded for it. */
 export type WriteOutcome =
@@ -19,7 +21,7 @@ export type WriteOutcome =
   | { kind: 'none'; customerId: string; decision: RevocationDecision };
 
 export interface IngestDeps {
-  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection' | 'cancelOnRegrant' | 'regime'>;
+  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection' | 'cancelOnRegrant' | 'regime'> & Partial<Pick<Config, 'vendors' | 'failures'>>;
   pool: pg.Pool;
   vendors: DeletionVendor[];
   log: Logger;
@@ -36,6 +38,7 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
   const recorder = createRevocationRecorder({ pool, log, clock, config, vendors });
   const submitter = createSubmitter({ pool, log, clock });
   const byName = new Map(vendors.map((v) => [v.name, v]));
+  const holdKeys = holdKeysOf(config);
   const canceller = config.cancelOnRegrant ? createRegrantCanceller({ pool, log, clock, vendors }) : null;
 
   /**
@@ -44,10 +47,13 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
    * instance may be frozen right after), and a database fault on one vendor's row still lets the others be stored.
    */
   async function submitLeased(result: RevocationResult): Promise<void> {
+    if (result.toSubmit.length === 0) return;
+    // A vendor held after a mass refusal is not called: the poller takes the row over when its lease ends.
+    const held = await heldVendors(pool, result.toSubmit.map((d) => d.vendor), holdKeys);
     const settled = await Promise.allSettled(
       result.toSubmit.map(async (d) => {
         const vendor = byName.get(d.vendor);
-        if (!vendor) return;
+        if (!vendor || held.has(d.vendor)) return;
         await submitter.submit(vendor, [
           { deletionId: d.deletionId, customerId: d.customerId, idempotencyKey: d.idempotencyKey, revokedAt: d.revokedAt, regulation: vendorRegulationOf(d.regime) },
         ]);
@@ -58,7 +64,16 @@ export function createIngest(deps: IngestDeps): { ingest(event: FirestoreEvent):
   }
 
   async function ingest(event: FirestoreEvent): Promise<WriteOutcome> {
-    const customerId = customerIdOf(event, config.customersCollection);
+    const where = documentPathOf(event);
+    if (where.disagreement) {
+      log.warn(
+        { event: 'document_header_disagrees', ceId: event.id, ...where.disagreement },
+        'the CloudEvent header names another document than the payload; the payload is used',
+      );
+    }
+    const customerId = customerIdOfPath(where.path, config.customersCollection);
+    const reserved = reservedCustomerIdProblem(customerId);
+    if (reserved) throw new InvalidInputError(reserved);
     const before = event.data.oldValue;
     const after = event.data.value;
     const decision = decideRevocation(before, after, config.consentField);

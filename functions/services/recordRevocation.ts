@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { callLeaseMs } from '../domain/policy.js';
+import { deadlineFor, type LegalDeadline } from '../domain/legalDeadline.js';
 import type { RegimeId } from '../domain/regimes.js';
 import type { RegimeDecision } from '../domain/requestRegime.js';
 import { MAX_DOCUMENT_ID_BYTES } from '../events/firestore.js';
@@ -63,7 +64,7 @@ export interface RevocationRecorderDeps {
   pool: pg.Pool;
   log: Logger;
   clock: Clock;
-  config: Pick<Config, 'deadline' | 'consentField' | 'customersCollection'> & Partial<Pick<Config, 'regime'>>;
+  config: Pick<Config, 'consentField' | 'customersCollection'> & Partial<Pick<Config, 'regime'>>;
   vendors: ReadonlyArray<Pick<DeletionVendor, 'name' | 'policy'>>;
   /** Names this process as lease owner; defaults to host, pid and a random suffix. */
   instanceId?: string;
@@ -96,6 +97,19 @@ function regimeEvidence(decision: RegimeDecision): Record<string, unknown> {
   };
 }
 
+/** The deadline evidence kept on the `revoked` event: the rule applied, its source and the local last day. */
+function deadlineEvidence(legal: LegalDeadline): Record<string, unknown> {
+  return {
+    deadline: {
+      at: legal.expiresAt.toISOString(),
+      lastDay: legal.lastDay,
+      timeZone: legal.timeZone,
+      rule: legal.summary,
+      source: legal.source.citation,
+    },
+  };
+}
+
 /**
  * Builds the recorder the ingest handler and the `reconcile` command share. Vendors taking one subject per
  * call are leased to the caller for immediate submission (the seed's behaviour); batch vendors are left due
@@ -112,15 +126,18 @@ export function createRevocationRecorder(deps: RevocationRecorderDeps): Revocati
     }
     const now = clock.now();
     const regime: RegimeDecision = revocation.regime ?? { regime: config.regime?.defaultRegime ?? 'gdpr', source: 'default' };
+    // The regime's own deadline (one calendar month under GDPR, 45 days under the CCPA, …), counted from
+    // the withdrawal: the consent revocation is the request's receipt.
+    const legal = deadlineFor(regime.regime, new Date(revocation.revokedAt));
     const created = await recordRequest(pool, {
       customerId: revocation.customerId,
       revokedAt: revocation.revokedAt,
       source: revocation.source,
       sourceEventId: revocation.sourceEventId,
-      deadlineDays: config.deadline.days,
+      deadlineAt: legal.expiresAt,
       regime: regime.regime,
       now,
-      detail: { source: revocation.source, sourceEventId: revocation.sourceEventId, ...revocation.detail, ...regimeEvidence(regime) },
+      detail: { source: revocation.source, sourceEventId: revocation.sourceEventId, ...revocation.detail, ...regimeEvidence(regime), ...deadlineEvidence(legal) },
       deletions: vendors.map((v) => {
         if (v.policy.maxBatchSize !== 1) return { vendor: v.name, nextCheckAt: now, leaseOwner: null, leaseExpiresAt: null };
         const until = new Date(now.getTime() + callLeaseMs(v.policy));

@@ -5,7 +5,8 @@ import type { DeletionVendor, Regulation, SubmittedOperation, VendorState } from
 import { isTerminal } from '../domain/states.js';
 import type { VendorFaultKind } from '../domain/statusTransition.js';
 import { errorText } from '../errors.js';
-import { classifyVendorError, VendorContractError, VendorRateLimitedError, VendorTransientError } from '../vendors/errors.js';
+import { classifyVendorError, faultFactsOf, VendorContractError, VendorRateLimitedError, VendorTransientError } from '../vendors/errors.js';
+import { DEFAULT_MAX_REFUSALS, FAILURE_HANDLING, failureClassOf, MAX_REFUSAL_WORDS, refusalSignature, type FailureClass } from '../domain/failureClasses.js';
 import { guarded } from '../vendors/guard.js';
 import { recordSubmitFailed, type FailedRow } from '../store/recordSubmitFailed.js';
 import { recordSubmitted, type SubmittedRow } from '../store/recordSubmitted.js';
@@ -41,8 +42,10 @@ export interface FailedDeletion {
   customerId: string;
   kind: SubmitErrorKind;
   message: string;
-  /** When the poller may try it again (null if the row had already left 'queued'). */
+  /** When the poller may try it again (null if the row had already left 'queued', or went to `error`). */
   retryAt: Date | null;
+  /** Refused for the last time: the deletion is now in `error`, for a person. */
+  gaveUp?: boolean;
 }
 
 /** What happened to one batch. Vendor faults are reported here, never thrown. */
@@ -54,7 +57,7 @@ export interface SubmitOutcome {
    * The vendor fault, if any row failed: the caller decides what it means (the ingest acknowledges; the
    * poller pauses the vendor on `rate_limited` for `retryAfterMs` and alerts on `auth` and `contract`).
    */
-  error?: { kind: SubmitErrorKind; error: Error; retryAfterMs?: number };
+  error?: { kind: SubmitErrorKind; error: Error; retryAfterMs?: number; failureClass?: FailureClass; refusal?: string };
   /** Rows whose result was not stored because they had left 'queued' meanwhile (another process moved them). */
   skipped: string[];
 }
@@ -67,7 +70,7 @@ export interface SubmitPort {
   ): Promise<{
     submitted: Array<{ deletionId: string }>;
     failed: Array<{ deletionId: string }>;
-    error?: { kind: string; error: Error; retryAfterMs?: number };
+    error?: { kind: string; error: Error; retryAfterMs?: number; failureClass?: FailureClass; refusal?: string };
     skipped: string[];
   }>;
 }
@@ -79,12 +82,21 @@ export interface Submitter {
 
 type SubmitterDeps = { pool: pg.Pool; log: Logger; clock: Clock };
 
-/** Stores a failed submission of `rows` (they stay queued, retried with back-off) and adds it to `outcome`. */
+/**
+ * Stores a failed submission of `rows` and adds it to `outcome`. Its failure class (domain/failureClasses.ts)
+ * decides how it ends: a refusal is counted per deletion and, at the vendor's limit, sends the deletion to
+ * `error`; anything else stays queued, retried with back-off.
+ */
 async function recordFailure(deps: SubmitterDeps, vendor: DeletionVendor, rows: SubmitRow[], err: unknown, outcome: SubmitOutcome): Promise<void> {
+  const facts = faultFactsOf(err);
   const kind = classifyVendorError(err);
-  const message = errorText(err);
+  const failureClass = failureClassOf(facts, 'submit');
+  const message = errorText(err).slice(0, MAX_REFUSAL_WORDS * 2);
   const policy = vendor.policy;
   const retryAfterMs = err instanceof VendorRateLimitedError ? err.retryAfterMs : undefined;
+  const bounded = FAILURE_HANDLING[failureClass].bounded;
+  const signature = bounded ? refusalSignature(message, rows.map((r) => r.customerId)) : undefined;
+  const maxRefusals = policy.maxRefusals ?? DEFAULT_MAX_REFUSALS;
   const failedRows: FailedRow[] = rows.map((r) => ({
     deletionId: r.deletionId,
     error: message,
@@ -92,23 +104,30 @@ async function recordFailure(deps: SubmitterDeps, vendor: DeletionVendor, rows: 
     // A 429 names its own wait; everything else backs off from the vendor's shortest check interval.
     baseDelayMs: retryAfterMs ?? policy.minCheckIntervalMs,
     maxDelayMs: retryAfterMs ?? policy.maxCheckIntervalMs,
+    ...(signature !== undefined ? { refusal: { maxRefusals, signature } } : {}),
   }));
   const stored = await recordSubmitFailed(deps.pool, failedRows, deps.clock.now());
   const byId = new Map(stored.map((s) => [s.deletionId, s]));
+  let gaveUp = 0;
   for (const r of rows) {
     const s = byId.get(r.deletionId);
     if (!s) outcome.skipped.push(r.deletionId);
-    outcome.failed.push({ deletionId: r.deletionId, customerId: r.customerId, kind, message, retryAt: s?.nextCheckAt ?? null });
+    const ended = s?.state === 'error';
+    if (ended) gaveUp += 1;
+    outcome.failed.push({ deletionId: r.deletionId, customerId: r.customerId, kind, message, retryAt: s?.nextCheckAt ?? null, ...(ended ? { gaveUp: true } : {}) });
   }
   outcome.error ??= {
     kind,
     error: err instanceof Error ? err : new VendorTransientError(vendor.name, message),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    failureClass,
+    // Only a class that can make a mass refusal is handed on to be counted across deletions.
+    ...(signature !== undefined && FAILURE_HANDLING[failureClass].mass ? { refusal: signature } : {}),
   };
-  const level = kind === 'auth' || kind === 'contract' ? 'error' : 'warn';
+  const level = kind === 'auth' || kind === 'contract' || gaveUp > 0 ? 'error' : 'warn';
   deps.log[level](
-    { event: 'vendor_submit_failed', vendor: vendor.name, kind, deletions: rows.length, retryAfterMs, error: message },
-    'vendor did not accept the deletions; they stay queued',
+    { event: 'vendor_submit_failed', vendor: vendor.name, kind, failureClass, deletions: rows.length, gaveUp, retryAfterMs, error: message },
+    gaveUp > 0 ? 'vendor refused the deletions for the last time; they need a person' : 'vendor did not accept the deletions; they stay queued',
   );
 }
 
@@ -132,6 +151,7 @@ function acceptedRows(vendor: DeletionVendor, rows: SubmitRow[], operations: Sub
       rawStatus: op.status?.rawStatus ?? null,
       statusPayload: op.status?.payload ?? null,
       expectedBy: op.status?.expectedCompletionAt ?? new Date(now.getTime() + vendor.policy.expectedDurationMs),
+      expectedSource: op.status?.expectedCompletionAt ? (op.status.expectedCompletionSource ?? 'its create answer') : null,
       nextCheckAt: isTerminal(state) ? null : new Date(now.getTime() + vendor.policy.minCheckIntervalMs),
       completedAt: state === 'completed' ? now : null,
     };

@@ -21,3 +21,23 @@ export async function claimAlertScan(db: Queryable, args: { now: Date; intervalM
     throw mapDatabaseError(err, 'claiming the alert scan');
   }
 }
+
+// Claims the scan off schedule when a vendor's date changed after the last scan began (the partial index on
+// expected_changed_at makes the test one index probe). Concurrent pollers: the first moves updated_at
+// forward, the others then find no change after it.
+const CHANGED_SQL = `
+update poller_schedule s
+   set due_at = $1::timestamptz + $2::bigint * interval '1 millisecond', updated_at = $1::timestamptz
+ where s.name = 'alert_scan'
+   and exists (select 1 from vendor_deletion d where d.expected_changed_at > s.updated_at)
+returning true as claimed`;
+
+/** Claims the alert scan now when a vendor's expected completion changed since the last scan; false otherwise. */
+export async function claimAlertScanForVendorDates(db: Queryable, args: { now: Date; intervalMs: number }): Promise<boolean> {
+  try {
+    const result = await db.query<{ claimed: boolean }>(CHANGED_SQL, [args.now, Math.max(0, Math.round(args.intervalMs))]);
+    return result.rows[0]?.claimed === true;
+  } catch (err) {
+    throw mapDatabaseError(err, 'claiming the alert scan for changed vendor dates');
+  }
+}

@@ -2,9 +2,12 @@ import { z } from 'zod';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
 
+/** The per-deletion alert kinds (deletion_alert.kind). */
+export const DELETION_ALERT_KINDS = ['stale', 'no_progress', 'failed', 'deadline_warning', 'deadline_missed', 'deadline_at_risk', 'verification_failed'] as const;
+
 const DueRow = z.object({
   deletion_id: z.string(),
-  kind: z.enum(['stale', 'no_progress', 'failed', 'deadline_warning', 'deadline_missed']),
+  kind: z.enum(DELETION_ALERT_KINDS),
   since: z.date(),
   escalation: z.coerce.number().int(),
   customer_id: z.string(),
@@ -12,7 +15,7 @@ const DueRow = z.object({
   operation_id: z.string().nullable(),
   state: z.string(),
   deadline_at: z.date().nullable(),
-  last_error: z.string().nullable(),
+  detail: z.string().nullable(),
 });
 /** One deletion an alert is due for (first raise or the next escalation). */
 export interface DueDeletionAlert {
@@ -25,12 +28,13 @@ export interface DueDeletionAlert {
   operationId: string | null;
   state: string;
   deadlineAt: Date | null;
-  lastError: string | null;
+  /** What the alert row says about it (the expected date and its source, the lookup's answer), else the last error. */
+  detail: string | null;
 }
 
 const SQL = `
 select a.vendor_deletion_id::text as deletion_id, a.kind, a.since, a.escalation,
-       d.customer_id, d.vendor, d.operation_id, d.state, r.deadline_at, d.last_error
+       d.customer_id, d.vendor, d.operation_id, d.state, r.deadline_at, coalesce(a.detail, d.last_error) as detail
   from deletion_alert a
   join vendor_deletion d on d.id = a.vendor_deletion_id
   join deletion_request r on r.id = d.request_id
@@ -58,7 +62,7 @@ export async function dueDeletionAlerts(
         operationId: row.operation_id,
         state: row.state,
         deadlineAt: row.deadline_at,
-        lastError: row.last_error,
+        detail: row.detail,
       };
     });
   } catch (err) {

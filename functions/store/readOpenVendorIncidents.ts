@@ -11,6 +11,7 @@ const Row = z.object({
   detail: z.string(),
   raised_at: z.date().nullable(),
   escalation: z.coerce.number().int(),
+  hold_key: z.string().nullable(),
 });
 /** An open vendor-wide incident. */
 export interface OpenVendorIncident {
@@ -21,10 +22,12 @@ export interface OpenVendorIncident {
   detail: string;
   raisedAt: Date | null;
   escalation: number;
+  /** A mass-refusal hold's configuration key (services/vendorHolds.ts); null for other kinds. */
+  holdKey: string | null;
 }
 
 const SQL = `
-select vendor, kind, opened_at, last_seen_at, detail, raised_at, escalation
+select vendor, kind, opened_at, last_seen_at, detail, raised_at, escalation, hold_key
   from vendor_incident
  where closed_at is null
  order by vendor, kind`;
@@ -43,6 +46,7 @@ export async function readOpenVendorIncidents(db: Queryable): Promise<OpenVendor
         detail: row.detail,
         raisedAt: row.raised_at,
         escalation: row.escalation,
+        holdKey: row.hold_key,
       };
     });
   } catch (err) {

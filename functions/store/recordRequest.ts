@@ -19,7 +19,8 @@ export interface NewRequest {
   revokedAt: string;
   source: string;
   sourceEventId: string;
-  deadlineDays: number;
+  /** The legal deadline of the regime (domain/legalDeadline.ts), stored as both the initial and the deadline in force. */
+  deadlineAt: Date;
   /** The legal regime the request is made under (domain/regimes.ts). */
   regime: RegimeId;
   deletions: NewDeletion[];
@@ -41,9 +42,8 @@ export interface CreatedRequest {
 // (the aggregate over `revoked` must finish first), so the log reads in the order things happened.
 const SQL = `
 with req as (
-  insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at, created_at, regime)
-  values ($1::text, $2::timestamptz, $3::text, $4::text, $2::timestamptz + make_interval(days => $5::int), $6::timestamptz,
-          $12::text)
+  insert into deletion_request (customer_id, revoked_at, source_event_id, source, deadline_at, initial_deadline_at, created_at, regime)
+  values ($1::text, $2::timestamptz, $3::text, $4::text, $5::timestamptz, $5::timestamptz, $6::timestamptz, $12::text)
   on conflict (customer_id, revoked_at) do nothing
   returning id, customer_id, deadline_at
 ),
@@ -89,7 +89,7 @@ export async function recordRequest(db: Queryable, input: NewRequest): Promise<C
       input.revokedAt,
       input.sourceEventId,
       input.source,
-      input.deadlineDays,
+      input.deadlineAt,
       input.now,
       input.deletions.map((d) => d.vendor),
       input.deletions.map((d) => d.nextCheckAt),

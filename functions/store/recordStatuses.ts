@@ -9,9 +9,10 @@ with input as (
   select *
     from unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[],
                 $9::timestamptz[], $10::timestamptz[], $11::boolean[], $12::boolean[], $13::text[], $14::text[],
-                $15::boolean[], $19::jsonb[])
+                $15::boolean[], $19::jsonb[], $20::text[], $21::timestamptz[], $22::jsonb[])
       as t(id, state, raw_status, payload, next_check_at, completed_at, verified_at, expected_by, checked,
-           status_changed, last_error, last_error_kind, resubmit, operation_ref)
+           status_changed, last_error, last_error_kind, resubmit, operation_ref, expected_source,
+           verification_failed_at, verification_evidence)
 ),
 updated as (
   update vendor_deletion d
@@ -22,6 +23,12 @@ updated as (
          completed_at = coalesce(i.completed_at, d.completed_at),
          verified_at = coalesce(i.verified_at, d.verified_at),
          expected_by = coalesce(i.expected_by, d.expected_by),
+         -- A new date without a vendor source is our own estimate: it clears the vendor's.
+         expected_source = case when i.expected_by is not null then i.expected_source else d.expected_source end,
+         expected_changed_at = case when i.expected_source is not null and i.expected_by is distinct from d.expected_by
+                                    then $1::timestamptz else d.expected_changed_at end,
+         verification_failed_at = coalesce(i.verification_failed_at, d.verification_failed_at),
+         verification_evidence = coalesce(i.verification_evidence, d.verification_evidence),
          check_count = d.check_count + case when i.checked then 1 else 0 end,
          last_checked_at = case when i.checked then $1::timestamptz else d.last_checked_at end,
          status_changed_at = case when i.status_changed then $1::timestamptz else d.status_changed_at end,
@@ -81,6 +88,9 @@ export async function recordStatuses(
       args.events.map((e) => e.kind),
       args.events.map((e) => JSON.stringify(e.detail)),
       u.map((x) => json(x.operationRef)),
+      u.map((x) => x.expectedSource),
+      u.map((x) => x.verificationFailedAt),
+      u.map((x) => json(x.verificationEvidence)),
     ]);
     return { written: new Set(result.rows.map((r) => r.id)), events: result.rows[0]?.events ?? 0 };
   } catch (err) {

@@ -12,6 +12,8 @@ export interface SubmittedRow {
   rawStatus: string | null;
   statusPayload: unknown;
   expectedBy: Date;
+  /** Which vendor field `expectedBy` comes from; null when it is our estimate from the vendor's policy. */
+  expectedSource: string | null;
   /** Null once nothing more is due (a create call that already reported a terminal state). */
   nextCheckAt: Date | null;
   completedAt: Date | null;
@@ -23,8 +25,9 @@ const SUBMITTED_SQL = `
 with input as (
   select *
     from unnest($1::bigint[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::jsonb[],
-                $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
-         as t(id, state, operation_ref, operation_id, raw_status, status_payload, expected_by, next_check_at, completed_at)
+                $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $11::text[])
+         as t(id, state, operation_ref, operation_id, raw_status, status_payload, expected_by, next_check_at, completed_at,
+              expected_source)
 ),
 updated as (
   update vendor_deletion d
@@ -35,6 +38,8 @@ updated as (
          status_payload = i.status_payload,
          submitted_at = $10::timestamptz,
          expected_by = i.expected_by,
+         expected_source = i.expected_source,
+         expected_changed_at = case when i.expected_source is not null then $10::timestamptz else d.expected_changed_at end,
          next_check_at = i.next_check_at,
          completed_at = i.completed_at,
          status_changed_at = $10::timestamptz,
@@ -81,6 +86,7 @@ export async function recordSubmitted(db: Queryable, rows: SubmittedRow[], now: 
       rows.map((r) => r.nextCheckAt),
       rows.map((r) => r.completedAt),
       now,
+      rows.map((r) => r.expectedSource),
     ]);
     return toStored(result.rows);
   } catch (err) {

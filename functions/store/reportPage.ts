@@ -33,6 +33,17 @@ const ReportRowSchema = z.object({
   deadline_at: z.date(),
   regranted_at: z.date().nullable(),
   regime: z.string(),
+  initial_deadline_at: z.date(),
+  extended_at: z.date().nullable(),
+  extended_by: z.string().nullable(),
+  extension_reason: z.string().nullable(),
+  queued_at: z.date(),
+  expected_by: z.date().nullable(),
+  expected_source: z.string().nullable(),
+  verification_failed_at: z.date().nullable(),
+  verification_evidence: z.unknown().nullable(),
+  /** The signed status callbacks received for the deletion (callback_received event details), oldest first. */
+  callbacks: z.array(z.unknown()),
 });
 export type ReportRow = z.infer<typeof ReportRowSchema>;
 
@@ -44,13 +55,16 @@ select d.id as deletion_id, r.id as request_id, d.customer_id, d.vendor, d.state
        case when d.state = 'completed' then d.status_payload end as status_payload,
        d.completed_at, d.verified_at, d.check_count,
        coalesce(ev.alerts_raised, 0)::int as alerts_raised, coalesce(ev.alerts_sent, 0)::int as alerts_sent,
-       r.deadline_at, r.regranted_at, r.regime
+       r.deadline_at, r.regranted_at, r.regime, coalesce(ev.callbacks, '[]'::jsonb) as callbacks,
+       r.initial_deadline_at, r.extended_at, r.extended_by, r.extension_reason,
+       d.queued_at, d.expected_by, d.expected_source, d.verification_failed_at, d.verification_evidence
   from vendor_deletion d
   join deletion_request r on r.id = d.request_id
   left join lateral (
     select min(e.occurred_at) filter (where e.kind in ('submit_attempted', 'submitted')) as first_submit_at,
            count(*) filter (where e.kind = 'alert_raised') as alerts_raised,
-           count(*) filter (where e.kind = 'alert_sent') as alerts_sent
+           count(*) filter (where e.kind = 'alert_sent') as alerts_sent,
+           jsonb_agg(e.detail - 'body' - 'certificatePem' - 'signature' order by e.id) filter (where e.kind = 'callback_received') as callbacks
       from deletion_event e
      where e.request_id = r.id
        and e.vendor_deletion_id = d.id

@@ -7,7 +7,7 @@ export const SEAL_BATCH = 5_000;
 
 /**
  * Links committed unsealed entries of the event log to the hash chain, in id order (deletion_event_seal,
- * sql/000018_event_sealer.sql), SEAL_BATCH per statement until none are left or `until` has passed. Only
+ * sql/000022_event_sealer.sql), SEAL_BATCH per statement until none are left or `until` has passed. Only
  * one sealer works at a time; another returns 0 at once. Returns how many entries were linked.
  */
 export async function sealEventLog(db: Queryable, args: { until: Date; now: () => Date; batch?: number }): Promise<number> {

@@ -1,9 +1,17 @@
-import type { OperationRef, OperationToCheck, StatusReport } from '../domain/operation.js';
+import type { OperationRef, OperationToCheck, StatusReport, VerificationReport } from '../domain/operation.js';
 import type { VendorPolicy } from '../domain/policy.js';
 import type { Regulation } from '../domain/regulation.js';
 
 // The values a vendor call carries are the domain's; adapters import them from here with the port.
-export { OperationRefSchema, VENDOR_STATES, type OperationRef, type OperationToCheck, type StatusReport, type VendorState } from '../domain/operation.js';
+export {
+  OperationRefSchema,
+  VENDOR_STATES,
+  type OperationRef,
+  type OperationToCheck,
+  type StatusReport,
+  type VendorState,
+  type VerificationReport,
+} from '../domain/operation.js';
 export type { VendorPolicy } from '../domain/policy.js';
 export { VENDOR_KINDS, isVendorKind, type VendorKind } from '../domain/vendorKinds.js';
 
@@ -98,6 +106,10 @@ export interface DeletionVendor {
   jobOf?(operation: OperationToCheck): string;
   /** Cancels a job that has not started, where the vendor allows it. Returns false if it is too late. */
   cancel?(operation: OperationToCheck): Promise<boolean>;
-  /** Confirms a completed deletion another way, where the vendor allows it. */
-  verify?(operation: OperationToCheck): Promise<boolean>;
+  /**
+   * Looks the customer up after the vendor reported the deletion complete, where the vendor documents a lookup
+   * and the operator turned it on (test/fixtures/vendors/LOOKUPS.md). Nothing found: verified; data found: the
+   * verification failed, and the answer is the evidence.
+   */
+  verify?(operation: OperationToCheck): Promise<VerificationReport>;
 }

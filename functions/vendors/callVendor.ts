@@ -15,12 +15,16 @@ export interface VendorRequest {
   headers?: Record<string, string>;
   /** Serialised as JSON when present. */
   json?: unknown;
+  /** Sent form-encoded (application/x-www-form-urlencoded) when present and `json` is not. */
+  form?: Record<string, string>;
   timeoutMs: number;
   /**
    * Reads a non-2xx answer the vendor documents in its own way (a rate limit announced in other headers, an
    * error code in the body) and returns the error to throw, or undefined for the usual mapping below.
    */
   readFailure?: (answer: FailedAnswer) => VendorError | undefined;
+  /** The largest body read (MAX_BODY_BYTES unless given); a larger one is a contract violation. */
+  maxBodyBytes?: number;
 }
 
 /** A non-2xx answer as a VendorRequest's readFailure sees it. */
@@ -38,6 +42,50 @@ export interface VendorResponse<T> {
 
 const SAMPLE_CHARS = 300;
 const DEFAULT_RETRY_AFTER_MS = 1000;
+/**
+ * The largest response body read from a vendor. Every documented answer is a few kilobytes (a status page of
+ * thousands of tasks well under a megabyte); a larger one is not an answer we can use, and reading it whole would
+ * let one misbehaving endpoint exhaust a function instance's memory.
+ */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `value` as exactly one URL path segment. Percent-encoding keeps `/`, `?`, `#` and `%` inside it, but the URL
+ * standard treats a segment `.` or `..` as a move within the path (so `/deletions/..` would become `/`), and no
+ * encoding changes that: such a value is refused as the vendor's contract violation (it came from the vendor's
+ * own answer).
+ */
+export function pathSegment(vendor: string, value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new VendorContractError(vendor, `an id ${JSON.stringify(value)} cannot be used as one path segment`, sampleBody(value));
+  }
+  return encodeURIComponent(value);
+}
+
+/** The body as text, or undefined when it is larger than `max` bytes (read no further than that). */
+async function readCapped(response: Response, max: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  // As Response.text() decodes: UTF-8, a byte-order mark dropped, invalid bytes replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
 
 /** A short sample of a response body for logs and alerts, with anything token-like masked. */
 export function sampleBody(text: string): string {
@@ -84,17 +132,19 @@ export async function callVendor<S extends z.ZodType>(
 ): Promise<VendorResponse<z.infer<S>>> {
   const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
   if (request.json !== undefined) headers['content-type'] = 'application/json';
+  else if (request.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  const body = request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? new URLSearchParams(request.form).toString() : undefined;
   let response: Response;
-  let text: string;
+  let text: string | undefined;
   try {
     response = await fetch(request.url, {
       method: request.method,
       headers,
-      body: request.json === undefined ? undefined : JSON.stringify(request.json),
+      body,
       signal: AbortSignal.timeout(request.timeoutMs),
       redirect: 'manual',
     });
-    text = await response.text();
+    text = await readCapped(response, request.maxBodyBytes ?? MAX_BODY_BYTES);
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
     const what = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${request.timeoutMs} ms` : 'request failed';
@@ -102,6 +152,9 @@ export async function callVendor<S extends z.ZodType>(
   }
   const status = response.status;
   const where = `${request.method} ${redactUrl(request.url)}`;
+  if (text === undefined) {
+    throw new VendorContractError(vendor, `${where} answered ${status} with a body larger than ${request.maxBodyBytes ?? MAX_BODY_BYTES} bytes (not read)`, '', { status });
+  }
   if (status >= 300 && request.readFailure) {
     const own = request.readFailure({ status, headers: response.headers, text });
     if (own) throw own;
@@ -134,6 +187,7 @@ export async function callVendor<S extends z.ZodType>(
     throw new VendorContractError(vendor, `${where} answered a body that is not JSON (${type})`, sampleBody(text), {
       cause: err,
       status,
+      notJson: true,
     });
   }
   const result = schema.safeParse(parsed);

@@ -53,14 +53,17 @@ export class VendorRejectedError extends vendorFault(PermanentError, 'rejected')
  * The operation keeps its last good state; the violation is logged at ERROR and alerted once per incident.
  */
 export class VendorContractError extends vendorFault(PermanentError, 'contract') {
+  /** The answer was not JSON at all (an HTML page, a cut-off body), as opposed to JSON of the wrong shape. */
+  readonly notJson: boolean;
   constructor(
     vendor: string,
     readonly problem: string,
     /** A short, secret-free sample of what was received. */
     readonly sample: string,
-    options?: VendorFaultOptions,
+    options?: VendorFaultOptions & { notJson?: boolean },
   ) {
     super(vendor, `contract violation: ${problem}`, options);
+    this.notJson = options?.notJson ?? false;
   }
 }
 
@@ -75,6 +78,16 @@ export const VendorError = {
     return VENDOR_ERRORS.some((type) => err instanceof type);
   },
 };
+
+/** The facts of a fault that its failure class is decided on (domain/failureClasses.ts). */
+export function faultFactsOf(err: unknown): { kind: VendorFaultKind; httpStatus?: number; notJson?: boolean } {
+  if (!(err instanceof VendorError)) return { kind: 'transient' };
+  return {
+    kind: err.kind,
+    ...(err.status !== undefined ? { httpStatus: err.status } : {}),
+    ...(err instanceof VendorContractError && err.notJson ? { notJson: true } : {}),
+  };
+}
 
 /** How a fault thrown by an adapter is classified. Anything that is not a vendor fault counts as transient. */
 export function classifyVendorError(err: unknown): VendorFaultKind {

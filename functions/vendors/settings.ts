@@ -10,6 +10,32 @@ import type { VendorKind } from './DeletionVendor.js';
 const flag = () => z.union([z.boolean(), z.stringbool()]);
 
 /**
+ * Whether a vendor's credentials may be sent to `url`: over https, or over plain http to this machine only
+ * (127.0.0.0/8, ::1, localhost: the local stack's sandbox and the tests). A deployed function talks to no
+ * loopback vendor, so an http: URL there is a mistake that would send a token in clear.
+ */
+export function isSecureVendorUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === 'https:') return true;
+  if (parsed.protocol !== 'http:') return false;
+  const host = parsed.hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The refusal a base URL that is not https gets; config.ts puts the variable's name before it. */
+export const INSECURE_URL_MESSAGE = 'must be an https: URL (http: is accepted only for a loopback host: the local stack and tests)';
+
+/** A vendor base URL: a URL, https outside the local stack and tests. */
+export const vendorUrl = () =>
+  // A value that is no URL at all is reported once, by z.url().
+  z.url().refine((u) => !URL.canParse(u) || isSecureVendorUrl(u), INSECURE_URL_MESSAGE);
+
+/**
  * mParticle's identity types (DSR API v3, Supported Identity Types): the OpenDSR keys sent in
  * subject_identities (`controller_customer_id` is mParticle's customer_id; the page's table spells
  * `roku_publishing_id`, its discovery answer and the OpenDSR spec `roku_publisher_id`), and the ones only
@@ -65,7 +91,7 @@ export const APPSFLYER_IDENTITY_TYPES = [
 export const VENDOR_SETTINGS = {
   http: z.object({
     /** Base URL of the generic deletion API (the seed's third-party API). */
-    baseUrl: z.url(),
+    baseUrl: vendorUrl(),
     /** Bearer token, if the API wants one. */
     apiKey: z.string().min(1).optional(),
     /** Path of the create call. */
@@ -75,7 +101,7 @@ export const VENDOR_SETTINGS = {
   }),
   segment: z.object({
     /** Segment Public API host (vendors.md A1; an EU host is not documented). */
-    baseUrl: z.url().default('https://api.segmentapis.com'),
+    baseUrl: vendorUrl().default('https://api.segmentapis.com'),
     /** Public API token (Bearer), with the Deletion and Suppression permission. */
     token: z.string().min(1),
     /** What a regulation does; suppression keeps the data from coming back (vendors.md §0.9). */
@@ -89,18 +115,26 @@ export const VENDOR_SETTINGS = {
     /** Data residency of the project: US mixpanel.com, EU eu.mixpanel.com, IN in.mixpanel.com. */
     region: z.enum(['US', 'EU', 'IN']).default('US'),
     /** Replaces the region's host (the sandbox, a proxy). */
-    baseUrl: z.url().optional(),
+    baseUrl: vendorUrl().optional(),
     /** GDPR API OAuth token (Bearer); it expires one year after it was made. */
     token: z.string().min(1),
     /** The project token, sent as the `token` query parameter. */
     projectToken: z.string().min(1),
     complianceType: z.enum(['GDPR', 'CCPA']).default('GDPR'),
+    /**
+     * Verification after completion with the Engage query (off unless all three are set): the project id and a
+     * service account (username and secret, HTTP Basic) that may query profiles. The secret is optional, so it
+     * is not in SECRET_SETTINGS (a deployment need not mount it); LOOKUP_SECRET_SETTINGS keeps it out of logs.
+     */
+    projectId: z.string().regex(/^\d+$/, 'must be the numeric project id').optional(),
+    lookupServiceAccount: z.string().min(1).optional(),
+    lookupSecret: z.string().min(1).optional(),
   }),
   amplitude: z.object({
     /** Data residency: US amplitude.com, EU analytics.eu.amplitude.com. */
     region: z.enum(['US', 'EU']).default('US'),
     /** Replaces the region's host (the sandbox, a proxy). */
-    baseUrl: z.url().optional(),
+    baseUrl: vendorUrl().optional(),
     /** Project API key and secret key (HTTP Basic). */
     apiKey: z.string().min(1),
     secretKey: z.string().min(1),
@@ -115,10 +149,17 @@ export const VENDOR_SETTINGS = {
      * makes Amplitude reject the whole batch with 400.
      */
     ignoreInvalidIds: flag().default(true),
+    /**
+     * Look the customer up with the user search (same key and secret) after Amplitude reports a deletion done:
+     * nothing found is verified, a match is a verification_failed alert (test/fixtures/vendors/LOOKUPS.md). Off by
+     * default: the user search allows 360 queries an hour, far fewer than the deletions a day's job completes, and
+     * each lookup takes a call of the vendor's budget; turn it on where the volume allows.
+     */
+    verify: flag().default(false),
   }),
   mparticle: z.object({
     /** OpenDSR host of the mParticle pod (US1 default; EU/AU pods have their own). */
-    baseUrl: z.url().default('https://opendsr.mparticle.com'),
+    baseUrl: vendorUrl().default('https://opendsr.mparticle.com'),
     /** Workspace key and secret (HTTP Basic). */
     apiKey: z.string().min(1),
     apiSecret: z.string().min(1),
@@ -129,7 +170,7 @@ export const VENDOR_SETTINGS = {
     skipWaitingPeriod: flag().default(false),
   }),
   appsflyer: z.object({
-    baseUrl: z.url().default('https://hq1.appsflyer.com'),
+    baseUrl: vendorUrl().default('https://hq1.appsflyer.com'),
     /** API V2 token (Bearer). */
     token: z.string().min(1),
     /** The app id the requests are about (`property_id`). */
@@ -148,6 +189,16 @@ export const VENDOR_SETTINGS = {
 } satisfies Record<VendorKind, z.ZodObject>;
 
 export type VendorSettings<K extends VendorKind> = z.infer<(typeof VENDOR_SETTINGS)[K]>;
+
+/** Optional credentials of the verification lookups: never logged, not required of a deployment. */
+export const LOOKUP_SECRET_SETTINGS: Record<VendorKind, readonly string[]> = {
+  http: [],
+  segment: [],
+  mixpanel: ['lookupSecret'],
+  amplitude: [],
+  mparticle: [],
+  appsflyer: [],
+};
 
 /** Setting names that hold credentials, per vendor; never logged. */
 export const SECRET_SETTINGS: Record<VendorKind, readonly string[]> = {
@@ -169,6 +220,8 @@ export interface VendorConfigOf<K extends VendorKind> {
    * the build's preflight cannot see them): absent from `settings`, so no adapter can be built from it.
    */
   absentCredentials?: readonly string[];
+  /** Our callback endpoint(s), sent as `status_callback_urls` by adapters whose vendor posts status callbacks. */
+  statusCallbackUrls?: readonly string[];
 }
 
 /** Any enabled vendor, told apart by `name`. */

@@ -164,6 +164,11 @@ function send(res: ServerResponse, reply: SandboxReply): void {
 
 const json = (status: number, body: unknown): SandboxReply => ({ status, body });
 
+/** A create call, unless the module says otherwise: any POST. */
+function isPost(req: SandboxRequest): boolean {
+  return req.method === 'POST';
+}
+
 function defaultAuthorize(req: SandboxRequest, credential: string): boolean {
   return req.headers.authorization === `Bearer ${credential}`;
 }
@@ -377,6 +382,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     }
     if (cfg.failureShare > 0 && random() < cfg.failureShare) {
       return answer({ status: cfg.failureStatus, body: { error: 'the service is temporarily unavailable' } }, 'failure');
+    }
+    if (cfg.refuseCreates !== null && (m.module.isCreate ?? isPost)(sreq)) {
+      return answer({ status: cfg.refuseCreates.status, body: { error: cfg.refuseCreates.words } }, 'refused');
     }
     let reply: SandboxReply;
     try {

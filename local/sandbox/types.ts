@@ -59,6 +59,14 @@ export const SandboxConfigSchema = z.strictObject({
   credential: z.string().min(1).nullable().default(null),
   /** Answer 401 to every request, even with the right credential (an expired or revoked key). */
   rejectCredentials: z.boolean().default(false),
+  /**
+   * Refuse every create call with this 4xx and these words in `{ error }` (an identity type the account does
+   * not support, a project setting): the vendor says no the same way every time. null: off.
+   */
+  refuseCreates: z
+    .strictObject({ status: z.number().int().min(400).max(499).default(400), words: z.string().min(1).max(2000) })
+    .nullable()
+    .default(null),
   /** Contract drift applied to successful answers; null: none. */
   drift: z.enum(DRIFT_MODES).nullable().default(null),
   /** Share of successful answers the drift applies to. */
@@ -122,6 +130,8 @@ export interface SandboxModule {
    * vendor uses Basic auth or a query token check that instead.
    */
   authorize?(req: SandboxRequest, credential: string): boolean;
+  /** Whether the request creates a deletion (what `refuseCreates` refuses). Default: every POST. */
+  isCreate?(req: SandboxRequest): boolean;
   /** Whether the request counts against `config.rateLimit`. Default: every request. */
   rateLimited?(req: SandboxRequest): boolean;
   /** Answers one request that passed the faults, the rate limit and the credential check. */
@@ -157,7 +167,7 @@ export interface RecordedCall {
   at: string;
 }
 
-export const CALL_OUTCOMES = ['answered', 'drift', 'rate_limited', 'unauthorized', 'failure', 'timeout', 'reset'] as const;
+export const CALL_OUTCOMES = ['answered', 'drift', 'rate_limited', 'unauthorized', 'refused', 'failure', 'timeout', 'reset'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** Counters kept for every call, however long the sandbox runs. */

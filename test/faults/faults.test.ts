@@ -9,6 +9,8 @@ import { contractDrift } from './scenarios/drift.js';
 import { hostileInput } from './scenarios/hostileInput.js';
 import { lostEvents } from './scenarios/lostEvents.js';
 import { secretsInLogs } from './scenarios/secrets.js';
+import { databaseCrash } from './scenarios/databaseCrash.js';
+import { stackDuplicates } from './scenarios/stackDuplicates.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -21,6 +23,7 @@ const results = createFaultResults();
 
 describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
+  stackDuplicates(profile, results);
   vendorFaults(profile, results);
   pollerKills(profile, results);
   databaseRestart(profile, results);
@@ -28,6 +31,7 @@ describe(`fault injection (${profile.name} profile)`, function () {
   hostileInput(profile, results);
   lostEvents(profile, results);
   secretsInLogs(profile, results);
+  databaseCrash(profile, results);
 
   describe('the table', function () {
     it('shows zero lost and zero duplicated in every row', function () {

@@ -26,6 +26,10 @@ export interface FaultProfile {
   /** Scenario 7: customers revoked in Firestore, and the share of their trigger events dropped. */
   lostCustomers: number;
   lostShare: number;
+  /** Scenario 1s: customers revoked in Firestore whose every trigger event reaches the function 3–4 times. */
+  stackDuplicateCustomers: number;
+  /** Scenario 9: revocations written to Firestore across two PostgreSQL crashes, through the local stack. */
+  crashRevocations: number;
 }
 
 const PROFILES: Record<ProfileName, FaultProfile> = {
@@ -43,6 +47,8 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     hostileRuns: 100,
     lostCustomers: 150,
     lostShare: 0.2,
+    crashRevocations: 150,
+    stackDuplicateCustomers: 150,
   },
   full: {
     name: 'full',
@@ -58,6 +64,8 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     hostileRuns: 1_000,
     lostCustomers: 1_000,
     lostShare: 0.2,
+    crashRevocations: 1_000,
+    stackDuplicateCustomers: 1_000,
   },
 };
 

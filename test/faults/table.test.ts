@@ -3,6 +3,7 @@ import { count, formatTable, tableViolations, type ScenarioOutcome } from './tab
 
 const row = (over: Partial<ScenarioOutcome>): ScenarioOutcome => ({
   scenario: 's',
+  path: 'p',
   load: 'l',
   faults: 'f',
   lost: 0,
@@ -18,7 +19,7 @@ describe('fault table', () => {
     const text = formatTable([row({ scenario: 'one', completed: 10_000 }), row({ scenario: 'two-longer' })]);
     const lines = text.split('\n');
     assert.equal(lines.length, 4);
-    assert.match(lines[0]!, /^scenario\s+load\s+faults injected\s+lost\s+duplicated\s+completed\s+retries\s+alerts$/);
+    assert.match(lines[0]!, /^scenario\s+path\s+load\s+faults injected\s+lost\s+duplicated\s+completed\s+retries\s+alerts$/);
     assert.match(lines[2]!, /10,000/);
     assert.equal(lines[2]!.indexOf('l '), lines[3]!.indexOf('l '), 'columns line up');
   });

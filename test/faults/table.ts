@@ -1,6 +1,12 @@
+/** How a scenario's events reached the code under test: the `path` column of the table. */
+export const STACK_PATH = 'Firestore emulator → relay → FF process; Pub/Sub push → FF processes';
+export const IN_PROCESS = 'handler and poll cycle called in-process';
+
 /** One row of the fault table: what a scenario did and what became of every deletion in it. */
 export interface ScenarioOutcome {
   scenario: string;
+  /** Which path delivered the events (STACK_PATH, IN_PROCESS, or what the scenario says). */
+  path: string;
   /** The work pushed through, e.g. "1,000 events × 3 deliveries". */
   load: string;
   /** The faults injected, e.g. "5xx 10%, timeouts 5%". */
@@ -32,6 +38,7 @@ export function createFaultResults(): FaultResults {
 
 const COLUMNS: Array<{ header: string; value: (r: ScenarioOutcome) => string; right?: boolean }> = [
   { header: 'scenario', value: (r) => r.scenario },
+  { header: 'path', value: (r) => r.path },
   { header: 'load', value: (r) => r.load },
   { header: 'faults injected', value: (r) => r.faults },
   { header: 'lost', value: (r) => count(r.lost), right: true },

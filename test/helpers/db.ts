@@ -150,7 +150,7 @@ export function useTestDatabase(label: string): () => TestDatabase {
 }
 
 /**
- * Links every committed event to the hash chain now, as the poller's cycle does (sql/000018_event_sealer.sql):
+ * Links every committed event to the hash chain now, as the poller's cycle does (sql/000022_event_sealer.sql):
  * tests that read the chain right after writing call it. Returns how many entries were linked.
  */
 export async function sealEvents(pool: pg.Pool | pg.PoolClient): Promise<number> {

@@ -7,6 +7,7 @@ import type {
   StatusReport,
   SubmittedOperation,
   VendorPolicy,
+  VerificationReport,
 } from '../../functions/vendors/DeletionVendor.js';
 
 /** The policy of a fake vendor unless a test overrides it. */
@@ -29,7 +30,7 @@ export interface FakeVendorOptions {
   /** Each operation's status report; undefined means not read this time (default: nothing is read). */
   check?: (operation: OperationToCheck) => StatusReport | undefined | Promise<StatusReport | undefined>;
   /** Offered only when given. */
-  verify?: (operation: OperationToCheck) => Promise<boolean>;
+  verify?: (operation: OperationToCheck) => Promise<VerificationReport>;
   /** Offered only when given. */
   cancel?: (operation: OperationToCheck) => Promise<boolean>;
 }

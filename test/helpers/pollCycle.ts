@@ -18,7 +18,7 @@ export function pollerConfig(over: { timeBudgetMs?: number; batchSize?: number; 
       escalationMs: over.escalationMs ?? DAY,
       scanIntervalMs: 15 * MINUTE,
     },
-    deadline: { days: 30, warningDays: 7 },
+    deadline: { warningDays: 7, riskMarginMs: 3 * 86_400_000 },
   };
 }
 

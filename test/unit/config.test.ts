@@ -10,7 +10,7 @@ describe('loadConfig', () => {
     assert.equal(c.consentField, 'analyticsConsent');
     assert.equal(c.customersCollection, 'customers');
     assert.deepEqual(c.topics, { poll: 'deletion-poll', alerts: 'deletion-alerts' });
-    assert.equal(c.deadline.days, 30);
+    assert.deepEqual(c.deadline, { warningDays: 7, riskMarginMs: 3 * 86_400_000 });
     assert.deepEqual(
       c.vendors.map((v) => v.name),
       ['http'],
@@ -44,7 +44,7 @@ describe('loadConfig', () => {
 
   it('reads Cloud SQL settings when there is no DATABASE_URL', () => {
     const c = loadConfig({
-      VENDOR_HTTP_BASE_URL: 'http://x',
+      VENDOR_HTTP_BASE_URL: 'https://x',
       CLOUD_SQL_INSTANCE: 'p:us-central1:i',
       DB_IAM_USER: 'fn@p.iam',
       DB_NAME: 'erasure',
@@ -66,8 +66,8 @@ describe('loadConfig', () => {
   });
 
   const failures: Array<[string, Record<string, string>, RegExp[]]> = [
-    ['no database at all', { VENDOR_HTTP_BASE_URL: 'http://x' }, [/DATABASE_URL: required/]],
-    ['half a Cloud SQL setting', { VENDOR_HTTP_BASE_URL: 'http://x', CLOUD_SQL_INSTANCE: 'p:r:i' }, [/DB_IAM_USER, DB_NAME/]],
+    ['no database at all', { VENDOR_HTTP_BASE_URL: 'https://x' }, [/DATABASE_URL: required/]],
+    ['half a Cloud SQL setting', { VENDOR_HTTP_BASE_URL: 'https://x', CLOUD_SQL_INSTANCE: 'p:r:i' }, [/DB_IAM_USER, DB_NAME/]],
     ['a non-postgres URL', { ...base, DATABASE_URL: 'mysql://x' }, [/DATABASE_URL: must be a postgres/]],
     ['an unknown vendor', { ...base, VENDORS: 'http,acme' }, [/unknown vendor "acme"/]],
     ['a vendor without its base URL', { DATABASE_URL: base.DATABASE_URL }, [/VENDOR_HTTP_BASE_URL/]],
@@ -78,6 +78,9 @@ describe('loadConfig', () => {
     ['a bad recipient', { ...base, ALERT_TO: 'ops@example.com, nope' }, [/ALERT_TO: "nope"/]],
     ['an unknown default regime', { ...base, DEFAULT_REGIME: 'hipaa' }, [/DEFAULT_REGIME/]],
     ['a bad regime field path', { ...base, CONSENT_REGIME_FIELD: 'region.' }, [/CONSENT_REGIME_FIELD/]],
+    ['a vendor base URL over plain http to another host', { ...base, VENDOR_HTTP_BASE_URL: 'http://vendor.example.com' }, [/VENDOR_HTTP_BASE_URL: must be an https: URL/]],
+    ['a vendor base URL over plain http to a private address', { ...base, VENDORS: 'http,segment', VENDOR_SEGMENT_TOKEN: 't', VENDOR_SEGMENT_BASE_URL: 'http://10.0.0.7:8090' }, [/VENDOR_SEGMENT_BASE_URL: must be an https: URL/]],
+    ['a SendGrid base URL over plain http', { ...base, SENDGRID_BASE_URL: 'http://sendgrid.example.com' }, [/SENDGRID_BASE_URL: must be an https: URL/]],
     ['a regime mapping to no known regime', { ...base, REGIME_VALUES: 'EU=gdpr,Mars=martian' }, [/REGIME_VALUES: "Mars=martian" names no known regime/]],
   ];
   for (const [name, env, patterns] of failures) {
@@ -93,14 +96,20 @@ describe('loadConfig', () => {
     });
   }
 
+  it('accepts https base URLs anywhere and plain http to this machine only (the local stack, tests)', () => {
+    for (const url of ['https://api.example.com', 'http://127.0.0.1:8090/http', 'http://localhost:8090', 'http://[::1]:8090']) {
+      assert.equal(loadConfig({ ...base, VENDOR_HTTP_BASE_URL: url, SENDGRID_BASE_URL: url }).vendors?.[0]?.settings.baseUrl, url);
+    }
+  });
+
   it('lists every problem at once', () => {
     try {
-      loadConfig({ DEADLINE_DAYS: 'soon', VENDORS: 'nope', LOG_LEVEL: 'loud' });
+      loadConfig({ DEADLINE_WARNING_DAYS: 'soon', VENDORS: 'nope', LOG_LEVEL: 'loud' });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       assert.ok(err.problems.length >= 4, err.message);
-      assert.match(err.message, /DEADLINE_DAYS/);
+      assert.match(err.message, /DEADLINE_WARNING_DAYS/);
       assert.match(err.message, /LOG_LEVEL/);
       assert.match(err.message, /DATABASE_URL/);
       assert.match(err.message, /unknown vendor "nope"/);

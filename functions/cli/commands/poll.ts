@@ -2,11 +2,12 @@ import { PollMessageSchema } from '../../domain/pollMessage.js';
 import { formatIssues } from '../../events/pubsub.js';
 import { defineCommand, UsageError } from '../context.js';
 import { collect } from '../output.js';
+import { NEEDS } from '../needs.js';
 
 export default defineCommand({
   order: 30,
   register(program, ctx) {
-    program
+    const command = program
       .command('poll')
       .description(
         'run the poller now: publish a message to the deletion-poll topic. With no filter it does what is due; ' +
@@ -32,5 +33,6 @@ export default defineCommand({
         if (opts.json) return ctx.out(JSON.stringify({ topic: config.topics.poll, messageId: id, message: parsed.data }));
         ctx.out(`published to ${config.topics.poll} (message ${id}): ${JSON.stringify(parsed.data)}`);
       });
+    ctx.needs(command, NEEDS.pubsub);
   },
 });

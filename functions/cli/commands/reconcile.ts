@@ -10,6 +10,7 @@ import type { Pool } from '../../store/pool.js';
 import { defineCommand, type CliContext } from '../context.js';
 import { parsePositiveInt } from '../output.js';
 import { reconcileVerdict, type ReconcileVerdict } from '../reconcileRule.js';
+import { reservedCustomerIdProblem } from '../../domain/customerId.js';
 
 /** At most this many created customer ids are listed; the counts are always complete. */
 const LISTED = 1000;
@@ -65,6 +66,11 @@ async function runReconcile(ctx: CliContext, opts: ReconcileOptions): Promise<vo
       counts[verdict]++;
       if (verdict !== 'missing' || opts.dryRun) {
         if (verdict === 'missing' && created.length < LISTED) created.push({ customerId: customer.customerId, revokedAt: customer.updateTimeText, requestId: null });
+        continue;
+      }
+      const reserved = reservedCustomerIdProblem(customer.customerId);
+      if (reserved) {
+        ctx.log.warn({ event: 'customer_id_reserved', customerId: customer.customerId }, reserved);
         continue;
       }
       // revokedAt = the document's last write, at full precision: if the lost trigger event is redelivered

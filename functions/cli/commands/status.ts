@@ -1,11 +1,14 @@
 import { DELETION_STATES, isDeletionState } from '../../domain/states.js';
 import { queryStatus, type StatusRow } from '../../store/queryStatus.js';
+import { createSlackForecaster, type DeletionSlack } from '../../services/deadlineSlack.js';
 import { recordedIds } from '../../services/pseudonymise.js';
+import { policyOf } from '../../vendors/registry.js';
 import { defineCommand, UsageError } from '../context.js';
 import { daysLeft } from '../days.js';
 import { formatTable, iso, parsePositiveInt, type Column } from '../output.js';
+import { NEEDS } from '../needs.js';
 
-const columns: Column<StatusRow & { daysLeft: number | null }>[] = [
+const columns: Column<StatusRow & { daysLeft: number | null; slack: DeletionSlack | null }>[] = [
   { header: 'CUSTOMER', value: (r) => r.customerId },
   { header: 'VENDOR', value: (r) => r.vendor },
   { header: 'STATE', value: (r) => r.state },
@@ -15,14 +18,16 @@ const columns: Column<StatusRow & { daysLeft: number | null }>[] = [
   { header: 'SUBMITTED', value: (r) => iso(r.submittedAt) ?? '-' },
   { header: 'COMPLETED', value: (r) => iso(r.completedAt) ?? '-' },
   { header: 'CHECKS', value: (r) => r.checkCount },
-  { header: 'DEADLINE', value: (r) => iso(r.deadlineAt) },
+  { header: 'DEADLINE', value: (r) => `${iso(r.deadlineAt)}${r.extendedAt ? ' (extended)' : ''}` },
   { header: 'DAYS LEFT', value: (r) => r.daysLeft ?? '-' },
+  { header: 'EXPECTED', value: (r) => (r.slack ? `${iso(r.slack.expectedAt)} (${r.slack.basis})` : '-') },
+  { header: 'SLACK DAYS', value: (r) => (r.slack ? `${r.slack.slackDays}${r.slack.atRisk ? ' AT RISK' : ''}` : '-') },
 ];
 
 export default defineCommand({
   order: 40,
   register(program, ctx) {
-    program
+    const command = program
       .command('status')
       .description("where each customer's deletion stands at each vendor (newest requests first)")
       .option('--customer <id>', 'only this customer')
@@ -42,9 +47,15 @@ export default defineCommand({
           limit,
         });
         const now = ctx.clock.now();
+        const { config } = ctx.settings();
+        const forecaster = await createSlackForecaster(await ctx.pool(), {
+          policies: config.vendors.map((v) => ({ vendor: v.name, expectedDurationMs: policyOf(v).expectedDurationMs })),
+          riskMarginMs: config.deadline.riskMarginMs,
+        });
         const shown = rows.map((r) => ({
           ...r,
           daysLeft: daysLeft(r.deadlineAt, now, r.state === 'completed' || r.state === 'cancelled'),
+          slack: forecaster.of(r, now),
         }));
         if (opts.json) {
           ctx.out(
@@ -61,8 +72,15 @@ export default defineCommand({
                 verifiedAt: iso(r.verifiedAt),
                 checkCount: r.checkCount,
                 deadlineAt: iso(r.deadlineAt),
+                initialDeadlineAt: iso(r.initialDeadlineAt),
+                extendedAt: iso(r.extendedAt),
                 regime: r.regime,
                 daysLeft: r.daysLeft,
+                lastError: r.lastError,
+                expectedCompletion: r.slack ? { at: iso(r.slack.expectedAt), basis: r.slack.basis, source: r.slack.source } : null,
+                slackDays: r.slack?.slackDays ?? null,
+                atRisk: r.slack?.atRisk ?? false,
+                verificationFailedAt: iso(r.verificationFailedAt),
               })),
               null,
               2,
@@ -74,6 +92,7 @@ export default defineCommand({
         ctx.out(formatTable(shown, columns));
         if (shown.length === limit) ctx.out(`(first ${limit} rows; use --limit or a filter for more)`);
       });
+    ctx.needs(command, NEEDS.database);
   },
 });
 

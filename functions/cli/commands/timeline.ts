@@ -1,7 +1,9 @@
-import { buildTimeline, type RequestTimeline } from '../../domain/timeline.js';
+import { buildTimeline, type RequestTimeline, type TimelineEntry } from '../../domain/timeline.js';
+import { describeCallback, summarizeCallback } from '../../domain/callbackSummary.js';
 import { loadTimelineRows } from '../../store/loadTimelineRows.js';
 import { defineCommand, UsageError } from '../context.js';
 import { recordedIds } from '../../services/pseudonymise.js';
+import { NEEDS } from '../needs.js';
 
 function describeDeadline(t: RequestTimeline): string {
   switch (t.deadline.status) {
@@ -12,6 +14,12 @@ function describeDeadline(t: RequestTimeline): string {
     case 'open':
       return `deadline ${t.deadlineAt}: open, ${t.deadline.daysLeft} day(s) left`;
   }
+}
+
+/** One event's line; a callback's evidence (body, signature, certificate) is summarized (`--json` has it all). */
+function eventText(e: TimelineEntry): string {
+  const callback = e.kind === 'callback_received' ? summarizeCallback(e.detail) : null;
+  return callback ? `${e.at}  callback_received ${describeCallback(callback)}` : `${e.at}  ${e.kind}${detailText(e.detail)}`;
 }
 
 function detailText(detail: unknown): string {
@@ -34,7 +42,11 @@ export function formatTimeline(customerId: string, timelines: RequestTimeline[])
       if (v.statuses.length > 0) {
         lines.push(`    statuses seen: ${v.statuses.map((s) => `${s.status} (first ${s.firstSeenAt})`).join(', ')}`);
       }
-      for (const e of v.events) lines.push(`    ${e.at}  ${e.kind}${detailText(e.detail)}`);
+      if (v.callbacks.length > 0) {
+        const verified = v.callbacks.filter((c) => c.signatureVerified).length;
+        lines.push(`    signed callbacks: ${v.callbacks.length} received, ${verified} with a verified signature`);
+      }
+      for (const e of v.events) lines.push(`    ${eventText(e)}`);
     }
     lines.push('');
   }
@@ -44,7 +56,7 @@ export function formatTimeline(customerId: string, timelines: RequestTimeline[])
 export default defineCommand({
   order: 55,
   register(program, ctx) {
-    program
+    const command = program
       .command('timeline')
       .description(
         "every request for a customer and, per vendor, each event in order: withdrawal, submission, each status " +
@@ -58,5 +70,6 @@ export default defineCommand({
         const timelines = buildTimeline(rows, ctx.clock.now());
         ctx.out(opts.json ? JSON.stringify({ customerId, requests: timelines }, null, 2) : formatTimeline(customerId, timelines));
       });
+    ctx.needs(command, NEEDS.database);
   },
 });

@@ -1,5 +1,6 @@
 import { defineCommand } from '../context.js';
 import { registerVendorsCheck } from './vendorsCheck.js';
+import { registerVendorsResume } from './vendorsResume.js';
 
 /**
  * The `vendors` group: commands about the configured vendors themselves. Each subcommand lives in its own file
@@ -8,7 +9,8 @@ import { registerVendorsCheck } from './vendorsCheck.js';
 export default defineCommand({
   order: 75,
   register(program, ctx) {
-    const vendors = program.command('vendors').description('the configured vendors: check their live API contract');
+    const vendors = program.command('vendors').description('the configured vendors: check their live API contract, release a held vendor');
     registerVendorsCheck(vendors, ctx);
+    registerVendorsResume(vendors, ctx);
   },
 });

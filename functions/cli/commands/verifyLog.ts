@@ -1,20 +1,43 @@
 import { createAnchorStore } from '../../anchors/createAnchorStore.js';
 import { checkChainAnchors, type AnchorCheck } from '../../services/chainAnchors.js';
+import { recheckCallback } from '../../callbacks/callbackEvidence.js';
+import type { Queryable } from '../../store/pool.js';
+import { readCallbackEvidence } from '../../store/readCallbackEvidence.js';
 import { readDroppedDetailFields, type DroppedDetailField } from '../../store/readDroppedDetailFields.js';
 import { verifyEventLog } from '../../store/verifyEventLog.js';
 import { CommandFailedError, defineCommand, UsageError } from '../context.js';
 import { parsePositiveInt } from '../output.js';
+import { NEEDS } from '../needs.js';
 
 /** Exit code when the chain is broken: the command ran, and what it found is a failure. */
 export const BROKEN_CHAIN_EXIT = 3;
 
+/** Each stored status callback in the range verified again: its body, signature and certificate as kept. */
+async function recheckCallbacks(db: Queryable, range: { fromSeq?: number | undefined; toSeq?: number | undefined }) {
+  const failed: Array<{ seq: number; id: number; reason: string }> = [];
+  let checked = 0;
+  let after = (range.fromSeq ?? 1) - 1;
+  for (;;) {
+    const page = await readCallbackEvidence(db, { afterSeq: after, toSeq: range.toSeq, limit: 500 });
+    for (const row of page) {
+      checked++;
+      const result = recheckCallback(row.detail);
+      if (!result.ok) failed.push({ seq: row.seq, id: row.id, reason: result.reason });
+    }
+    if (page.length < 500) break;
+    after = page[page.length - 1]!.seq;
+  }
+  return { checked, verified: checked - failed.length, failed };
+}
+
 export default defineCommand({
   order: 56,
   register(program, ctx) {
-    program
+    const command = program
       .command('verify-log')
       .description(
-        'check the event log\'s hash chain and name the first entry that was changed, deleted or reordered ' +
+        'check the event log\'s hash chain and name the first entry that was changed, deleted or reordered, and verify ' +
+          'each stored status callback\'s signature again ' +
           `(exit ${BROKEN_CHAIN_EXIT} when it is broken)`,
       )
       .option('--from <seq>', 'start at this entry (chain sequence number)')
@@ -37,7 +60,8 @@ export default defineCommand({
           : null;
         // Fields the allow-list kept out of the log: evidence that was never chained, which an auditor should see.
         const droppedFields = await readDroppedDetailFields(pool);
-        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, droppedFields }, null, 2));
+        const callbacks = await recheckCallbacks(pool, { fromSeq, toSeq });
+        if (opts.json) ctx.out(JSON.stringify({ ...result, anchors, droppedFields, callbacks }, null, 2));
         else if (result.ok) {
           ctx.out(
             result.checked === 0
@@ -58,9 +82,15 @@ export default defineCommand({
               'the poller links them on its next cycle, and they cannot be changed meanwhile',
           );
         }
+        if (!opts.json && callbacks.checked > 0) {
+          ctx.out(`signed callbacks: ${callbacks.checked} checked again, ${callbacks.verified} verify (body, signature, certificate as kept)`);
+          for (const f of callbacks.failed) ctx.out(`  callback at entry ${f.seq} (deletion_event id ${f.id}) does NOT verify: ${f.reason}`);
+        }
         if (!opts.json && droppedFields.length > 0) ctx.out(describeDropped(droppedFields));
         if (!result.ok || (anchors && !anchors.ok)) throw new CommandFailedError('verify-log: the event log has been altered', BROKEN_CHAIN_EXIT);
+        if (callbacks.failed.length > 0) throw new CommandFailedError('verify-log: a stored callback no longer verifies', BROKEN_CHAIN_EXIT);
       });
+    ctx.needs(command, NEEDS.database);
   },
 });
 

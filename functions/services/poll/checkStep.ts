@@ -1,7 +1,7 @@
 import type { ClaimedDeletion, StatusEvent, StatusUpdate } from '../../domain/deletion.js';
 import { toOperation } from '../../domain/deletion.js';
 import type { StatusReport } from '../../domain/operation.js';
-import { afterFault, afterReport, type CheckFault } from '../../domain/statusTransition.js';
+import { afterFault, afterReport, type CheckFault, type VerificationOutcome } from '../../domain/statusTransition.js';
 import { errorText } from '../../errors.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import { classifyVendorError, VendorContractError, VendorError, VendorRateLimitedError } from '../../vendors/errors.js';
@@ -36,6 +36,8 @@ export async function checkBatch(ctx: CycleContext, vendor: DeletionVendor, rows
   const slot = readThisRound ? { done: () => {} } : await slotOrRelease(ctx, vendor, rows, 'call');
   if (!slot) return;
   let reports: Map<string, StatusReport>;
+  // Callbacks received before the call are compared with its answer; a later one waits for the next check.
+  const checkedFrom = ctx.clock.now();
   try {
     reports = await vendor.checkStatus(rows.map(toOperation), round);
   } catch (err) {
@@ -46,21 +48,32 @@ export async function checkBatch(ctx: CycleContext, vendor: DeletionVendor, rows
   await ctx.incidents.answeredWell(vendor.name);
   for (const row of rows) {
     const report = reports.get(row.deletionId);
-    const verifiedAt = report?.state === 'completed' ? await verify(ctx, vendor, row) : null;
-    const t = afterReport(row, report, vendor.policy, ctx.clock.now(), verifiedAt);
+    const verification = report?.state === 'completed' ? await verify(ctx, vendor, row) : null;
+    const t = afterReport(row, report, vendor.policy, ctx.clock.now(), verification);
     addTally(ctx.report, t.tally);
     sink.updates.push(t.update);
     sink.events.push(...t.events);
   }
+  await ctx.callbacks.compare(ctx, vendor.name, rows, reports, checkedFrom);
 }
 
-/** Confirms a completion another way where the vendor offers it; completion stands on the vendor's word either way. */
-async function verify(ctx: CycleContext, vendor: DeletionVendor, row: ClaimedDeletion): Promise<Date | null> {
+/**
+ * Looks the customer up where the vendor offers it: nothing found is verified, data found is a failed
+ * verification with the vendor's answer as evidence; completion stands on the vendor's word either way.
+ */
+async function verify(ctx: CycleContext, vendor: DeletionVendor, row: ClaimedDeletion): Promise<VerificationOutcome | null> {
   if (!vendor.verify) return null;
   const slot = await ctx.gate.slot(vendor, 'call');
   if (!slot) return null;
   try {
-    return (await vendor.verify(toOperation(row)).finally(() => slot.done())) ? ctx.clock.now() : null;
+    const found = await vendor.verify(toOperation(row)).finally(() => slot.done());
+    const at = ctx.clock.now();
+    if (!found.found) return { verifiedAt: at, evidence: found.evidence };
+    ctx.log.error(
+      { event: 'verification_failed', vendor: vendor.name, deletionId: row.deletionId, operationId: row.operationId, summary: found.summary },
+      `${vendor.name} reported the deletion complete, but its lookup still finds the customer's data`,
+    );
+    return { failedAt: at, evidence: found.evidence, summary: found.summary };
   } catch (err) {
     // A failed verification is recorded, not retried forever.
     ctx.log.warn({ event: 'verify_failed', err, vendor: vendor.name, operationId: row.operationId }, 'verification failed');
@@ -97,6 +110,7 @@ async function checkFailed(ctx: CycleContext, vendor: DeletionVendor, rows: Clai
 async function reportFault(ctx: CycleContext, vendor: DeletionVendor, rows: ClaimedDeletion[], err: unknown, fault: CheckFault): Promise<void> {
   const operations = rows.map((r) => r.operationId);
   const name = vendor.name;
+  const checked = { call: 'check' as const, deletionIds: rows.map((r) => r.deletionId) };
   switch (fault.kind) {
     case 'contract': {
       const { problem, sample } = err as VendorContractError;
@@ -105,11 +119,11 @@ async function reportFault(ctx: CycleContext, vendor: DeletionVendor, rows: Clai
         { event: 'vendor_contract_violation', err, vendor: name, call: 'check', operationId: operations[0] ?? null, operationIds: operations, sample },
         `${name} broke its API contract: ${problem}`,
       );
-      return ctx.incidents.open(name, 'contract_violation', `${problem}; sample: ${sample}`);
+      return ctx.incidents.open(name, 'contract_violation', `${problem}; sample: ${sample}`, checked);
     }
     case 'auth':
       ctx.log.error({ event: 'vendor_credential_rejected', err, vendor: name, status: fault.httpStatus }, `${name} rejected the credential`);
-      await ctx.incidents.open(name, 'credential_rejected', fault.message);
+      await ctx.incidents.open(name, 'credential_rejected', fault.message, checked);
       // Every further call would be refused too: stop this vendor for the cycle.
       ctx.gate.stop(name, ctx.clock.now());
       return;

@@ -10,6 +10,7 @@ import { hasDueWork } from '../../store/hasDueWork.js';
 import { readVendorPauses } from '../../store/readVendorPauses.js';
 import type { DeletionVendor } from '../../vendors/DeletionVendor.js';
 import type { Publisher } from '../publisher.js';
+import { createCallbackCheck } from './callbackCheck.js';
 import { createAlertRaiser } from '../raiseAlerts.js';
 import { realSleep, type Sleep } from '../rateLimiter.js';
 import type { SubmitPort } from '../submitDeletions.js';
@@ -21,6 +22,8 @@ import { emptyReport, type CycleReport } from './report.js';
 import { createResultWriter } from './results.js';
 import { createSubjectQuotas } from './subjectQuota.js';
 import { createVendorGate } from './vendorGate.js';
+import { createHolds } from './holds.js';
+import { holdKeysOf } from '../vendorHolds.js';
 import { createInFlightSizer } from './inFlight.js';
 import { sealEventLog, unsealedTail } from '../../store/sealEventLog.js';
 import { createCheckRound, type CheckRound } from '../../vendors/DeletionVendor.js';
@@ -36,7 +39,7 @@ export interface PollCycleDeps {
   log: Logger;
   clock: Clock;
   /** `contractCheck` and `vendors` (their settings) turn on the daily live contract check; without them it is off. */
-  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors'>>;
+  config: Pick<Config, 'topics' | 'poller' | 'alerts' | 'deadline'> & Partial<Pick<Config, 'contractCheck' | 'vendors' | 'failures' | 'callbacks'>>;
   /** Submits queued deletions; without it queued rows are left for the ingest (logged once per cycle). */
   submitter?: SubmitPort;
   /** Waiting for rate tokens; tests pass one that moves a fake clock. */
@@ -63,6 +66,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   const sleep = deps.sleep ?? realSleep;
   const instance = deps.instance ?? `${hostname()}:${process.pid}`;
   const byName = new Map(vendors.map((v) => [v.name, v]));
+  const holdKeys = holdKeysOf(config);
   const gate = createVendorGate({ pool, log, clock, sleep, vendors });
   const inFlight = createInFlightSizer({
     clock,
@@ -70,6 +74,7 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
   });
   const policies = vendors.map((v) => ({ vendor: v.name, expectedDurationMs: v.policy.expectedDurationMs, noProgressMs: v.policy.noProgressMs }));
   const alerts = createAlertRaiser({ pool, publisher, log, clock, config, policies });
+  const callbacks = createCallbackCheck({ pool, vendors: config.callbacks?.vendors ?? [] });
   // A claim holds at least one full vendor batch: claiming fewer rows than a vendor takes per call would
   // spend its scarce requests (Mixpanel: 1 a second) on part-filled batches.
   const batchSize = Math.max(config.poller.batchSize, ...vendors.map((v) => v.policy.maxBatchSize));
@@ -96,9 +101,10 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     const results = createResultWriter({ pool, log, clock, owner, report });
     const quotas = createSubjectQuotas({ pool, log, clock, incidents, results });
     await quotas.review(vendors);
+    const holds = createHolds({ pool, log, clock, incidents, keyOf: holdKeys, policy: config.failures?.massRefusal });
     const rounds = new Map<string, CheckRound>();
     const round = (vendor: string) => rounds.get(vendor) ?? rounds.set(vendor, createCheckRound()).get(vendor)!;
-    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, results, quotas, round };
+    const ctx: CycleContext = { log, clock, report, gate: cycleGate, incidents, holds, results, quotas, round, callbacks };
     const worker = createClaimWorker(ctx, { byName, submitter: deps.submitter, inFlight });
     await runClaims(ctx, {
       pool,
@@ -121,7 +127,11 @@ export function createPollCycle(deps: PollCycleDeps): { run(message: PollMessage
     // A chain of continuations (a mass revocation being worked through) leaves alerts to the scheduled
     // ticks. The scan of unfinished deletions runs on its own schedule; open vendor incidents are raised
     // (or escalated) whenever this cycle knows of one.
-    report.alerts = message.continuation ? null : await alerts.raise({ incidentsOpen: ctx.incidents.anyOpen() });
+    // A failed verification is scanned at once (verification_failed), not at the next scheduled scan; so is a
+    // vendor's new completion date (deadline_at_risk), whoever stored it (the raiser looks for one).
+    report.alerts = message.continuation
+      ? null
+      : await alerts.raise({ incidentsOpen: ctx.incidents.anyOpen(), scanNow: report.verificationFailed > 0 });
     log.info({ event: 'poll_cycle_done', reason: message.reason, ...summary(report), elapsedMs: clock.now().getTime() - start.getTime() }, 'poll cycle done');
     return report;
   }

@@ -10,8 +10,12 @@ export interface CycleReport {
   verified: number;
   resubmitted: number;
   errors: number;
+  /** Verifications that found data: alerts are scanned at once. */
+  verificationFailed: number;
   /** Rows handed back unworked (time budget, vendor pause, quota). */
   released: number;
+  /** Queued rows not submitted because their vendor is held after a mass refusal. */
+  held: number;
   pausedVendors: string[];
   stoppedByBudget: boolean;
   continuationPublished: boolean;
@@ -27,7 +31,9 @@ export function emptyReport(): CycleReport {
     verified: 0,
     resubmitted: 0,
     errors: 0,
+    verificationFailed: 0,
     released: 0,
+    held: 0,
     pausedVendors: [],
     stoppedByBudget: false,
     continuationPublished: false,

@@ -19,6 +19,7 @@ export function createResultWriter(deps: { pool: pg.Pool; log: Logger; clock: Cl
   return {
     async write(updates, events) {
       if (updates.length === 0) return;
+      report.verificationFailed += updates.filter((u) => u.verificationFailedAt !== null).length;
       const { written } = await recordStatuses(pool, { now: clock.now(), owner, updates, events });
       if (written.size < updates.length) {
         log.warn(

@@ -1,5 +1,5 @@
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor } from '../callVendor.js';
+import { callVendor, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
@@ -18,6 +18,8 @@ import {
   type Entry,
   type Job,
 } from './jobs.js';
+
+import { readUserSearch, USER_SEARCH_PATH, UserSearchResponse } from './lookup.js';
 
 export { AMPLITUDE_DONE_AFTER_MS, AMPLITUDE_MAX_WINDOW_DAYS, amplitudeIdsOf, amplitudeReport, AmplitudeRefSchema, dayWindows, type AmplitudeRef } from './jobs.js';
 
@@ -139,12 +141,13 @@ function operationFor(settings: VendorSettings<'amplitude'>, s: DeletionSubject,
     };
     return op;
   }
-  const { status, expected } = verdictOf(mine.map(({ job }) => job));
+  const { status, expected, source } = verdictOf(mine.map(({ job }) => job));
   op.status = {
     state: AMPLITUDE_STATUS_MAP[status],
     rawStatus: status,
     payload: { days, status, entries: mine.map(({ entry }) => entry), ...(shared ? { sharedWithBatch: a.known.length } : {}) },
     expectedCompletionAt: new Date(expected),
+    expectedCompletionSource: source,
   };
   return op;
 }
@@ -197,7 +200,7 @@ export function createAmplitudeVendor(
   /** Removes one id from the job of `day`; false when Amplitude refuses (the job has left staging). */
   async function removeId(id: number, day: string, removed: readonly number[]): Promise<boolean> {
     try {
-      await callVendor(name, { method: 'DELETE', url: `${base}${PATH}/${id}/${day}`, headers, timeoutMs: merged.timeoutMs }, CancelResponse);
+      await callVendor(name, { method: 'DELETE', url: `${base}${PATH}/${id}/${pathSegment(name, day)}`, headers, timeoutMs: merged.timeoutMs }, CancelResponse);
       return true;
     } catch (err) {
       // The job has left staging: Amplitude documents no particular code for it.
@@ -242,6 +245,16 @@ export function createAmplitudeVendor(
       for (const { op, ref } of dated) reports.set(op.deletionId, amplitudeReport(ref, jobs));
       return reports;
     },
+
+    ...(settings.verify
+      ? {
+          async verify(op: OperationToCheck) {
+            const url = `${base}${USER_SEARCH_PATH}?user=${encodeURIComponent(op.customerId)}`;
+            const { body } = await callVendor(name, { method: 'GET', url, headers, timeoutMs: merged.timeoutMs }, UserSearchResponse);
+            return readUserSearch(body, op, settings.idType);
+          },
+        }
+      : {}),
 
     async cancel(op) {
       const ref = refOf(op);

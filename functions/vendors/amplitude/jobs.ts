@@ -93,14 +93,19 @@ export function dayWindows(days: readonly string[]): { start: string; end: strin
 }
 
 /** The least advanced of the jobs holding a customer's ids, with the latest expected completion among them. */
-export function verdictOf(held: readonly Job[]): { status: AmplitudeStatusWord; expected: number } {
+export function verdictOf(held: readonly Job[]): { status: AmplitudeStatusWord; expected: number; source: string } {
   let status: AmplitudeStatusWord = 'done';
   let expected = 0;
+  let source = '';
   for (const job of held) {
     if (PROGRESS[job.status] < PROGRESS[status]) status = job.status;
-    expected = Math.max(expected, expectedDone(job));
+    const done = expectedDone(job);
+    if (done > expected) {
+      expected = done;
+      source = job.active_scrub_done_date ? `active_scrub_done_date ${job.active_scrub_done_date} + 5 days` : `job day ${job.day} + 5 days`;
+    }
   }
-  return { status, expected };
+  return { status, expected, source };
 }
 
 /**
@@ -138,7 +143,7 @@ export function amplitudeReport(ref: AmplitudeRef, jobs: readonly Job[]): Status
       detail: `amplitude_id ${missing.join(', ')} of the customer ${missing.length === 1 ? 'is' : 'are'} missing from Amplitude's deletion jobs of ${ref.day}`,
     };
   }
-  const { status, expected } = verdictOf(held);
+  const { status, expected, source } = verdictOf(held);
   const days = [...new Set(held.map((j) => j.day))].sort();
   const scrubbed = held.map((j) => j.active_scrub_done_date).filter((d): d is string => typeof d === 'string');
   return {
@@ -146,6 +151,7 @@ export function amplitudeReport(ref: AmplitudeRef, jobs: readonly Job[]): Status
     rawStatus: status,
     payload: { days, statuses: held.map((j) => j.status), amplitudeIds: ids, ...(scrubbed.length > 0 ? { activeScrubDoneDates: scrubbed } : {}) },
     expectedCompletionAt: new Date(expected),
+    expectedCompletionSource: source,
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, MINUTE, SECOND } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, pathSegment, sampleBody } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type OperationToCheck, type StatusReport, type SubmittedOperation, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
@@ -81,8 +81,8 @@ export function createHttpVendor(settings: VendorSettings<'http'>, policy?: Part
   const merged = httpPolicy(policy);
   const base = settings.baseUrl.replace(/\/+$/, '');
   const auth: Record<string, string> = settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {};
-  const statusUrl = (id: string) => base + settings.statusPath.replace('{operationId}', encodeURIComponent(id));
-  const cancelUrl = (id: string) => `${base}/deletions/${encodeURIComponent(id)}`;
+  const statusUrl = (id: string) => base + settings.statusPath.replace('{operationId}', pathSegment(name, id));
+  const cancelUrl = (id: string) => `${base}/deletions/${pathSegment(name, id)}`;
 
   const submitOne = async (subject: DeletionSubject): Promise<SubmittedOperation> => {
     const { body } = await callVendor(

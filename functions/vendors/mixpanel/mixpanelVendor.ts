@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND } from '../../clock.js';
-import { callVendor, sampleBody } from '../callVendor.js';
+import { callVendor, sampleBody, pathSegment } from '../callVendor.js';
 import {
   withPolicyOverrides,
   type DeletionSubject,
@@ -15,6 +16,7 @@ import { VendorContractError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
 import { MIXPANEL_STATUS_DETAIL, MIXPANEL_STATUS_MAP, MixpanelStatusWordSchema } from './status.js';
 import { checkSharedJobs } from '../sharedJobs.js';
+import { ENGAGE_PATH, EngageResponse, readEngage } from './lookup.js';
 import { splitDecision } from '../../domain/taskSplit.js';
 
 /**
@@ -77,6 +79,8 @@ export const MixpanelRefSchema = z.object({
   subjects: z.number().int().min(1),
   index: z.number().int().min(0).optional(),
   splitFrom: z.array(z.string()).optional(),
+  /** With callbacks: the task's subject_request_id (a UUID v4 we made), which Mixpanel echoes on each callback. */
+  subjectRequestId: z.string().optional(),
 });
 
 export function mixpanelPolicy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
@@ -99,11 +103,12 @@ function byLaw(subjects: DeletionSubject[], fallback: 'GDPR' | 'CCPA'): Map<'GDP
 }
 
 /** Each customer's operation from the create call's answer: the task id, and the task's status where the answer gives it. */
-function taskOperations(subjects: DeletionSubject[], results: z.infer<typeof CreateResponse>['results']): SubmittedOperation[] {
+function taskOperations(subjects: DeletionSubject[], results: z.infer<typeof CreateResponse>['results'], subjectRequestId?: string): SubmittedOperation[] {
   const task = Array.isArray(results) ? results[0]! : undefined;
   const trackingId = Array.isArray(results) ? task!.tracking_id : results.task_id;
   return subjects.map((s, index): SubmittedOperation => {
-    const op: SubmittedOperation = { deletionId: s.deletionId, ref: { trackingId, subjects: subjects.length, index }, operationId: trackingId };
+    const ref = { trackingId, subjects: subjects.length, index, ...(subjectRequestId ? { subjectRequestId } : {}) };
+    const op: SubmittedOperation = { deletionId: s.deletionId, ref, operationId: trackingId };
     if (task) op.status = { state: MIXPANEL_STATUS_MAP[task.status], rawStatus: task.status, payload: redactTask(task) };
     return op;
   });
@@ -112,18 +117,20 @@ function taskOperations(subjects: DeletionSubject[], results: z.infer<typeof Cre
 /**
  * Mixpanel GDPR API v3 deletions (vendors.md A2) on the region's host: one task per batch of distinct_ids
  * (the customer ids), the project token as the `token` query parameter, the OAuth token as Bearer (it
- * expires after a year: the 401 is a VendorAuthError the poller raises as "credential rejected").
+ * expires after a year: the 401 is a VendorAuthError the poller raises as "credential rejected"). With
+ * `callbackUrls` (callbacks enabled by Mixpanel), each task gets a subject_request_id of its own and asks for signed
+ * status callbacks there (`status_callback_urls`); the id is kept in the reference to find the task's rows.
  * checkStatus() reads each distinct task once. cancel() (DELETE) works until STARTED (405 after), and only
  * for a task of one customer.
  */
-export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, policy?: Partial<VendorPolicy>): DeletionVendor {
+export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, policy?: Partial<VendorPolicy>, callbackUrls?: readonly string[]): DeletionVendor {
   const name = 'mixpanel';
   const merged = mixpanelPolicy(policy);
   const base = (settings.baseUrl ?? REGION_HOSTS[settings.region]).replace(/\/+$/, '');
   const headers = { authorization: `Bearer ${settings.token}` };
   const query = `?token=${encodeURIComponent(settings.projectToken)}`;
   const createUrl = `${base}${PATH}${query}`;
-  const taskUrl = (id: string) => `${base}${PATH}${encodeURIComponent(id)}${query}`;
+  const taskUrl = (id: string) => `${base}${PATH}${pathSegment(name, id)}${query}`;
 
   const readTask = async (trackingId: string): Promise<StatusReport> => {
     const { body } = await callVendor(name, { method: 'GET', url: taskUrl(trackingId), headers, timeoutMs: merged.timeoutMs }, StatusResponse);
@@ -145,18 +152,20 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
   };
 
   const createTask = async (subjects: DeletionSubject[], complianceType: 'GDPR' | 'CCPA'): Promise<SubmittedOperation[]> => {
+    const subjectRequestId = callbackUrls?.length ? randomUUID() : undefined;
+    const callbacks = subjectRequestId ? { subject_request_id: subjectRequestId, status_callback_urls: [...callbackUrls!] } : {};
     const { body } = await callVendor(
       name,
       {
         method: 'POST',
         url: createUrl,
         headers,
-        json: { distinct_ids: subjects.map((s) => s.customerId), compliance_type: complianceType },
+        json: { distinct_ids: subjects.map((s) => s.customerId), compliance_type: complianceType, ...callbacks },
         timeoutMs: merged.timeoutMs,
       },
       CreateResponse,
     );
-    return taskOperations(subjects, body.results);
+    return taskOperations(subjects, body.results, subjectRequestId);
   };
 
   return {
@@ -183,6 +192,17 @@ export function createMixpanelVendor(settings: VendorSettings<'mixpanel'>, polic
       }
       return reports;
     },
+
+    ...(settings.projectId && settings.lookupServiceAccount && settings.lookupSecret
+      ? {
+          async verify(op: OperationToCheck) {
+            const url = `${base}${ENGAGE_PATH}?project_id=${encodeURIComponent(settings.projectId!)}`;
+            const auth = { authorization: `Basic ${Buffer.from(`${settings.lookupServiceAccount}:${settings.lookupSecret}`).toString('base64')}` };
+            const { body } = await callVendor(name, { method: 'POST', url, headers: auth, form: { distinct_id: op.customerId }, timeoutMs: merged.timeoutMs }, EngageResponse);
+            return readEngage(body, op);
+          },
+        }
+      : {}),
 
     async cancel(op) {
       const { trackingId, subjects } = refOf(op);

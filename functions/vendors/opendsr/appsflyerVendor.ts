@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
+import { jsonOf, sampleBody, type FailedAnswer, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionVendor, type VendorPolicy } from '../DeletionVendor.js';
 import type { VendorSettings } from '../settings.js';
 import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp, type OpenDsrRefusal } from './openDsrVendor.js';
@@ -73,14 +73,22 @@ function appsflyerFailure(answer: FailedAnswer): OpenDsrRefusedError | undefined
   return new OpenDsrRefusedError('appsflyer', refusal, `${data.af_gdpr_code} ${data.message ?? ''} (400): ${sampleBody(answer.text)}`, { status: 400 });
 }
 
-/** AppsFlyer's OpenDSR API (vendors.md A5), Bearer token, one app (`property_id`, `platform`). */
-export function createAppsFlyerVendor(settings: VendorSettings<'appsflyer'>, policy?: Partial<VendorPolicy>, clock: Clock = systemClock): DeletionVendor {
+/**
+ * AppsFlyer's OpenDSR API (vendors.md A5), Bearer token, one app (`property_id`, `platform`). With `callbackUrls`,
+ * each request asks for signed status callbacks there (`status_callback_urls`).
+ */
+export function createAppsFlyerVendor(
+  settings: VendorSettings<'appsflyer'>,
+  policy?: Partial<VendorPolicy>,
+  clock: Clock = systemClock,
+  callbackUrls?: readonly string[],
+): DeletionVendor {
   const base = settings.baseUrl.replace(/\/+$/, '');
   return createOpenDsrVendor(
     {
       name: 'appsflyer',
       createUrl: `${base}/api/gdpr/v1/opendsr_requests`,
-      requestUrl: (id) => `${base}/api/gdpr/v1/opendsr_requests/${encodeURIComponent(id)}`,
+      requestUrl: (id) => `${base}/api/gdpr/v1/opendsr_requests/${pathSegment('appsflyer', id)}`,
       headers: { authorization: `Bearer ${settings.token}` },
       defaultRegulation: settings.regulation,
       body: (subject, { submittedAt, regulation }) => ({
@@ -91,6 +99,7 @@ export function createAppsFlyerVendor(settings: VendorSettings<'appsflyer'>, pol
         api_version: settings.apiVersion,
         property_id: settings.propertyId,
         platform: settings.platform,
+        ...(callbackUrls?.length ? { status_callback_urls: [...callbackUrls] } : {}),
         // REQUIRED by OpenDSR 2.0; AppsFlyer's own Request schema does not list it (vendors README, unconfirmed).
         regulation,
       }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor, jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
+import { callVendor, jsonOf, sampleBody, type FailedAnswer, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionSubject, type DeletionVendor, type Regulation, type VendorPolicy } from '../DeletionVendor.js';
 import { MPARTICLE_EXTENSION_IDENTITY_TYPES, type VendorSettings } from '../settings.js';
 import { createOpenDsrVendor, OpenDsrRefusedError, Timestamp } from './openDsrVendor.js';
@@ -99,7 +99,7 @@ function mparticleFailure(answer: FailedAnswer): OpenDsrRefusedError | undefined
 }
 
 /** The create body: the identity in subject_identities, or in mParticle's extension for the types only it takes. */
-function mparticleBody(settings: VendorSettings<'mparticle'>, subject: DeletionSubject, submittedAt: Date, regulation: Regulation): unknown {
+function mparticleBody(settings: VendorSettings<'mparticle'>, subject: DeletionSubject, submittedAt: Date, regulation: Regulation, callbackUrls?: readonly string[]): unknown {
   const identity = { [settings.identityType]: { value: subject.customerId, encoding: 'raw' } };
   const inExtension = EXTENSION_TYPES.includes(settings.identityType);
   const extension = {
@@ -113,13 +113,22 @@ function mparticleBody(settings: VendorSettings<'mparticle'>, subject: DeletionS
     submitted_time: submittedAt.toISOString(),
     ...(inExtension ? {} : { subject_identities: identity }),
     api_version: '3.0',
+    ...(callbackUrls?.length ? { status_callback_urls: [...callbackUrls] } : {}),
     group_id: mparticleGroupId(subject.customerId),
     ...(Object.keys(extension).length > 0 ? { extensions: { 'opendsr.mparticle.com': extension } } : {}),
   };
 }
 
-/** mParticle's Data Subject Request API v3 (vendors.md A4), Basic auth with the workspace key and secret. */
-export function createMParticleVendor(settings: VendorSettings<'mparticle'>, policy?: Partial<VendorPolicy>, clock: Clock = systemClock): DeletionVendor {
+/**
+ * mParticle's Data Subject Request API v3 (vendors.md A4), Basic auth with the workspace key and secret. With
+ * `callbackUrls`, each request asks for signed status callbacks there (`status_callback_urls`).
+ */
+export function createMParticleVendor(
+  settings: VendorSettings<'mparticle'>,
+  policy?: Partial<VendorPolicy>,
+  clock: Clock = systemClock,
+  callbackUrls?: readonly string[],
+): DeletionVendor {
   const base = settings.baseUrl.replace(/\/+$/, '');
   const headers = { authorization: `Basic ${Buffer.from(`${settings.apiKey}:${settings.apiSecret}`).toString('base64')}` };
   const merged = mparticlePolicy(policy);
@@ -127,10 +136,10 @@ export function createMParticleVendor(settings: VendorSettings<'mparticle'>, pol
     {
       name: 'mparticle',
       createUrl: `${base}/v3/requests/`,
-      requestUrl: (id) => `${base}/v3/requests/${encodeURIComponent(id)}`,
+      requestUrl: (id) => `${base}/v3/requests/${pathSegment('mparticle', id)}`,
       headers,
       defaultRegulation: settings.regulation,
-      body: (subject, { submittedAt, regulation }) => mparticleBody(settings, subject, submittedAt, regulation),
+      body: (subject, { submittedAt, regulation }) => mparticleBody(settings, subject, submittedAt, regulation, callbackUrls),
       createResponse: MParticleCreate,
       statusResponse: MParticleStatus,
       cancelResponse: MParticleCancel,

@@ -88,7 +88,10 @@ function statusReport(profile: OpenDsrProfile, body: StatusBody): StatusReport {
   const { name } = profile;
   const state = profile.statusMap[body.request_status]!;
   const out: StatusReport = { state, rawStatus: body.request_status, payload: evidence(body as unknown as Record<string, unknown>) };
-  if (body.expected_completion_time) out.expectedCompletionAt = openDsrTime(body.expected_completion_time);
+  if (body.expected_completion_time) {
+    out.expectedCompletionAt = openDsrTime(body.expected_completion_time);
+    out.expectedCompletionSource = `expected_completion_time ${body.expected_completion_time}`;
+  }
   const partners = body.extensions ?? [];
   const label = (e: (typeof partners)[number]) => `${e.name ?? e.domain ?? 'a partner'} ${e.status}${e.status_message ? ` (${e.status_message})` : ''}`;
   if (state === 'completed' && partners.length > 0) {
@@ -167,7 +170,10 @@ async function submitOne(profile: OpenDsrProfile, clock: Clock, subject: Deletio
   }
   // A new request is pending until the processor moves it on (the 201 carries no status word).
   const status: StatusReport = { state: 'submitted', rawStatus: 'pending', payload: evidence(body) };
-  if (body.expected_completion_time) status.expectedCompletionAt = openDsrTime(body.expected_completion_time);
+  if (body.expected_completion_time) {
+    status.expectedCompletionAt = openDsrTime(body.expected_completion_time);
+    status.expectedCompletionSource = `expected_completion_time ${body.expected_completion_time}`;
+  }
   return { deletionId: subject.deletionId, ref: { subjectRequestId: id }, operationId: id, status };
 }
 

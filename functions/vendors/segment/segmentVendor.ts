@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DAY, HOUR, SECOND, systemClock, type Clock } from '../../clock.js';
-import { callVendor, jsonOf, sampleBody, type FailedAnswer } from '../callVendor.js';
+import { callVendor, jsonOf, sampleBody, type FailedAnswer, pathSegment } from '../callVendor.js';
 import { withPolicyOverrides, type DeletionVendor, type OperationToCheck, type StatusReport, type VendorPolicy } from '../DeletionVendor.js';
 import { VendorContractError, VendorRateLimitedError, VendorRejectedError } from '../errors.js';
 import type { VendorSettings } from '../settings.js';
@@ -138,7 +138,7 @@ export function createSegmentVendor(settings: VendorSettings<'segment'>, policy?
   const base = settings.baseUrl.replace(/\/+$/, '');
   const headers = { authorization: `Bearer ${settings.token}`, accept: 'application/vnd.segment.v1+json, application/json' };
   const createUrl = settings.sourceId ? `${base}/regulations/sources/${encodeURIComponent(settings.sourceId)}` : `${base}/regulations`;
-  const regulationUrl = (id: string) => `${base}/regulations/${encodeURIComponent(id)}`;
+  const regulationUrl = (id: string) => `${base}/regulations/${pathSegment(name, id)}`;
   const readFailure = rateLimitReader(clock);
 
   const readRegulation = async (regulateId: string): Promise<StatusReport> => {

@@ -20,6 +20,11 @@ const OptionsSchema = z.strictObject({
   createShape: z.enum(['array', 'object']).default('array'),
   /** How many amplitude_ids each new user_id maps to (one user, several devices merged). */
   amplitudeIdsPerUser: z.number().int().min(1).max(10).default(1),
+  /**
+   * User ids the user search (`GET /api/2/usersearch`) still finds, whatever was deleted: data that came back or
+   * was never deleted. Every other user is answered with the documented no-match.
+   */
+  retainedUserIds: z.array(z.string()).default([]),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
@@ -52,6 +57,8 @@ const TEMPLATES = {
   createArray: fixture('amplitude', 'create-balena-array.json'),
   createObject: fixture('amplitude', 'create-gist-2018-object.json'),
   cancel: fixture('amplitude', 'cancel-docs.json'),
+  searchFound: fixture('amplitude', 'lookup-user-search-found.json'),
+  searchNotFound: fixture('amplitude', 'lookup-user-search-not-found.json'),
 };
 /** The app id the create answer carries, as in the real project's answer. */
 const APP = (bodyOf<{ app: string }[]>(TEMPLATES.createArray)[0]!).app;
@@ -169,6 +176,15 @@ export function createAmplitudeSandbox(): SandboxModule {
     return json(200, [...jobs.values()].filter((j) => j.day >= start && j.day <= end).map((j) => listed(j, now)));
   };
 
+  /** The user search, replaying the documented match (with the user's own ids) or the documented no-match. */
+  const userSearch = (req: SandboxRequest, options: Options): SandboxReply => {
+    const user = req.query.get('user');
+    if (req.method !== 'GET' || !user) return badRequest();
+    if (!options.retainedUserIds.includes(user)) return json(TEMPLATES.searchNotFound.response.status, bodyOf(TEMPLATES.searchNotFound));
+    const template = bodyOf<{ matches: Array<{ user_id: string; amplitude_id: number }>; type: string }>(TEMPLATES.searchFound);
+    return json(TEMPLATES.searchFound.response.status, { ...template, matches: amplitudeIdsOf(user, options).map((amplitude_id) => ({ user_id: user, amplitude_id })) });
+  };
+
   return {
     name: 'amplitude',
     optionsSchema: OptionsSchema,
@@ -177,6 +193,7 @@ export function createAmplitudeSandbox(): SandboxModule {
 
     handle(req, ctx) {
       const options = optionsOf(ctx);
+      if (req.path === '/api/2/usersearch') return userSearch(req, options);
       if (req.path === PATH) {
         if (req.method === 'POST') return create(req, ctx, options);
         if (req.method === 'GET') return list(req, ctx, options);

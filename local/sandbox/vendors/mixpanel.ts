@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { bodyOf, fixture } from '../../../test/fixtures/vendors/contract.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
-import { json, newTimetable, phaseAt, type Timetable } from './timetable.js';
+import { basicCredential, json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
 /** A word Mixpanel never documents, for the `unknown_status` drift. */
 export const MIXPANEL_UNKNOWN_STATUS = 'QUEUED';
@@ -20,6 +20,10 @@ const OptionsSchema = z.strictObject({
    * the whole task, end-user-data-management.mdx), answered with the composed FAILURE fixture's body.
    */
   failDistinctIds: z.array(z.string().min(1)).default([]),
+  /** The service account (`username:secret`, HTTP Basic) the Engage query must carry; null: any Basic credential. */
+  lookupCredential: z.string().min(1).nullable().default(null),
+  /** distinct_ids whose profile the Engage query still finds (data that came back or was never deleted); others: none. */
+  retainedDistinctIds: z.array(z.string().min(1)).default([]),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
@@ -44,12 +48,29 @@ const TEMPLATES = {
   statusReference: fixture('mixpanel', 'status-reference.json'),
   statusFailure: fixture('mixpanel', 'status-return-key-failure.json'),
   unauthorized: fixture('mixpanel', 'error-401.json'),
+  engageFound: fixture('mixpanel', 'lookup-engage-found.json'),
 };
 
 /** The documented error body (`{ error, status: "error" }`, 401/403 in the OpenAPI file) with this text. */
 const failure = (status: number, error: string): SandboxReply => json(status, { ...bodyOf<Record<string, unknown>>(TEMPLATES.unauthorized), error });
 
 const PREFIX = '/api/app/data-deletions/v3.0';
+const ENGAGE = '/api/query/engage';
+
+/**
+ * The Engage query, replaying the documented found answer with the profile's own distinct_id; no data is not
+ * documented, so it is the found answer emptied (results [], total 0), as LOOKUPS.md reads the schema.
+ */
+function engage(req: SandboxRequest, options: Options): SandboxReply {
+  if (req.method !== 'POST') return { status: 405 };
+  if (options.lookupCredential !== null && basicCredential(req.headers.authorization) !== options.lookupCredential) return failure(401, 'invalid service account');
+  if (!req.query.get('project_id')) return failure(400, 'project_id is required');
+  const id = new URLSearchParams(req.text).get('distinct_id');
+  if (!id) return failure(400, 'distinct_id is required');
+  const template = bodyOf<{ results: Array<Record<string, unknown>> } & Record<string, unknown>>(TEMPLATES.engageFound);
+  const results = options.retainedDistinctIds.includes(id) ? template.results.map((r) => ({ ...r, $distinct_id: id })) : [];
+  return json(TEMPLATES.engageFound.response.status, { ...template, results, total: results.length });
+}
 
 function statusOf(t: Task, now: number): string {
   if (t.revoked) return 'REVOKED';
@@ -138,8 +159,12 @@ export function createMixpanelSandbox(): SandboxModule {
       return failure(401, 'invalid or expired OAuth token');
     },
 
+    // The GDPR API takes the OAuth token (Bearer); the Engage query a service account (Basic, checked in engage()).
+    authorize: (req, credential) => (req.path === ENGAGE ? basicCredential(req.headers.authorization) !== undefined : req.headers.authorization === `Bearer ${credential}`),
+
     handle(req, ctx) {
       const options = optionsOf(ctx);
+      if (req.path === ENGAGE) return engage(req, options);
       if (options.projectToken !== null && req.query.get('token') !== options.projectToken) return failure(401, 'invalid project token');
       const now = ctx.clock.now().getTime();
       if (req.path === PREFIX || req.path === `${PREFIX}/`) {

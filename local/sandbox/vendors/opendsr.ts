@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DAY } from '../../../functions/clock.js';
 import { bodyOf, fixture } from '../../../test/fixtures/vendors/contract.js';
 import type { ModuleDriftMode, SandboxContext, SandboxModule, SandboxReply, SandboxRequest } from '../types.js';
+import type { OpenDsrProcessor } from '../opendsr/processor.js';
+import { createCallbackNotifier, isProcessorDocument, type CallbackNotifier } from './opendsrCallbacks.js';
 import { basicCredential, json, newTimetable, phaseAt, type Timetable } from './timetable.js';
 
 /** A word neither processor documents, for the `unknown_status` drift. */
@@ -23,6 +25,11 @@ const OptionsSchema = z.strictObject({
   forwarding: z.array(Forwarding).default([]),
   /** AppsFlyer: its OpenAPI file's words and fields (in-progress, canceled) or the OpenDSR specification's. */
   spelling: z.enum(['appsflyer', 'opendsr']).default('appsflyer'),
+  /**
+   * The `expected_completion_time` reported, in days after the request was received, whatever the lifecycle (a
+   * processor announcing a date past the legal deadline); null: the lifecycle's own end.
+   */
+  expectedCompletionAfterDays: z.number().min(0).nullable().default(null),
 });
 type Options = z.infer<typeof OptionsSchema>;
 
@@ -79,6 +86,8 @@ interface SubjectRequest {
   groupId: string | null;
   times: Timetable;
   cancelled: boolean;
+  /** When it was cancelled (sandbox clock), for its callback. */
+  cancelledAt?: number;
 }
 
 /** The documented answers the modules replay (test/fixtures/vendors/mparticle and appsflyer). */
@@ -172,7 +181,7 @@ interface Flavour {
   one: RegExp;
   list?: RegExp;
   basic: boolean;
-  validate(req: SandboxRequest): { ok: true; id: string; key: string; groupId: string | null } | { ok: false; reply: SandboxReply };
+  validate(req: SandboxRequest): { ok: true; id: string; key: string; groupId: string | null; callbackUrls: string[] } | { ok: false; reply: SandboxReply };
   created(r: SubjectRequest, now: number, options: Options): SandboxReply;
   status(r: SubjectRequest, now: number, options: Options): unknown;
   cancelled(r: SubjectRequest, now: number, options: Options): SandboxReply;
@@ -183,6 +192,10 @@ interface Flavour {
   faultReply?: SandboxModule['faultReply'];
 }
 const EXTRAS: Record<'mparticle' | 'appsflyer', Extra> = { mparticle: mparticleExtra, appsflyer: appsflyerExtra };
+
+/** The expected completion a request reports: its lifecycle's end, or the configured announcement. */
+const expectedEnd = (r: SubjectRequest, options: Options) =>
+  options.expectedCompletionAfterDays === null ? r.times.endAt : r.times.createdAt + options.expectedCompletionAfterDays * DAY;
 
 const iso = (ms: number, options: Options) => {
   const text = new Date(ms).toISOString();
@@ -199,7 +212,7 @@ const MPARTICLE: Flavour = {
     if (!parsed.success) return { ok: false, reply: mparticleError(400, 'Invalid data was detected') };
     const b = parsed.data;
     const key = JSON.stringify([b.subject_request_type, b.subject_identities ?? {}, b.extensions?.['opendsr.mparticle.com']?.subject_identities ?? {}]);
-    return { ok: true, id: b.subject_request_id.toLowerCase(), key, groupId: b.group_id ?? null };
+    return { ok: true, id: b.subject_request_id.toLowerCase(), key, groupId: b.group_id ?? null, callbackUrls: b.status_callback_urls ?? [] };
   },
   created(r, now, options) {
     const body = bodyOf<Record<string, unknown>>(MP.create);
@@ -208,7 +221,7 @@ const MPARTICLE: Flavour = {
       headers: { 'x-opendsr-processor-domain': 'opendsr.mparticle.com', 'x-opendsr-signature': MP.create.response.headers?.['X-OpenDSR-Signature'] ?? '' },
       body: {
         ...body,
-        expected_completion_time: iso(r.times.endAt, options),
+        expected_completion_time: iso(expectedEnd(r, options), options),
         received_time: iso(now, options),
         encoded_request: Buffer.from(r.id).toString('base64'),
         subject_request_id: r.id,
@@ -220,7 +233,7 @@ const MPARTICLE: Flavour = {
     const partners = word === 'completed' && options.forwarding.length > 0 ? options.forwarding : null;
     return {
       ...bodyOf<Record<string, unknown>>(MP.status),
-      expected_completion_time: word === 'cancelled' ? null : iso(r.times.endAt, options),
+      expected_completion_time: word === 'cancelled' ? null : iso(expectedEnd(r, options), options),
       subject_request_id: r.id,
       group_id: r.groupId,
       request_status: word,
@@ -258,14 +271,16 @@ const APPSFLYER: Flavour = {
     if (!identities.data.every((i) => (APPSFLYER_IDENTITIES as readonly string[]).includes(i.identity_type))) return { ok: false, reply: appsflyerError('e318', 'Invalid identity_type') };
     if (typeof b['property_id'] !== 'string' || b['property_id'] === '' || typeof b['platform'] !== 'string') return { ok: false, reply: appsflyerError('e317', 'Invalid app_id format') };
     const key = JSON.stringify([b['subject_request_type'], b['property_id'], identities.data]);
-    return { ok: true, id: b['subject_request_id'].toLowerCase(), key, groupId: null };
+    const urls = z.array(z.url()).safeParse(b['status_callback_urls'] ?? []);
+    if (!urls.success) return { ok: false, reply: appsflyerError('e326', 'Invalid status_callback_urls') };
+    return { ok: true, id: b['subject_request_id'].toLowerCase(), key, groupId: null, callbackUrls: urls.data };
   },
-  created(r, now) {
+  created(r, now, options) {
     return json(AF.create.response.status, {
       ...bodyOf<Record<string, unknown>>(AF.create),
       subject_request_id: r.id,
       original_request_id: r.id,
-      expected_completion_time: new Date(r.times.endAt).toISOString(),
+      expected_completion_time: new Date(expectedEnd(r, options)).toISOString(),
       received_time: new Date(now).toISOString(),
       encoded_request: Buffer.from(r.id).toString('base64'),
     });
@@ -274,7 +289,7 @@ const APPSFLYER: Flavour = {
     const word = statusOf(r, now);
     const spelled = options.spelling === 'opendsr' ? word : word === 'in_progress' ? 'in-progress' : word === 'cancelled' ? 'canceled' : word;
     const template = options.spelling === 'opendsr' ? AF.statusSpec : AF.status;
-    return { ...bodyOf<Record<string, unknown>>(template), subject_request_id: r.id, expected_completion_time: new Date(r.times.endAt).toISOString(), request_status: spelled };
+    return { ...bodyOf<Record<string, unknown>>(template), subject_request_id: r.id, expected_completion_time: new Date(expectedEnd(r, options)).toISOString(), request_status: spelled };
   },
   cancelled: () => ({ status: AF.cancel.response.status, text: String(AF.cancel.response.body ?? ''), contentType: 'text/plain' }),
   duplicate: () => appsflyerError('e213', 'Request already exists'),
@@ -297,8 +312,15 @@ const FLAVOURS = { mparticle: MPARTICLE, appsflyer: APPSFLYER } as const;
  * (mParticle: 80,000) and counts violations; every call counts against the rate limit (1000/min). Beside the
  * deletion API: mParticle's discovery document, AppsFlyer's two discovery documents and its stub endpoints.
  */
-export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxModule {
+export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS, callbackOptions: { processor?: OpenDsrProcessor; tickMs?: number } = {}): SandboxModule {
   const f = FLAVOURS[flavour];
+  let notifier: CallbackNotifier | undefined;
+  /** With a processor: discovery names its certificate, and requests asking for callbacks get them (opendsrCallbacks.ts). */
+  const callbacks = (ctx: SandboxContext): CallbackNotifier | undefined => {
+    if (!callbackOptions.processor) return undefined;
+    notifier ??= createCallbackNotifier({ flavour, processor: callbackOptions.processor, clock: ctx.clock, ...(callbackOptions.tickMs ? { tickMs: callbackOptions.tickMs } : {}) });
+    return notifier;
+  };
   const extra = EXTRAS[flavour];
   const requests = new Map<string, SubjectRequest>();
   const stubs = new Map<string, SubjectRequest>();
@@ -327,18 +349,37 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
     createdPerDay.set(day, today + 1);
     const r: SubjectRequest = { id: valid.id, key: valid.key, groupId: valid.groupId, times: newTimetable(ctx), cancelled: false };
     requests.set(r.id, r);
+    const notify = callbacks(ctx);
+    if (notify && valid.callbackUrls.length > 0) {
+      notify.watch(r.id, valid.callbackUrls, () => {
+        const at = ctx.clock.now().getTime();
+        const status = statusOf(r, at);
+        const since = status === 'cancelled' ? (r.cancelledAt ?? at) : status === 'completed' ? r.times.endAt : status === 'in_progress' ? r.times.inProgressAt : r.times.createdAt;
+        const controllerId = String((f.status(r, at, optionsOf(ctx)) as Record<string, unknown>)['controller_id'] ?? 'consent-erasure');
+        return { status, since, expectedAt: status === 'cancelled' ? null : r.times.endAt, controllerId };
+      });
+    }
     return f.created(r, now, options);
   };
 
   return {
     name: flavour,
     optionsSchema: OptionsSchema,
-    ...(f.basic ? { authorize: (req: SandboxRequest, credential: string) => basicCredential(req.headers.authorization) === credential } : {}),
+    ...(f.basic || callbackOptions.processor
+      ? {
+          // A processor's discovery document and certificate are public; everything else needs the credential.
+          authorize: (req: SandboxRequest, credential: string) =>
+            (callbackOptions.processor !== undefined && isProcessorDocument(flavour, req)) ||
+            (f.basic ? basicCredential(req.headers.authorization) === credential : req.headers.authorization === `Bearer ${credential}`),
+        }
+      : {}),
     ...(f.faultReply ? { faultReply: f.faultReply } : {}),
 
     handle(req, ctx) {
       const now = ctx.clock.now().getTime();
       const options = optionsOf(ctx);
+      const processorSide = callbacks(ctx)?.serve(req);
+      if (processorSide) return processorSide;
       const beside = extra(req, ctx, stubs);
       if (beside) return beside;
       if (f.create.test(req.path) && req.method === 'POST') return create(req, ctx);
@@ -357,6 +398,7 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
         const status = statusOf(r, now);
         if (status !== 'pending') return f.cannotCancel(status);
         r.cancelled = true;
+        r.cancelledAt = now;
         return f.cancelled(r, now, options);
       }
       return f.notFound(req.method);
@@ -378,6 +420,7 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
     },
 
     reset() {
+      notifier?.reset();
       requests.clear();
       stubs.clear();
       createdPerDay.clear();
@@ -390,7 +433,7 @@ export function createOpenDsrSandbox(flavour: keyof typeof FLAVOURS): SandboxMod
         const s = statusOf(r, now);
         byStatus[s] = (byStatus[s] ?? 0) + 1;
       }
-      return { requests: requests.size, byStatus };
+      return { requests: requests.size, byStatus, ...(notifier ? { callbacks: notifier.sent() } : {}) };
     },
   };
 }

@@ -191,6 +191,7 @@ export function databaseRestart(profile: FaultProfile, results: FaultResults): v
       const figures = await deletionFigures(pool, sandbox, customers, { mustComplete: true });
       results.record({
         scenario: RESTART,
+        path: 'handler in-process; alerts Pub/Sub push → FF server',
         load: `${count(customers.length)} revocations, ${count(ids.length)} alerts`,
         faults: `${restarts} PostgreSQL restarts, SendGrid 500 for ${count(answered.filter((a) => !a.ok).length)} deliveries`,
         lost: figures.lost + undelivered.length,

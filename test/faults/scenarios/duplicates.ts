@@ -9,7 +9,7 @@ import { createMemoryPublisher } from '../../../functions/services/publisher.js'
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { count, type FaultResults } from '../table.js';
+import { count, IN_PROCESS, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, pollUntilSettled, seededRandom, shuffle } from '../harness.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
@@ -93,6 +93,7 @@ export function duplicateDeliveries(profile: FaultProfile, results: FaultResults
       const retries = attempts - deliveries.length + (await eventCount(db().pool, ['submit_failed', 'error']));
       results.record({
         scenario: DUPLICATES,
+        path: IN_PROCESS,
         load: `${count(profile.events)} events × ${profile.deliveries} deliveries, concurrency ${profile.concurrency}`,
         faults: `${count(deliveries.length - events.length)} duplicate deliveries, random order, protobuf + JSON`,
         lost: figures.lost,

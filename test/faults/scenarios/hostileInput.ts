@@ -215,18 +215,8 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
       const sender: AlertSender = { send };
       const poll = createPollDeletions({ config: config(), pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log, clock: systemClock });
       const alert = createSendAlert({ config: config(), pool: db().pool, sender, log, clock: systemClock });
-      const validAlert = {
-        alertId: 'a-1',
-        kind: 'stale',
-        vendor: 'http',
-        incidentKey: 'stale:http',
-        escalation: 0,
-        raisedAt: '2026-11-27T10:00:00Z',
-        since: '2026-11-24T10:00:00Z',
-        summary: 'overdue',
-        items: [],
-        totalItems: 0,
-      };
+      // The alert message is a reference; an id no alert has is accepted and sends nothing.
+      const validAlert = { alertId: randomUUID() };
       const mutatedObject = (base: Record<string, unknown>) =>
         fc
           .record({ key: fc.constantFrom(...Object.keys(base), 'extra', '__proto__', 'constructor'), value: fc.jsonValue() })
@@ -268,6 +258,10 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
             assert.deepEqual(after, before, `a rejected message wrote nothing (${String(rejected[0]!['reason'])})`);
           } else {
             figures.accepted += 1;
+            if (toAlerts) {
+              assert.deepEqual(await snapshot(), before, 'an alert id the database does not hold wrote nothing');
+              assert.equal(send.callCount, 0, 'and sent nothing');
+            }
           }
         }),
         { numRuns: profile.hostileRuns * 2, seed: 62 },
@@ -350,6 +344,7 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
       assert.equal(orphans.rowCount, 0, 'every request has its deletion');
       results.record({
         scenario: HOSTILE,
+        path: 'handler, messages and CLI in-process',
         load: `${count(figures.inputs)} generated inputs (events, messages, CLI arguments)`,
         faults: `${count(figures.rejected)} rejected, ${count(figures.accepted)} accepted`,
         lost: figures.lost,

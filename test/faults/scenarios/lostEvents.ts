@@ -156,6 +156,7 @@ export function lostEvents(profile: FaultProfile, results: FaultResults): void {
       const figures = await deletionFigures(db().pool, sandbox, customers, { mustComplete: true });
       results.record({
         scenario: LOST,
+        path: 'Firestore emulator → relay → FF server; CLI reconcile',
         load: `${count(customers.length)} revocations in Firestore, ${count(customers.length * 2)} trigger events`,
         faults: `${count(dropped.length)} events dropped (${count(lost.length)} revocations); reconcile found ${count(summary.created)}`,
         lost: figures.lost,

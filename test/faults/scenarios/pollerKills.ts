@@ -105,7 +105,7 @@ export function pollerKills(profile: FaultProfile, results: FaultResults): void 
         pool: db().pool,
         log: silentLogger(),
         clock: systemClock,
-        config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+        config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
         vendors: [vendor],
       });
       const customers = Array.from({ length: profile.killDeletions }, (_, i) => `kill-${i}`);
@@ -165,6 +165,7 @@ export function pollerKills(profile: FaultProfile, results: FaultResults): void 
       const figures = await deletionFigures(db().pool, sandbox, customers, { mustComplete: true });
       results.record({
         scenario: KILLS,
+        path: 'poll cycles in a poller process (local/faults/pollerProcess.ts)',
         load: `${count(customers.length)} deletions, ${profile.kills + 1} poller processes`,
         faults: `${profile.kills} SIGKILLs (claim ${killedAt.claim}, vendor call ${killedAt.call}, write ${killedAt.write})`,
         lost: figures.lost,

@@ -12,11 +12,12 @@ import { freePort } from '../../../local/emulators.js';
 import { startMailSink, type MailSink } from '../../../local/mailSink.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
+import { createPseudonymiser } from '../../../functions/services/pseudonymise.js';
 import { createPool } from '../../../functions/store/pool.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { count, type FaultResults } from '../table.js';
+import { count, IN_PROCESS, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { capturingLogger, deletionFigures, deliverUntilAccepted, eventCount } from '../harness.js';
 
@@ -126,6 +127,13 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
         // Alert emails: SendGrid answers 500 once (retried), then 401 once (refused for good).
         const send = createSendAlert({ config, pool, sender: createSendgridSenderFromConfig(config), log, clock });
         const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+        // A second alert like the first, for SendGrid to refuse.
+        const again = randomUUID();
+        await pool.query(
+          `insert into alert (id, kind, vendor, incident_key, escalation, since, raised_at, summary, total_items, incident_opened_at)
+           select $2::uuid, kind, vendor, incident_key, escalation, since, raised_at, summary, total_items, incident_opened_at from alert where id = $1::uuid`,
+          [alerts[0]!.alertId, again],
+        );
         sink.setFault({ status: 500, times: 1 });
         let resent = 0;
         for (const a of alerts) {
@@ -133,16 +141,24 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
           resent += tries - 1;
         }
         sink.setFault({ status: 401, times: 1 });
-        await send(pubsub({ ...alerts[0]!, alertId: `${alerts[0]!.alertId}-again` }));
+        await send(pubsub({ alertId: again }));
 
         trace('sent');
+        const figures = await deletionFigures(pool, sandbox, customers, { mustComplete: true });
+        // Retention runs with the key configured (the same service the poller runs daily): finished requests
+        // past RETENTION_DAYS get keyed pseudonyms, and its log lines are checked too.
+        assert.ok(config.retention, 'RETENTION_DAYS and RETENTION_KEY configure retention');
+        clock.advance(2 * DAY);
+        const retained = await createPseudonymiser({ pool, log, clock, key: config.retention.key, retentionMs: config.retention.days * DAY })();
+        const left = await pool.query<{ n: number }>('select count(*)::int as n from deletion_request where customer_id = any($1::text[])', [customers]);
+
         const text = raw.join('');
         const leaked = Object.entries(SECRETS_USED).filter(([, secret]) => text.includes(secret));
-        const figures = await deletionFigures(pool, sandbox, customers, { mustComplete: true });
         results.record({
           scenario: SECRETS,
+          path: IN_PROCESS,
           load: `${count(raw.length)} log lines at trace level, ${customers.length} deletions, ${alerts.length} alert(s)`,
-          faults: `${Object.keys(SECRETS_USED).length} credentials configured; 5xx, 401, database down, SendGrid 500 and 401`,
+          faults: `${Object.keys(SECRETS_USED).length} credentials configured; 5xx, 401, database down, SendGrid 500 and 401; retention pseudonymised ${count(retained.requests)} requests`,
           lost: figures.lost,
           duplicated: figures.duplicated,
           completed: figures.completed,
@@ -150,6 +166,9 @@ export function secretsInLogs(profile: FaultProfile, results: FaultResults): voi
           alerts: sink.messages().length,
         });
         assert.deepEqual(leaked.map(([name]) => name), [], 'credentials found in the log');
+        assert.equal(retained.requests, customers.length, 'retention pseudonymised every finished request');
+        assert.equal(left.rows[0]!.n, 0, 'no finished request keeps its customer id after retention');
+        assert.ok(raw.some((l) => l.includes('"retention_pseudonymised"')), 'retention ran and was logged');
         assert.ok(raw.some((l) => l.includes('"vendor_submit_failed"')) && raw.some((l) => l.includes('"firestore_event_retry"')), 'the faults were logged');
         assert.ok(raw.some((l) => l.includes('"alert_send_failed"')) && raw.some((l) => l.includes('"alert_rejected"')), 'the SendGrid faults were logged');
         assert.ok(alerts.length > 0, 'alerts were raised and sent');

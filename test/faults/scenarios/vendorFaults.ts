@@ -9,7 +9,7 @@ import { createMemoryPublisher } from '../../../functions/services/publisher.js'
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import { firestoreEvent } from '../../fixtures/firestoreEvent.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { count, type FaultResults } from '../table.js';
+import { count, IN_PROCESS, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { deletionFigures, deliverUntilAccepted, eventCount, forEachLimited, replayedCreates } from '../harness.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
@@ -113,6 +113,7 @@ export function vendorFaults(profile: FaultProfile, results: FaultResults): void
       const retries = redeliveries + (await eventCount(db().pool, ['submit_failed', 'error', 'contract_violation']));
       results.record({
         scenario: VENDOR_FAULTS,
+        path: IN_PROCESS,
         load: `${count(customers.length)} deletions, ${count(rounds + 1)} poll rounds`,
         faults:
           `${count(stats.byOutcome.failure)} 5xx, ${count(stats.byOutcome.timeout)} timeouts, ${count(stats.byOutcome.reset)} resets, ` +

@@ -4,7 +4,9 @@ import { loadConfig, type Config } from '../../../functions/config.js';
 import { createLogger } from '../../../functions/log.js';
 import { createFakeClock, HOUR } from '../../../functions/clock.js';
 import { ConfigError } from '../../../functions/errors.js';
+import { randomUUID } from 'node:crypto';
 import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { recordAlert } from '../../../functions/store/recordAlert.js';
 import { AlertSendFailedError } from '../../../functions/alerts/AlertSender.js';
 import { createSendgridSender, createSendgridSenderFromConfig } from '../../../functions/alerts/sendgrid/createSendgridSender.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
@@ -70,29 +72,23 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     for (const line of lines) assert.ok(!line.includes(API_KEY), `the API key leaked into a log line: ${line}`);
   });
 
-  function alert(overrides: Partial<AlertMessage> = {}): AlertMessage {
-    counter += 1;
-    return AlertMessageSchema.parse({
-      alertId: `stale:http:test-${counter}`,
+  /** Writes an alert listing `deletions` (all seeded ones by default) as the poller would; returns its message. */
+  async function alert(deletions: Seeded[] = seeded): Promise<AlertMessage> {
+    const id = randomUUID();
+    await recordAlert(db().pool, {
+      id,
       kind: 'stale',
       vendor: 'http',
       incidentKey: 'stale:http',
       escalation: 0,
-      raisedAt: '2026-03-04T09:00:00Z',
-      since: '2026-03-01T08:00:00Z',
-      summary: '2 deletions at http are past the expected 3 days.',
-      items: seeded.map((s) => ({
-        deletionId: s.deletionId,
-        customerId: s.customerId,
-        vendor: 'http',
-        operationId: s.operationId,
-        state: 'submitted',
-        since: '2026-03-01T08:00:00Z',
-        deadlineAt: '2026-03-31T08:00:00Z',
-      })),
-      totalItems: seeded.length,
-      ...overrides,
+      since: new Date('2026-03-01T08:00:00Z'),
+      raisedAt: new Date('2026-03-04T09:00:00Z'),
+      summary: `${deletions.length} deletions at http are past the expected 3 days.`,
+      totalItems: deletions.length,
+      incidentOpenedAt: null,
+      items: deletions.map((s) => ({ deletionId: s.deletionId, since: new Date('2026-03-01T08:00:00Z') })),
     });
+    return AlertMessageSchema.parse({ alertId: id });
   }
 
   function event(payload: unknown, id = `msg-${Math.random().toString(36).slice(2)}`): CloudEvent<unknown> {
@@ -131,7 +127,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
   }
 
   it('sends one email naming the operation and customer ids, and records alert_sent per deletion', async () => {
-    const m = alert();
+    const m = await alert();
     await handler()(event(m));
     const sent = sink.messages();
     assert.equal(sent.length, 1);
@@ -160,7 +156,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
   });
 
   it('sends once when Pub/Sub delivers the same alert twice in a row', async () => {
-    const m = alert();
+    const m = await alert();
     const h = handler();
     await h(event(m, 'first'));
     await h(event(m, 'second'));
@@ -171,7 +167,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
   });
 
   it('sends once when Pub/Sub delivers the same alert five times at once, and every delivery is acknowledged', async () => {
-    const m = alert();
+    const m = await alert();
     const before = sink.requestCount();
     // Separate handler instances, as separate function instances would be.
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => handler()(event(m, `c${n}`))));
@@ -186,7 +182,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
 
   for (const status of [500, 503, 429]) {
     it(`throws on SendGrid ${status} so Pub/Sub retries, and the retry sends it`, async () => {
-      const m = alert();
+      const m = await alert();
       sink.setFault({ status, times: 1 });
       await assert.rejects(handler()(event(m)), (err: unknown) => err instanceof AlertSendFailedError && err.status === status);
       assert.equal(sink.messages().length, 0);
@@ -202,7 +198,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
   }
 
   it('logs a SendGrid 400 at ERROR with its messages, acknowledges, and never sends that alert again', async () => {
-    const m = alert();
+    const m = await alert();
     sink.setFault({ status: 400, times: 1, messages: ['The to array is required for all personalization objects.'] });
     await handler()(event(m));
     const errors = logged('alert_rejected').filter((l) => l['alertId'] === m.alertId);
@@ -221,7 +217,7 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     const port = await freePort();
     const sender = createSendgridSender({ apiKey: API_KEY, baseUrl: `http://127.0.0.1:${port}` });
     const h = createSendAlert({ config, pool: db().pool, sender, log, clock });
-    const m = alert();
+    const m = await alert();
     await assert.rejects(h(event(m)), (err: unknown) => {
       assert.ok(err instanceof AlertSendFailedError);
       assert.match(err.message, /could not be reached/);
@@ -235,10 +231,10 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     const cases: Array<[string, unknown, RegExp]> = [
       ['not JSON', '{nope', /not JSON/],
       ['empty data', undefined, /no data/],
-      ['wrong type', { ...alert(), escalation: 'first' }, /escalation/],
-      ['unknown kind', { ...alert(), kind: 'meteor' }, /kind/],
-      ['unknown field', { ...alert(), colour: 'red' }, /colour|Unrecognized/],
-      ['missing items', { ...alert(), items: undefined }, /items/],
+      ['wrong type', { alertId: 42 }, /alertId/],
+      ['not a UUID', { alertId: 'stale-0123456789abcdef' }, /alertId/],
+      ['missing id', {}, /alertId/],
+      ['text beside the id', { alertId: randomUUID(), summary: 'wire money now' }, /summary|Unrecognized/],
     ];
     for (const [name, payload, reason] of cases) {
       const id = `invalid-${name.replace(/\s/g, '-')}`;
@@ -251,8 +247,31 @@ describe('sendAlert (real PostgreSQL, real @sendgrid/mail, local SendGrid sink)'
     assert.equal(sink.messages().length, 0);
   });
 
+  it('an id no alert has sends nothing, records nothing, and is acknowledged with a warning', async () => {
+    const forged = randomUUID();
+    const requests0 = sink.requestCount();
+    const events = async () => (await db().pool.query("select count(*)::int as n from deletion_event where kind = 'alert_sent'")).rows[0].n as number;
+    const before = await events();
+    await handler()(event({ alertId: forged }, 'forged-1'));
+    const requests = requests0;
+    assert.equal(sink.requestCount(), requests, 'nothing reached SendGrid');
+    assert.equal(await events(), before, 'no alert_sent event');
+    assert.equal(await deliveryRow(forged), undefined, 'no delivery claimed');
+    const warn = logged('alert_unknown').find((l) => l['alertId'] === forged);
+    assert.equal(warn?.['severity'], 'WARNING');
+  });
+
+  it('records alert_sent only for the deletions the stored alert lists', async () => {
+    const m = await alert([seeded[1]!]);
+    await handler()(event(m));
+    assert.equal(sink.messages().length, 1);
+    const text = sink.messages()[0]!.text!;
+    assert.ok(text.includes(seeded[1]!.operationId) && !text.includes(seeded[0]!.operationId), 'the email lists the stored deletion only');
+    assert.deepEqual((await alertSentEvents(m.alertId)).map((e) => e.customer_id), [seeded[1]!.customerId]);
+  });
+
   it('takes over an alert whose sender crashed once the lease has run out', async () => {
-    const m = alert();
+    const m = await alert();
     await db().pool.query(
       `insert into alert_delivery (alert_id, kind, vendor, incident_key, escalation, state, attempts, lease_owner,
                                    lease_expires_at, recipients, subject, first_attempt_at, updated_at)

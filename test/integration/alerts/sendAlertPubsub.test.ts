@@ -6,7 +6,9 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { loadConfig } from '../../../functions/config.js';
 import { createLogger } from '../../../functions/log.js';
 import { systemClock } from '../../../functions/clock.js';
+import { randomUUID } from 'node:crypto';
 import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { recordAlert } from '../../../functions/store/recordAlert.js';
 import { createSendgridSenderFromConfig } from '../../../functions/alerts/sendgrid/createSendgridSender.js';
 import { createSendAlert } from '../../../functions/handlers/sendAlert.js';
 import { createPubsubAdmin, functionsPushEndpoint, type PubsubAdmin } from '../../../local/pubsubAdmin.js';
@@ -101,34 +103,28 @@ describe('sendAlert end to end: Pub/Sub emulator push â†’ Functions Framework â†
     await sink?.stop();
   });
 
-  function alert(alertId: string): AlertMessage {
+  /** Writes a stale alert listing the seeded deletion, as the poller would; returns its message (the reference). */
+  async function alert(): Promise<AlertMessage> {
     const now = new Date();
-    return AlertMessageSchema.parse({
-      alertId,
+    const id = randomUUID();
+    await recordAlert(db().pool, {
+      id,
       kind: 'stale',
       vendor: 'http',
       incidentKey: 'stale:http',
       escalation: 0,
-      raisedAt: now.toISOString(),
-      since: new Date(now.getTime() - 4 * 86_400_000).toISOString(),
+      since: new Date(now.getTime() - 4 * 86_400_000),
+      raisedAt: now,
       summary: '1 deletion at http is past the expected 3 days.',
-      items: [
-        {
-          deletionId: seeded.deletionId,
-          customerId: seeded.customerId,
-          vendor: 'http',
-          operationId: seeded.operationId,
-          state: 'submitted',
-          since: new Date(now.getTime() - 4 * 86_400_000).toISOString(),
-          deadlineAt: new Date(now.getTime() + 26 * 86_400_000).toISOString(),
-        },
-      ],
       totalItems: 1,
+      incidentOpenedAt: null,
+      items: [{ deletionId: seeded.deletionId, since: new Date(now.getTime() - 4 * 86_400_000) }],
     });
+    return AlertMessageSchema.parse({ alertId: id });
   }
 
   it('delivers a published alert to sendAlert, whose one email reaches the sink naming the operation and customer', async () => {
-    const m = alert('e2e-stale-1');
+    const m = await alert();
     // The same alert published twice, as a poller retrying its publish would.
     await publisher.publish(topic, m);
     await publisher.publish(topic, m);
@@ -148,7 +144,7 @@ describe('sendAlert end to end: Pub/Sub emulator push â†’ Functions Framework â†
   });
 
   it('retries through Pub/Sub when SendGrid fails, and the email arrives once it recovers', async () => {
-    const m = alert('e2e-stale-2');
+    const m = await alert();
     sink.setFault({ status: 500, times: 1 });
     await publisher.publish(topic, m);
     // The email reaches the sink a moment before the handler records it and answers, so wait for the answer.
@@ -169,5 +165,38 @@ describe('sendAlert end to end: Pub/Sub emulator push â†’ Functions Framework â†
       [{ alertId: 'e2e-bad', ok: true }],
     );
     assert.equal(sink.messages().filter((e) => e.customArgs['alertId'] === 'e2e-bad').length, 0);
+  });
+
+  it('a message published by hand with made-up text sends no email with that text and writes no event; a real alert still arrives once', async () => {
+    const eventsBefore = (await db().pool.query("select count(*)::int as n from deletion_event where kind = 'alert_sent'")).rows[0].n as number;
+    const forgedId = randomUUID();
+    const text = 'URGENT: wire the refund to account 0000 today';
+    // What a party able to publish to the topic could send: an id of its own, and the old message shape with its own text.
+    const forged = [
+      { alertId: forgedId },
+      {
+        alertId: randomUUID(),
+        kind: 'stale',
+        vendor: 'http',
+        summary: text,
+        items: [{ deletionId: seeded.deletionId, customerId: seeded.customerId, vendor: 'http', operationId: 'op-forged', state: 'failed' }],
+        totalItems: 1,
+      },
+    ];
+    for (const f of forged) await publisher.publish(topic, f);
+    const real = await alert();
+    await publisher.publish(topic, real);
+    await eventually('every message to be handled', () =>
+      [forgedId, forged[1]!.alertId, real.alertId].every((id) => outcomes.some((o) => o.alertId === id && o.ok)) ? true : undefined,
+    );
+
+    assert.equal(sink.messages().filter((e) => `${e.subject}${e.text}${e.html}`.includes(text) || e.text?.includes('op-forged')).length, 0);
+    assert.equal(sink.messages().filter((e) => e.customArgs['alertId'] === forgedId || e.customArgs['alertId'] === forged[1]!.alertId).length, 0);
+    assert.equal(sink.messages().filter((e) => e.customArgs['alertId'] === real.alertId).length, 1, 'the real alert arrives once');
+    const events = await db().pool.query<{ alert_id: string }>(
+      "select detail->>'alertId' as alert_id from deletion_event where kind = 'alert_sent' order by id offset $1",
+      [eventsBefore],
+    );
+    assert.deepEqual(events.rows.map((r) => r.alert_id), [real.alertId], 'alert_sent only for the real alert');
   });
 });

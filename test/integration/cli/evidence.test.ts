@@ -69,8 +69,8 @@ describe('evidence: timeline and verify-log (real PostgreSQL, vendor sandbox)', 
     assert.match(text.stdout, /consent withdrawn 2026-04-01T09:00:00\.000Z \(event evt-first from \/\/firestore\.googleapis\.com\/projects\/demo-proj/);
     assert.match(text.stdout, /consent granted again 2026-04-05T09:00:00\.000Z/);
     assert.match(text.stdout, /request \d+ for customer cust-twice, under gdpr\n[^]*request \d+ for customer cust-twice, under ccpa\n/);
-    assert.match(text.stdout, /deadline 2026-05-01T09:00:00\.000Z: met/);
-    assert.match(text.stdout, /deadline 2026-05-10T09:00:00\.000Z: open, 30 day\(s\) left/);
+    assert.match(text.stdout, /deadline 2026-05-01T21:00:00\.000Z: met/);
+    assert.match(text.stdout, /deadline 2026-05-25T07:00:00\.000Z: open, 45 day\(s\) left/);
     assert.match(text.stdout, /statuses seen: pending \(first [^)]+\), in_progress \(first [^)]+\), complete/);
 
     const json = await cli(['timeline', id, '--json'], env, cwd, clock);

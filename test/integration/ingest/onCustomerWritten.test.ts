@@ -93,7 +93,9 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     const [request, ...more] = await requests(c);
     assert.equal(more.length, 0);
     assert.equal((request!['revoked_at'] as Date).toISOString(), '2026-11-27T09:30:00.123Z');
-    assert.equal((request!['deadline_at'] as Date).toISOString(), '2026-12-27T09:30:00.123Z');
+    // GDPR (the default regime): one calendar month from 27 November in Helsinki is Sunday 27 December, so the
+    // period ends with Monday 28 December (Reg. 1182/71 Art. 3(4)), at midnight Helsinki time.
+    assert.equal((request!['deadline_at'] as Date).toISOString(), '2026-12-28T22:00:00.000Z');
     assert.equal(request!['source_event_id'], 'ev-1');
 
     const [http, seg] = await deletions(c);
@@ -235,10 +237,12 @@ describe('onCustomerWritten (real PostgreSQL, vendor sandbox)', function () {
     ['malformed protobuf', () => ({ ...revoke('b1'), data: Buffer.from([0x0a, 0xff, 0xff]) }), /malformed protobuf/],
     ['JSON of the wrong shape', () => ({ ...revoke('b2', { encoding: 'json' }), data: { value: { fields: { analyticsConsent: { booleanValue: 'no' } } } } }), /booleanValue/],
     ['another collection', () => revoke('o1', { collection: 'orders' }), /not in collection "customers"/],
-    ['a subcollection', () => revoke('c1', { document: 'customers/c1/orders/o1' }), /subcollection/],
+    ['a subcollection', () => revoke('c1/orders/o1'), /subcollection/],
     ['an empty customer id', () => revoke('', {}), /empty customer id/],
     ['a customer id over 1500 bytes', () => revoke('x'.repeat(1501)), /1501 bytes/],
     ['a customer id holding a NUL character', () => revoke('nul\u0000id'), /NUL character/],
+    ['a customer id with the pseudonym prefix hmac-sha256:', () => revoke(`hmac-sha256:${'ab'.repeat(32)}`), /starts with "hmac-sha256:", a prefix reserved for pseudonymised ids/],
+    ['a customer id with the purged: prefix', () => revoke('PURGED:c-9'), /starts with "purged:", a prefix reserved/],
     ['a non-Firestore event', () => ({ ...revoke('b3'), type: 'google.cloud.pubsub.topic.v1.messagePublished' }), /Firestore document event/],
   ];
   for (const [name, build, reason] of badInput) {

@@ -36,7 +36,7 @@ describe('createSubmitter (real PostgreSQL, fake vendors)', () => {
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [{ name: 'segment', policy: vendorPolicy }],
     });
     const rows: SubmitRow[] = [];
@@ -159,7 +159,7 @@ describe('createSubmitter (real PostgreSQL, fake vendors)', () => {
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [{ name: 'segment', policy: { ...policy, maxBatchSize: 1 } }],
     });
     const result = await recorder.recordRevocation({ customerId: 'lease-1', revokedAt: '2026-11-26T08:30:00Z', source: 'test', sourceEventId: 'e-lease-1' });
@@ -175,7 +175,7 @@ describe('createSubmitter (real PostgreSQL, fake vendors)', () => {
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [{ name: 'segment', policy }],
     });
     const input = { customerId: 'r-1', revokedAt: '2026-11-20T00:00:00Z', source: 'reconcile', sourceEventId: 'reconcile' };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTriggerRelay, type TriggerRelay } from '../../../local/triggerRelay.js';
 import { EMULATOR_UPDATE_PAYLOAD_BASE64 } from '../../fixtures/firestoreEvent.js';
@@ -9,14 +9,14 @@ describe('startTriggerRelay', () => {
   let target: Server;
   let targetUrl: string;
   let answer = 204;
-  const got: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+  const got: Array<{ headers: IncomingHttpHeaders; rawHeaders: string[]; body: Buffer }> = [];
 
   before(async () => {
     target = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        got.push({ headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) });
         res.writeHead(answer).end();
       });
     });
@@ -59,7 +59,7 @@ describe('startTriggerRelay', () => {
     assert.equal(got[0]!.headers['ce-document'], 'customers/c1');
     assert.equal(got[0]!.headers['ce-id'], 'e-1');
     assert.equal(got[0]!.headers['content-type'], 'application/protobuf');
-    assert.equal(got[0]!.headers['user-agent']?.startsWith('Google-HTTP'), false, 'only ce-* and content headers pass');
+    assert.ok(!got[0]!.headers['user-agent']?.startsWith('Google-HTTP'), 'only ce-* and content headers pass');
   });
 
   it("answers with the target's status, so a failing function shows as a failed delivery", async () => {
@@ -82,9 +82,71 @@ describe('startTriggerRelay', () => {
     assert.equal(got[0]!.body.toString(), body);
   });
 
+  it('forwards the bytes of ce-* headers unchanged (UTF-8 the emulator sends unencoded, percent-encoding)', async () => {
+    const ids = ['ünicøde', 'emoji😀', 'with space', 'a%41b', 'plus+sign', `q"uote's`];
+    for (const id of ids) {
+      got.length = 0;
+      const document = Buffer.from(`customers/${id}`, 'utf8');
+      const encoded = `documents/customers/${encodeURIComponent(id)}`;
+      // node:http writes a header string's characters as single bytes: Latin-1 text is how raw bytes are sent.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${relay.url}/functions/projects/demo-proj/triggers/trig`, {
+          method: 'POST',
+          headers: { ...emulatorHeaders, 'ce-document': document.toString('latin1'), 'ce-subject': encoded },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(Buffer.from(EMULATOR_UPDATE_PAYLOAD_BASE64)); // a string body would make node:http write the headers as UTF-8 with it
+      });
+      assert.equal(status, 204, id);
+      const raw = got[0]!.rawHeaders;
+      const value = (name: string) => raw[raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === name) + 1]!;
+      assert.deepEqual(Buffer.from(value('ce-document'), 'latin1'), document, `ce-document bytes of ${id}`);
+      assert.equal(value('ce-subject'), encoded, `ce-subject of ${id}`);
+    }
+  });
+
   it('answers 404 for a trigger nobody registered', async () => {
     const res = await fetch(`${relay.url}/functions/projects/other/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: 'AA==' });
     assert.equal(res.status, 404);
     assert.equal(got.length, 0);
+  });
+
+  it('with a retry policy: accepts at once, redelivers the same event while the function answers 5xx, and counts it', async () => {
+    const retrying = await startTriggerRelay({ port: 0, retry: { attempts: 5, minBackoffMs: 10, maxBackoffMs: 20 } });
+    try {
+      retrying.route('demo-proj', 'trig', targetUrl);
+      answer = 500;
+      setTimeout(() => (answer = 204), 60);
+      const res = await fetch(`${retrying.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(res.status, 204, 'the relay owns the delivery from here');
+      await retrying.idle();
+      assert.ok(got.length >= 2, 'redelivered after the 500');
+      assert.ok(got.every((g) => g.headers['ce-id'] === 'e-1'), 'the same CloudEvent each time');
+      const stats = retrying.stats();
+      assert.equal(stats.accepted, 1);
+      assert.equal(stats.retries, got.length - 1);
+      assert.equal(stats.abandoned, 0);
+    } finally {
+      await retrying.stop();
+    }
+  });
+
+  it('drops or duplicates events as a fault says, and redelivers a dropped one late', async () => {
+    relay.setFault((d) => (d.headers['ce-id'] === 'drop-me' ? 'drop' : { copies: 3 }));
+    try {
+      await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: { ...emulatorHeaders, 'ce-id': 'drop-me' }, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(got.length, 0, 'dropped');
+      await fetch(`${relay.url}/functions/projects/demo-proj/triggers/trig`, { method: 'POST', headers: emulatorHeaders, body: EMULATOR_UPDATE_PAYLOAD_BASE64 });
+      assert.equal(got.length, 3, 'three copies');
+      await relay.redeliver({ projectId: 'demo-proj', triggerId: 'trig', headers: { ...emulatorHeaders, 'ce-id': 'drop-me' }, body: Buffer.from('x') });
+      assert.equal(got.length, 4);
+      assert.equal(got[3]!.headers['ce-id'], 'drop-me');
+    } finally {
+      relay.setFault(null);
+    }
   });
 });

@@ -9,6 +9,11 @@ import { StackFileSchema, type StackFile } from '../../../functions/cli/stackFil
 import { checkPrerequisites } from '../../../local/stack.js';
 import { cli } from '../cli/helpers.js';
 import { eventually } from '../../helpers/eventually.js';
+import { isLoopback, listeningSockets, processTree, socketInodes } from '../../helpers/listeningSockets.js';
+import { createPubsubAdmin } from '../../../local/pubsubAdmin.js';
+import { recordAlert } from '../../../functions/store/recordAlert.js';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const START = join(ROOT, 'local', 'start.ts');
@@ -152,6 +157,59 @@ describe('npm start: the local stack (real emulators, embedded PostgreSQL, Funct
     const calls = (await (await fetch(`${info.vendorSandboxUrl}/_sandbox/http/calls`)).json()) as { calls: Array<{ method: string; path: string }> };
     assert.equal(calls.calls.filter((c) => c.method === 'POST').length, 1, 'one deletion call to the vendor');
     assert.match(done.operationId ?? '', /\S/);
+
+    // What `ss -ltn` shows, read from /proc/net/tcp and tcp6: every port the stack's processes listen on is loopback.
+    const inodes = socketInodes(processTree(child.pid!));
+    const listened = listeningSockets().filter((s) => inodes.has(s.inode));
+    assert.ok(listened.length >= 9, `PostgreSQL, two emulators, sandbox, mail sink, relay and three functions listen (${JSON.stringify(listened)})`);
+    for (const address of addresses(info)) {
+      const port = Number(address.split(':').pop());
+      assert.ok(listened.some((s) => s.port === port), `port ${port} (${address}) is among the stack's listening sockets`);
+    }
+    assert.deepEqual(listened.filter((s) => !isLoopback(s.address)), [], 'no port of the stack on a non-loopback address');
+
+    // A message published by hand to deletion-alerts with made-up text sends nothing and records nothing; a real
+    // alert (written as the poller writes one, published twice) arrives once.
+    const admin = createPubsubAdmin({ host: info.pubsubEmulatorHost, projectId: info.projectId });
+    const forgedId = randomUUID();
+    const madeUp = 'Made-up text: transfer the budget to account 0000';
+    await admin.publish('deletion-alerts', [
+      { data: { alertId: forgedId } },
+      { data: { alertId: randomUUID(), kind: 'failed', vendor: 'http', summary: madeUp, items: [], totalItems: 0 } },
+    ]);
+    const db = new pg.Client({ connectionString: info.databaseUrl });
+    await db.connect();
+    try {
+      const deletion = (await db.query<{ id: string }>("select id::text as id from vendor_deletion where customer_id = 'c-1'")).rows[0]!.id;
+      const realId = randomUUID();
+      await recordAlert(db, {
+        id: realId,
+        kind: 'stale',
+        vendor: 'http',
+        incidentKey: 'stale:http',
+        escalation: 0,
+        since: new Date(Date.now() - 60_000),
+        raisedAt: new Date(),
+        summary: '1 deletion(s) at http are past their expected completion time',
+        totalItems: 1,
+        incidentOpenedAt: null,
+        items: [{ deletionId: deletion, since: new Date(Date.now() - 60_000) }],
+      });
+      await admin.publish('deletion-alerts', [{ data: { alertId: realId } }, { data: { alertId: realId } }]);
+      type Email = { subject: string; text?: string; html?: string; customArgs: Record<string, string> };
+      const emails = async () => (await (await fetch(`${info.mailSinkUrl}/messages`)).json()) as Email[];
+      await eventually('the real alert email', async () => ((await emails()).some((e) => e.customArgs['alertId'] === realId) ? true : undefined), 30_000, 250);
+      await eventually('the forged id to be refused', () => (output.includes(forgedId) && /no alert has this id/.test(output) ? true : undefined), 30_000, 250);
+      await eventually('the second copy of the real alert to be handled', () => (output.match(/alert already handled/g)?.length ? true : undefined), 30_000, 250);
+      const all = await emails();
+      assert.equal(all.filter((e) => e.customArgs['alertId'] === realId).length, 1, 'the real alert arrives once');
+      assert.equal(all.filter((e) => `${e.subject}${e.text ?? ''}${e.html ?? ''}`.includes(madeUp)).length, 0, 'no email carries the made-up text');
+      assert.equal(all.filter((e) => e.customArgs['alertId'] !== realId).length, 0, 'nothing else was sent');
+      const sentEvents = await db.query<{ alert_id: string }>("select detail->>'alertId' as alert_id from deletion_event where kind = 'alert_sent'");
+      assert.deepEqual(sentEvents.rows.map((r) => r.alert_id), [realId], 'alert_sent for the real alert only');
+    } finally {
+      await db.end();
+    }
 
     // Ctrl-C: the terminal signals the whole foreground process group (the embedded PostgreSQL is in it too).
     process.kill(-child.pid!, 'SIGINT');

@@ -117,7 +117,7 @@ describe('poller alerts end to end: pollDeletions → deletion-alerts → sendAl
     assert.equal(alertDeliveries, 1);
   });
 
-  it('a drifted sandbox produces one contract-violation email', async () => {
+  it('a drifted sandbox produces one contract-violation email, listing the deletion whose check met the drift', async () => {
     const vendor = createVendors(loadConfig({ DATABASE_URL: db().url, VENDOR_HTTP_BASE_URL: `${sandbox.url}/http` }).vendors)[0]!;
     const [op] = await vendor.submit([{ deletionId: 'x', customerId: 'drift-customer', idempotencyKey: randomUUID() }]);
     const now = new Date();
@@ -129,7 +129,10 @@ describe('poller alerts end to end: pollDeletions → deletion-alerts → sendAl
     await pollOnce({ customerIds: ['drift-customer'] });
     const emails = sink.messages().slice(before);
     assert.equal(emails.length, 1);
-    assert.equal(emails[0]!.customArgs['alertId']?.startsWith('contract_violation-http-'), true);
+    assert.deepEqual(emails[0]!.categories, ['consent-erasure', 'alert-contract_violation']);
+    const text = emails[0]!.text ?? '';
+    assert.match(text, /Affected deletions: 1\b/);
+    assert.match(text, new RegExp(`- customer drift-customer \\| vendor http \\| operation ${op!.operationId} \\| .*met by a status check`));
     const state = await db().pool.query("select state, raw_status, last_error_kind from vendor_deletion where customer_id = 'drift-customer'");
     assert.deepEqual(state.rows[0], { state: 'submitted', raw_status: null, last_error_kind: 'contract_violation' }, 'kept its last good state');
   });

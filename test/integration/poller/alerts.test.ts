@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, HOUR, MINUTE } from '../../../functions/clock.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
-import { AlertMessageSchema, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { pollerConfig, scriptedVendor, seedDeletions } from './fixtures.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
@@ -15,8 +16,7 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     const publisher = createMemoryPublisher();
     const vendor = scriptedVendor('http', () => ({ state: status(), rawStatus: status(), payload: {} }), policy);
     const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor], publisher, clock, config: pollerConfig() });
-    const alerts = () =>
-      publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message) as AlertMessage);
+    const alerts = () => publishedAlerts(publisher, db().pool);
     return { clock, publisher, cycle, alerts, vendor };
   }
 
@@ -36,12 +36,12 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
       t.clock.set(new Date(T0.getTime() + hours * HOUR));
       await t.cycle.run({});
     }
-    assert.equal(t.alerts().length, 0, 'nothing before 72 h');
+    assert.equal((await t.alerts()).length, 0, 'nothing before 72 h');
 
     t.clock.set(new Date(T0.getTime() + 72 * HOUR));
     await t.cycle.run({});
-    assert.equal(t.alerts().length, 1);
-    const first = t.alerts()[0]!;
+    assert.equal((await t.alerts()).length, 1);
+    const first = (await t.alerts())[0]!;
     assert.equal(first.kind, 'stale');
     assert.equal(first.vendor, 'http');
     assert.equal(first.escalation, 0);
@@ -54,13 +54,13 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
       t.clock.set(new Date(T0.getTime() + hours * HOUR));
       await t.cycle.run({});
     }
-    assert.equal(t.alerts().length, 1, 'not repeated on every poll');
+    assert.equal((await t.alerts()).length, 1, 'not repeated on every poll');
 
     t.clock.set(new Date(T0.getTime() + 96 * HOUR));
     await t.cycle.run({});
-    assert.equal(t.alerts().length, 2, 'repeated after the escalation interval');
-    assert.equal(t.alerts()[1]!.escalation, 1);
-    assert.notEqual(t.alerts()[1]!.alertId, first.alertId);
+    assert.equal((await t.alerts()).length, 2, 'repeated after the escalation interval');
+    assert.equal((await t.alerts())[1]!.escalation, 1);
+    assert.notEqual((await t.alerts())[1]!.alertId, first.alertId);
 
     status = 'completed';
     await db().pool.query('update vendor_deletion set next_check_at = $1 where id = $2', [t.clock.now(), id]);
@@ -70,7 +70,7 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
       t.clock.set(new Date(T0.getTime() + days * DAY));
       await t.cycle.run({});
     }
-    assert.equal(t.alerts().length, 2, 'nothing after completion');
+    assert.equal((await t.alerts()).length, 2, 'nothing after completion');
     const row = await db().pool.query('select state, completed_at from vendor_deletion where id = $1', [id]);
     assert.equal(row.rows[0].state, 'completed');
     const raised = await db().pool.query(
@@ -90,22 +90,25 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     );
     t.clock.set(new Date(T0.getTime() + 22 * DAY));
     await t.cycle.run({});
-    assert.equal(t.alerts().length, 0);
+    // A 60-day expected duration against a 30-day deadline is at risk from the first scan (deadlineRisk.test.ts);
+    // the warning itself waits for its window.
+    assert.deepEqual((await t.alerts()).map((a) => a.kind), ['deadline_at_risk']);
+    const others = async () => (await t.alerts()).filter((a) => a.kind !== 'deadline_at_risk');
 
     t.clock.set(new Date(T0.getTime() + 23 * DAY + HOUR));
     await t.cycle.run({});
     t.clock.advance(HOUR);
     await t.cycle.run({});
-    const warnings = t.alerts().filter((a) => a.kind === 'deadline_warning');
+    const warnings = (await t.alerts()).filter((a) => a.kind === 'deadline_warning');
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0]!.totalItems, 3);
     assert.deepEqual(warnings[0]!.items.map((i) => i.deletionId).sort(), [...ids].sort());
-    assert.equal(t.alerts().length, 1, 'no other alert kind');
+    assert.equal((await others()).length, 1, 'no other alert kind');
     assert.equal(t.vendor.checked.length, 0, 'nothing was polled');
 
     t.clock.set(new Date(T0.getTime() + 30 * DAY));
     await t.cycle.run({});
-    const missed = t.alerts().filter((a) => a.kind === 'deadline_missed');
+    const missed = (await t.alerts()).filter((a) => a.kind === 'deadline_missed');
     assert.equal(missed.length, 1, 'a missed deadline is its own alert');
   });
 
@@ -118,18 +121,18 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     t.clock.set(new Date(T0.getTime() + 72 * HOUR - 5 * MINUTE));
     const first = await t.cycle.run({});
     assert.equal(first.alerts?.scanned, true);
-    assert.equal(t.alerts().length, 0, 'not stale yet');
+    assert.equal((await t.alerts()).length, 0, 'not stale yet');
 
     t.clock.advance(6 * MINUTE);
     const between = await t.cycle.run({});
     assert.equal(between.alerts?.scanned, false, 'the scan is not due again within its interval');
     assert.equal(between.alerts?.ran, false);
-    assert.equal(t.alerts().length, 0, 'stale since a minute, seen at the next scan');
+    assert.equal((await t.alerts()).length, 0, 'stale since a minute, seen at the next scan');
 
     t.clock.advance(9 * MINUTE);
     const next = await t.cycle.run({});
     assert.equal(next.alerts?.scanned, true);
-    assert.deepEqual(t.alerts().map((a) => a.kind), ['stale']);
+    assert.deepEqual((await t.alerts()).map((a) => a.kind), ['stale']);
 
     // A clock set back before the stored schedule does not postpone the scan.
     t.clock.set(new Date(T0.getTime() + 80 * HOUR));
@@ -138,7 +141,7 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     assert.equal((await t.cycle.run({})).alerts?.scanned, true);
   });
 
-  it('publishing the same due alerts again (a retried cycle) gives the same alertId', async () => {
+  it('an alert whose publish failed is published again, under the same alertId, by the next alert run', async () => {
     const failing = createMemoryPublisher();
     const clock = createFakeClock(new Date(T0.getTime() + 4 * DAY));
     let fail = true;
@@ -160,8 +163,10 @@ describe('poller alerts (real PostgreSQL, injected clock)', () => {
     clock.advance(HOUR);
     await cycle.run({});
     const sent = failing.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
-    assert.equal(sent.length, 2, 'the failed publish stayed due and was published again');
+    assert.equal(sent.length, 2, 'the failed publish stayed pending and was published again');
     assert.equal(sent[0]!.alertId, sent[1]!.alertId);
+    const stored = await db().pool.query('select count(*)::int as n, count(published_at)::int as published from alert where id = $1', [sent[0]!.alertId]);
+    assert.deepEqual(stored.rows[0], { n: 1, published: 1 }, 'one alert, marked published once its publish succeeded');
     clock.advance(HOUR);
     await cycle.run({});
     assert.equal(failing.messages.filter((m) => m.topic === 'deletion-alerts').length, 2);

@@ -9,14 +9,14 @@ describe('completion and verification (real PostgreSQL)', () => {
   const db = useTestDatabase('poller_completion');
   const T0 = new Date('2026-03-02T00:00:00Z');
 
-  it('records completion, then verification where the adapter offers it; a failed verification leaves completion standing', async () => {
+  it('records completion, then verification where the adapter offers it: nothing found is verified, data found is verification_failed with the answer as evidence; a broken lookup leaves completion standing', async () => {
     const clock = createFakeClock(T0);
     const { log, lines } = capturingLogger();
     const vendor = fakeVendor('http', {
       check: () => ({ state: 'completed', rawStatus: 'done', payload: { evidence: 'vendor receipt' } }),
       async verify(op) {
         if (op.customerId === 'v-broken') throw new Error('verification endpoint down');
-        return op.customerId === 'v-ok';
+        return op.customerId === 'v-ok' ? { found: false, evidence: { matches: [] } } : { found: true, evidence: { matches: [{ amplitude_id: 7 }] }, summary: 'the profile still exists' };
       },
     });
     const [ok, no, broken] = await seedDeletions(
@@ -40,8 +40,17 @@ describe('completion and verification (real PostgreSQL)', () => {
     );
     const payload = await db().pool.query('select status_payload from vendor_deletion where id = $1', [ok]);
     assert.deepEqual(payload.rows[0].status_payload, { evidence: 'vendor receipt' });
-    const events = await db().pool.query("select kind from deletion_event where vendor_deletion_id = $1 order by id", [ok]);
+    const events = await db().pool.query("select kind, detail from deletion_event where vendor_deletion_id = $1 order by id", [ok]);
     assert.deepEqual(events.rows.map((e) => e.kind), ['status_seen', 'completed', 'verified']);
+    assert.deepEqual(events.rows[2].detail.evidence, { matches: [] });
+    const failed = await db().pool.query("select kind, detail from deletion_event where vendor_deletion_id = $1 and kind <> 'alert_raised' order by id", [no]);
+    assert.deepEqual(failed.rows.map((e) => e.kind), ['status_seen', 'completed', 'verification_failed']);
+    assert.deepEqual(failed.rows[2].detail.evidence, { matches: [{ amplitude_id: 7 }] });
+    const stored = await db().pool.query('select verification_failed_at, verification_evidence from vendor_deletion where id = $1', [no]);
+    assert.deepEqual(stored.rows[0], { verification_failed_at: T0, verification_evidence: { summary: 'the profile still exists', answer: { matches: [{ amplitude_id: 7 }] } } });
+    assert.equal(report.verificationFailed, 1);
+    const alerts = await db().pool.query("select kind, detail from deletion_alert where vendor_deletion_id = $1", [no]);
+    assert.deepEqual(alerts.rows, [{ kind: 'verification_failed', detail: 'the profile still exists' }], 'raised in the same cycle');
     assert.ok(lines.some((l) => l['event'] === 'verify_failed' && l['severity'] === 'WARNING'));
   });
 });

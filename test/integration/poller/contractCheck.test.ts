@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createFakeClock, DAY, HOUR } from '../../../functions/clock.js';
-import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { createMemoryPublisher } from '../../../functions/services/publisher.js';
 import { createVendors } from '../../../functions/vendors/registry.js';
 import { vendorConfigs } from '../../../functions/vendors/settings.js';
@@ -37,7 +37,7 @@ describe('the poller\'s daily contract check (real PostgreSQL, sandbox)', functi
     const config = { ...pollerConfig(), contractCheck: { intervalMs: DAY }, vendors: configs };
     const cycle = buildPollCycle({ pool: db().pool, vendors: createVendors(configs, { clock }), clock, publisher, config });
     const probes = () => sandbox.control.calls('appsflyer').filter((c) => c.path === '/api/gdpr/v1/discovery').length;
-    const alerts = () => publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+    const alerts = () => publishedAlerts(publisher, db().pool);
     const stored = async () => (await q<{ vendor: string; outcome: string; differences: string }>('select vendor, outcome, differences from vendor_contract_check'));
 
     await cycle.run({});
@@ -55,8 +55,8 @@ describe('the poller\'s daily contract check (real PostgreSQL, sandbox)', functi
     const [row] = await stored();
     assert.equal(row!.outcome, 'differs');
     assert.match(row!.differences, /stub create: \$\.subject_request_id: missing/);
-    assert.deepEqual(alerts().map((a) => [a.kind, a.vendor]), [['contract_violation', 'appsflyer']]);
-    assert.match(alerts()[0]!.detail ?? '', /^daily contract check: appsflyer contract check \(.*\): differs; stub create: \$\.subject_request_id: missing/);
+    assert.deepEqual((await alerts()).map((a) => [a.kind, a.vendor]), [['contract_violation', 'appsflyer']]);
+    assert.match((await alerts())[0]!.detail ?? '', /^daily contract check: appsflyer contract check \(.*\): differs; stub create: \$\.subject_request_id: missing/);
 
     // The incident ends (the vendor's regular calls answer well); the same mismatch found the next day is the same
     // incident: no new alert.
@@ -64,7 +64,7 @@ describe('the poller\'s daily contract check (real PostgreSQL, sandbox)', functi
     clock.advance(DAY);
     await cycle.run({});
     assert.equal(probes(), 3);
-    assert.equal(alerts().length, 1, 'the same mismatch is not raised again');
+    assert.equal((await alerts()).length, 1, 'the same mismatch is not raised again');
 
     // Back to the documents, then broken again: a new incident, a new alert.
     sandbox.control.configure('appsflyer', { drift: null });
@@ -74,7 +74,7 @@ describe('the poller\'s daily contract check (real PostgreSQL, sandbox)', functi
     sandbox.control.configure('appsflyer', { drift: 'unknown_status' });
     clock.advance(DAY);
     await cycle.run({});
-    assert.equal(alerts().length, 2);
+    assert.equal((await alerts()).length, 2);
     assert.match((await stored())[0]!.differences, /stub status/);
   });
 });

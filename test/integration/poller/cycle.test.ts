@@ -7,7 +7,7 @@ import { createMemoryPublisher } from '../../../functions/services/publisher.js'
 import { createHttpVendor } from '../../../functions/vendors/http/httpVendor.js';
 import type { DeletionVendor, VendorPolicy } from '../../../functions/vendors/DeletionVendor.js';
 import { startSandbox, type RunningSandbox } from '../../../local/sandbox/server.js';
-import { AlertMessageSchema } from '../../../functions/alerts/AlertMessage.js';
+import { publishedAlerts } from '../../helpers/alerts.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { capturingLogger, pollerConfig, seedDeletions } from './fixtures.js';
 import { buildPollCycle } from '../../helpers/pollCycle.js';
@@ -189,9 +189,11 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
       clock.advance(HOUR);
       await cycle.run({});
     }
-    const alerts = () => publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
-    assert.deepEqual(alerts().map((a) => [a.kind, a.vendor]), [['contract_violation', 'http']]);
-    assert.match(alerts()[0]!.detail ?? '', /status/);
+    const alerts = () => publishedAlerts(publisher, db().pool);
+    assert.deepEqual((await alerts()).map((a) => [a.kind, a.vendor]), [['contract_violation', 'http']]);
+    assert.match((await alerts())[0]!.detail ?? '', /status/);
+    assert.equal((await alerts())[0]!.totalItems, ops.length, 'the deletions whose checks met the drift');
+    assert.deepEqual((await alerts())[0]!.items.map((i) => i.operationId).sort(), ops.map((o) => o.operationId).sort());
     const rows = (await db().pool.query('select state, raw_status, last_error_kind from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
     assert.ok(rows.every((r) => r.state === 'in_progress' && r.raw_status === 'in_progress' && r.last_error_kind === 'contract_violation'));
     const errorLine = lines.find((l) => l['event'] === 'vendor_contract_violation');
@@ -205,7 +207,29 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const incident = (await db().pool.query("select closed_at from vendor_incident where vendor = 'http' and kind = 'contract_violation'")).rows[0];
     assert.ok(incident.closed_at, 'incident closed once the vendor answered well');
     assert.ok((await db().pool.query('select state from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows.every((r) => r.state === 'completed'));
-    assert.equal(alerts().length, 1, 'no further alert after recovery');
+    assert.equal((await alerts()).length, 1, 'no further alert after recovery');
+  });
+
+  it('a create call answered outside the contract lists its deletions in the alert, as having no deletion at the vendor yet', async () => {
+    const ids = await seedDeletions(
+      db().pool,
+      ['cd1', 'cd2'].map((c) => ({ customerId: c, vendor: 'http', state: 'queued' as const, submittedAt: null, revokedAt: clock.now(), nextCheckAt: clock.now() })),
+    );
+    sandbox.control.configure('http', { drift: 'html' });
+    const publisher = createMemoryPublisher();
+    const cycle = buildPollCycle({ pool: db().pool, vendors: [vendor({ maxBatchSize: 2 })], publisher, log: silentLogger(), clock, submit: true });
+    await cycle.run({});
+    sandbox.control.configure('http', { drift: null });
+    const [alert, ...more] = (await publishedAlerts(publisher, db().pool)).filter((a) => a.kind === 'contract_violation');
+    assert.equal(more.length, 0);
+    assert.equal(alert!.totalItems, 2);
+    assert.deepEqual(alert!.items.map((i) => i.deletionId).sort(), [...ids].sort());
+    for (const item of alert!.items) {
+      assert.equal(item.operationId, null);
+      assert.match(item.detail ?? '', /create call was answered outside the contract: no deletion at the vendor yet/);
+    }
+    await db().pool.query("update vendor_incident set closed_at = now() where vendor = 'http'");
+    await db().pool.query("update vendor_deletion set state = 'cancelled', next_check_at = null where id = any($1::bigint[])", [ids]);
   });
 
   it('a rejected credential raises one credential alert and stops calling the vendor for the cycle', async () => {
@@ -218,7 +242,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     assert.equal(sandbox.control.stats('http').requests - before, 1);
     clock.advance(HOUR);
     await cycle.run({});
-    const alerts = publisher.messages.filter((m) => m.topic === 'deletion-alerts').map((m) => AlertMessageSchema.parse(m.message));
+    const alerts = await publishedAlerts(publisher, db().pool);
     assert.deepEqual(alerts.map((a) => a.kind), ['credential_rejected']);
     const rows = (await db().pool.query('select state, next_check_at from vendor_deletion where id = any($1::bigint[])', [ops.map((o) => o.id)])).rows;
     assert.ok(rows.every((r) => r.state === 'submitted' && r.next_check_at !== null));
@@ -264,7 +288,7 @@ describe('poll cycle against the http sandbox (real PostgreSQL, real HTTP)', fun
     const exhausted = await cycle.run({});
     assert.equal(exhausted.resubmitted, 0);
     assert.ok((await rows()).every((r) => r.state === 'error'));
-    const failedAlerts = publisher.messages.map((m) => AlertMessageSchema.parse(m.message)).filter((a) => a.kind === 'failed');
+    const failedAlerts = (await publishedAlerts(publisher, db().pool)).filter((a) => a.kind === 'failed');
     assert.equal(failedAlerts.length, 1, 'one digest');
     assert.deepEqual(failedAlerts[0]!.items.map((i) => i.deletionId).sort(), [...ids].sort());
     const kinds = await db().pool.query(

@@ -5,7 +5,7 @@ import { useTestDatabase } from '../../helpers/db.js';
 import { seedDeletions } from '../poller/fixtures.js';
 
 /**
- * The alert scan reads only what changed (sql/000018_alert_scan_incremental.sql), on real PostgreSQL: rows whose
+ * The alert scan reads only what changed (sql/000021_alert_scan_incremental.sql), on real PostgreSQL: rows whose
  * next threshold has passed or that a write asked to be looked at, and those with an open alert; and it opens
  * and resolves exactly what a scan of every row would.
  */

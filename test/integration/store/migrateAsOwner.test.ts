@@ -14,6 +14,7 @@ import { renderTemplate } from '../../unit/deploy/hcl.js';
 
 const OWNER = 'consent_erasure_owner';
 const RUNTIME = 'consent_erasure_runtime';
+const CALLBACK = 'consent_erasure_callback';
 const RETENTION = 'consent_erasure_retention';
 
 function urlAs(db: TestDatabase, user: string): string {
@@ -41,6 +42,7 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
     ingest_user: `ingest-${suffix}@p.iam`,
     poller_user: `poller-${suffix}@p.iam`,
     mailer_user: `mailer-${suffix}@p.iam`,
+    callback_user: `callback-${suffix}@p.iam`,
   };
   let db: TestDatabase;
   let bootstrap: string;
@@ -55,6 +57,7 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
       database: db.name,
       owner_role: OWNER,
       runtime_role: RUNTIME,
+      callback_role: CALLBACK,
       retention_role: RETENTION,
       statement_timeout: '60s',
     });
@@ -137,6 +140,17 @@ describe('migrations owned by a NOLOGIN role (real PostgreSQL)', () => {
       // A runaway statement ends: the bootstrap sets statement_timeout on each function's user.
       assert.equal((await c.query<{ statement_timeout: string }>('show statement_timeout')).rows[0]!.statement_timeout, '1min');
       await assert.rejects(c.query('create table t (x int)'), /permission denied for schema public/);
+    });
+  });
+
+  it("gives the public callback function's user only its own narrow role: read a deletion, append, change nothing", async () => {
+    await asUser(db, users.callback_user, async (c) => {
+      await c.query('select id, vendor, operation_id, status_payload from vendor_deletion'); // may read the deletion a callback names
+      await c.query("insert into deletion_event (kind, vendor) values ('callback_received', 'mparticle')");
+      await assert.rejects(c.query("update vendor_deletion set state = 'completed'"), /permission denied for table vendor_deletion/);
+      await assert.rejects(c.query('select customer_id from deletion_request'), /permission denied for table deletion_request/);
+      await assert.rejects(c.query('select * from vendor_incident'), /permission denied for table vendor_incident/);
+      await assert.rejects(c.query(`set role ${RUNTIME}`), /permission denied to set role/);
     });
   });
 });

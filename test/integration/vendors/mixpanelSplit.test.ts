@@ -54,7 +54,7 @@ describe('Mixpanel: a failed task of 1,999 is split in halves until the bad dist
       pool: db().pool,
       log: silentLogger(),
       clock,
-      config: { deadline: { days: 30, warningDays: 7 }, consentField: 'analyticsConsent', customersCollection: 'customers' },
+      config: { consentField: 'analyticsConsent', customersCollection: 'customers' },
       vendors: [vendor],
     });
     const customers = Array.from({ length: CUSTOMERS }, (_, i) => `split-${i}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ALERT_KINDS, AlertMessageSchema, type AlertItem, type AlertKind, type AlertMessage } from '../../../functions/alerts/AlertMessage.js';
+import { ALERT_KINDS, AlertSchema, type Alert, type AlertItem, type AlertKind } from '../../../functions/alerts/AlertMessage.js';
 import { escapeHtml, renderAlert, secretVariables, shellQuote } from '../../../functions/alerts/renderAlert.js';
 
 function item(overrides: Partial<AlertItem> = {}): AlertItem {
@@ -15,9 +15,9 @@ function item(overrides: Partial<AlertItem> = {}): AlertItem {
   };
 }
 
-function alert(overrides: Partial<AlertMessage> = {}): AlertMessage {
-  return AlertMessageSchema.parse({
-    alertId: 'stale:http:2026-03-04',
+function alert(overrides: Partial<Alert> = {}): Alert {
+  return AlertSchema.parse({
+    alertId: '6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f',
     kind: 'stale',
     vendor: 'http',
     incidentKey: 'stale:http',
@@ -49,13 +49,16 @@ describe('renderAlert', () => {
   const advice: Record<AlertKind, RegExp[]> = {
     stale: [/dashboard/, /consent-erasure retry cust-7/],
     no_progress: [/same status/, /consent-erasure retry cust-7/],
-    failed: [/failed/, /consent-erasure retry cust-7/],
+    failed: [/failed/, /consent-erasure retry cust-7/, /consent-erasure retry --vendor http/, /VENDOR_HTTP_MAX_REFUSALS/],
     deadline_warning: [/Escalate now/, /legal deadline/],
     deadline_missed: [/Escalate at once/, /consent-erasure report --since 2026-03-01/],
     contract_violation: [/changed its API/, /vendor_contract_violation/, /last good state/],
     credential_rejected: [/VENDOR_HTTP_API_KEY/, /Secret Manager/],
     quota_low: [/nearly spent/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/, /wait for the next month/],
     quota_exhausted: [/stay queued until the quota resets/, /none is failed or lost/, /VENDOR_HTTP_MONTHLY_SUBJECT_QUOTA/],
+    mass_refusal: [/submissions held/, /consent-erasure vendors resume http/, /consent-erasure retry --vendor http/, /Deploying the fixed settings/],
+    deadline_at_risk: [/expected to complete after the legal deadline/, /consent-erasure extend cust-7 --reason/],
+    verification_failed: [/a lookup afterwards still found/, /consent-erasure retry cust-7/],
   };
   for (const kind of ALERT_KINDS) {
     it(`gives the operator kind-specific advice for ${kind}`, () => {
@@ -130,9 +133,23 @@ describe('renderAlert', () => {
     assert.match(r.subject, /Legal deadline missed/);
     assert.match(r.text, /Vendor: all vendors/);
     assert.match(r.text, /passed 2 days ago/);
-    const empty = renderAlert(alert({ kind: 'contract_violation', items: [], totalItems: 0 }));
+    const empty = renderAlert(alert({ kind: 'credential_rejected', items: [], totalItems: 0 }));
     assert.match(empty.text, /No individual deletions are attached/);
     assert.match(empty.subject, /0 deletions/);
+    // A drift no deletion's call met (the live contract check found it) says so rather than "0".
+    const probe = renderAlert(alert({ kind: 'contract_violation', items: [], totalItems: 0 }));
+    for (const part of [probe.text, probe.html]) assert.match(part, /No deletion is listed: no status check or create call of a deletion met this drift/);
+  });
+
+  it('caps every text from outside: a huge detail, summary, customer id or operation id cannot make the email unbounded', () => {
+    const huge = 'x'.repeat(100_000);
+    const items = Array.from({ length: 500 }, (_, n) => item({ customerId: `${n}${huge}`, operationId: huge, detail: huge }));
+    const r = renderAlert(alert({ kind: 'contract_violation', summary: huge, detail: huge, incidentKey: huge.slice(0, 300), items, totalItems: 500 }));
+    assert.ok(r.subject.length <= 250);
+    // 500 rows of capped cells (2,000 characters each at most) plus the capped summary and detail.
+    assert.ok(r.text.length < 500 * 4 * 2100 + 10_000, `text is ${r.text.length} characters`);
+    assert.ok(!r.text.includes(huge.slice(0, 2001)), 'no cell longer than the cap');
+    assert.match(r.text, /more characters\]/);
   });
 
   it('shows an operation that has no id yet', () => {

@@ -37,11 +37,15 @@ const POLL_SHUTDOWN_MARGIN_S = 30;
 const FIRESTORE_WRITTEN = 'google.cloud.firestore.document.v1.written';
 
 /** Terraform's name for each function's account, by entry point (infra/iam.tf local.function_accounts). */
-const ACCOUNT_OF: Record<string, 'ingest' | 'poller' | 'mailer'> = {
+const ACCOUNT_OF: Record<string, 'ingest' | 'poller' | 'mailer' | 'callback'> = {
   onCustomerWritten: 'ingest',
   pollDeletions: 'poller',
   sendAlert: 'mailer',
+  receiveDeletionCallback: 'callback',
 };
+
+/** The one function reachable from outside (vendors post signed status callbacks to it). */
+const PUBLIC_FUNCTION = 'receiveDeletionCallback';
 
 function deployOf(entryPoint: string, build = cb): Deploy {
   const d = build.deploys.find((x) => x.one('--entry-point') === entryPoint);
@@ -74,12 +78,12 @@ const block = (v: unknown): Obj => (v as Obj[])[0]!;
 
 describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
   describe('functions and their triggers', () => {
-    it('deploys every registered entry point and registers every deployed one, as CloudEvent functions', () => {
+    it('deploys every registered entry point and registers every deployed one, as CloudEvent functions (the callback receiver as HTTP)', () => {
       const registered = registeredEntryPoints();
       const deployed = cb.deploys.map((d) => d.one('--entry-point'));
       assert.equal(new Set(deployed).size, deployed.length, 'an entry point is deployed twice');
       assert.deepEqual([...deployed].sort(), [...registered.kinds.keys()].sort(), `entry points deployed by cloudbuild.yaml differ from those registered (${registered.source})`);
-      for (const name of deployed) assert.equal(registered.kinds.get(name), 'cloudEvent', `${name} is not registered with cloudEvent()`);
+      for (const name of deployed) assert.equal(registered.kinds.get(name), name === PUBLIC_FUNCTION ? 'http' : 'cloudEvent', `${name} is registered with the wrong kind`);
       assert.deepEqual(Object.keys(FUNCTION_CREDENTIALS).sort(), [...deployed].sort(), 'config.ts FUNCTION_CREDENTIALS names other functions');
     });
 
@@ -146,20 +150,47 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       ]);
     });
 
-    it('deploys each function 2nd gen on nodejs22, private, as its own account', () => {
-      assert.equal(cb.deploys.length, 3);
+    it('deploys each function 2nd gen on nodejs22, private but the callback receiver, as its own account', () => {
+      assert.equal(cb.deploys.length, 4);
       for (const d of cb.deploys) {
         const fn = d.one('--entry-point');
         assert.ok(d.has('--gen2'), `${d.name}: --gen2`);
         assert.equal(d.one('--runtime'), 'nodejs22', `${d.name}: runtime`);
-        assert.ok(d.has('--no-allow-unauthenticated') && !d.has('--allow-unauthenticated'), `${d.name}: public access`);
-        assert.equal(d.one('--ingress-settings'), 'internal-only');
+        if (fn === PUBLIC_FUNCTION) {
+          // Vendors post from the internet; the function authenticates each callback by signature and certificate.
+          assert.ok(d.has('--allow-unauthenticated') && !d.has('--no-allow-unauthenticated'), `${d.name}: must be public`);
+          assert.equal(d.one('--ingress-settings'), 'all');
+          assert.ok(d.has('--trigger-http'));
+        } else {
+          assert.ok(d.has('--no-allow-unauthenticated') && !d.has('--allow-unauthenticated'), `${d.name}: public access`);
+          assert.equal(d.one('--ingress-settings'), 'internal-only');
+        }
         assert.equal(d.one('--region'), cb.values['_REGION']);
         const account = (tf.resource('google_service_account', ACCOUNT_OF[fn]!, undefined) as Obj)['email'];
         assert.equal(d.one('--service-account'), account, `${fn} must run as its own account`);
         assert.ok(seconds(d.one('--timeout')) <= EVENT_FUNCTION_MAX_TIMEOUT_S, `${d.name}: 540 s at most`);
       }
-      assert.equal(new Set(cb.deploys.map((d) => d.one('--service-account'))).size, 3, 'two functions share an account');
+      assert.equal(new Set(cb.deploys.map((d) => d.one('--service-account'))).size, 4, 'two functions share an account');
+    });
+
+    it('tells vendors the callback receiver\'s URL (Terraform\'s callback_url) and lets it only read, append and force a poll', () => {
+      const url = String(tf.output('callback_url'));
+      assert.equal(url, `https://receive-deletion-callback-${PROJECT.number}.${cb.values['_REGION']}.run.app`);
+      for (const fn of ['onCustomerWritten', 'pollDeletions', PUBLIC_FUNCTION]) {
+        assert.equal(deployOf(fn).env.get('CALLBACK_URL'), url, `${fn}: CALLBACK_URL`);
+      }
+      const receiver = deployOf(PUBLIC_FUNCTION);
+      assert.equal(receiver.secrets.size, 0, 'the callback receiver holds no credential');
+      assert.equal(receiver.env.get('CALLBACK_TEST_ROOT_PEM'), undefined, 'a local test root is never deployed');
+      // With a vendor that calls back, every function agrees on the allow-list and the URL sent.
+      const withCallbacks = { ...runtimeEnv(receiver), VENDORS: 'mparticle', VENDOR_MPARTICLE_API_KEY: 'k', VENDOR_MPARTICLE_API_SECRET: 's', K_SERVICE: 'receive-deletion-callback' };
+      const settings = loadConfig(withCallbacks).callbacks;
+      assert.deepEqual(settings?.policy.processors.map((p) => [p.vendor, p.domain]), [['mparticle', 'opendsr.mparticle.com']]);
+      assert.equal(settings?.testRootPem, undefined);
+      assert.throws(() => loadConfig({ ...withCallbacks, CALLBACK_TEST_ROOT_PEM: '-----BEGIN CERTIFICATE-----x' }), /never trusted in a deployment/);
+      const bootstrap = String(tf.output('database_bootstrap_sql'));
+      assert.match(bootstrap, new RegExp(`grant consent_erasure_callback to "${cb.values['_CALLBACK_SA']}@${PROJECT.id}\\.iam"`));
+      assert.doesNotMatch(bootstrap, new RegExp(`grant consent_erasure_runtime to .*"${cb.values['_CALLBACK_SA']}@`), 'the public function must not get the runtime role');
     });
 
     it('gives the poller a time budget that fits inside its timeout', () => {
@@ -174,9 +205,9 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       assert.ok(!projectRoles.includes('roles/run.invoker'), 'roles/run.invoker is granted project-wide');
       const script = cb.resolved('invokers').args.join('\n');
       assert.match(script, /for fn in on-customer-written poll-deletions send-alert; do/);
-      assert.deepEqual(cb.deploys.map((d) => d.name).sort(), ['on-customer-written', 'poll-deletions', 'send-alert']);
+      assert.deepEqual(cb.deploys.filter((d) => d.one('--entry-point') !== PUBLIC_FUNCTION).map((d) => d.name).sort(), ['on-customer-written', 'poll-deletions', 'send-alert']);
       assert.match(script, new RegExp(`gcloud functions add-invoker-policy-binding "\\$fn" --region=${cb.values['_REGION']} \\\\\\s+--member=serviceAccount:${sa(cb.values['_TRIGGER_SA'])}`));
-      assert.deepEqual(cb.step('invokers')?.waitFor?.sort(), cb.deploys.map((d) => d.stepId).sort());
+      assert.deepEqual(cb.step('invokers')?.waitFor?.sort(), cb.deploys.filter((d) => d.one('--entry-point') !== PUBLIC_FUNCTION).map((d) => d.stepId).sort());
       // The build's custom role holds exactly what that command and a redeploy's --no-allow-unauthenticated use.
       const role = tf.resource('google_project_iam_custom_role', 'build_extras', undefined) as Obj;
       assert.deepEqual(role['permissions'], ['run.services.getIamPolicy', 'run.services.setIamPolicy']);
@@ -196,7 +227,7 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
     const cb2 = loadCloudBuild(operatorSubstitutions(tf2));
     /** Secret ids Terraform lets each function account read. */
     const readable = (t = tf2) => {
-      const out: Record<string, string[]> = { ingest: [], poller: [], mailer: [] };
+      const out: Record<string, string[]> = { ingest: [], poller: [], mailer: [], callback: [] };
       for (const a of Object.values(t.local('secret_access') as Record<string, { secret: string; reader: string }>)) out[a.reader]!.push(a.secret);
       for (const k of Object.keys(out)) out[k]!.sort();
       return out;
@@ -221,6 +252,7 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
         for (const [variable, ref] of d.secrets) assert.equal(secrets[ref.split(':')[0]!], variable, `${fn}: ${ref} is mounted as ${variable}`);
       }
       assert.deepEqual(grants, {
+        callback: [],
         ingest: ['vendor-http-api-key', 'vendor-segment-token'],
         mailer: ['sendgrid-api-key'],
         poller: ['retention-key', 'vendor-http-api-key', 'vendor-segment-token'],
@@ -262,10 +294,10 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
       const poller = deployOf('pollDeletions');
       assert.equal(poller.env.get('ANCHOR_BUCKET'), bucket['name'], "the poller's ANCHOR_BUCKET is the bucket Terraform makes");
       assert.equal(loadConfig(runtimeEnv(poller)).anchors.target?.kind, 'gcs');
-      for (const fn of ['onCustomerWritten', 'sendAlert']) assert.ok(!deployOf(fn).env.has('ANCHOR_BUCKET'), `${fn} is given the anchor bucket`);
+      for (const fn of ['onCustomerWritten', 'sendAlert', PUBLIC_FUNCTION]) assert.ok(!deployOf(fn).env.has('ANCHOR_BUCKET'), `${fn} is given the anchor bucket`);
     });
 
-    it('lets only the poller publish alerts; the poll topic takes the poller and the operators group, nobody else', () => {
+    it('lets only the poller publish alerts; the poll topic takes the poller, the callback receiver and the operators group, nobody else', () => {
       const publishers: Record<string, string[]> = {};
       for (const name of Object.keys(tf.resources('google_pubsub_topic_iam_member'))) {
         const g = tf.resource('google_pubsub_topic_iam_member', name, undefined) as Obj;
@@ -273,14 +305,29 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
         (publishers[String(g['topic'])] ??= []).push(String(g['member']));
       }
       const poller = `serviceAccount:${sa(cb.values['_POLLER_SA'])}`;
+      const callback = `serviceAccount:${sa(cb.values['_CALLBACK_SA'])}`;
       assert.deepEqual(publishers['projects/acme-privacy/topics/deletion-alerts'], [poller]);
-      assert.deepEqual(publishers['projects/acme-privacy/topics/deletion-poll']!.sort(), [`group:${tf.vars['operators_group']}`, poller].sort());
+      assert.deepEqual(publishers['projects/acme-privacy/topics/deletion-poll']!.sort(), [`group:${tf.vars['operators_group']}`, poller, callback].sort());
       assert.ok(!('default' in tf.variables['operators_group']!), 'operators_group must be named by the operator');
       const projectRoles = Object.keys(tf.resources('google_project_iam_member')).flatMap((n) => Object.values(tf.instances('google_project_iam_member', n)).map((g) => String((g as Obj)['role'])));
       assert.ok(!projectRoles.some((r) => r.startsWith('roles/pubsub.') || r.startsWith('roles/secretmanager.')), `a project-wide Pub/Sub or Secret Manager role: ${projectRoles.join(', ')}`);
       // The functions' project roles: the database and nothing more.
       const fnRoles = Object.values(tf.instances('google_project_iam_member', 'functions')).map((g) => `${String((g as Obj)['member']).split('@')[0]} ${String((g as Obj)['role'])}`);
-      assert.deepEqual(fnRoles.sort(), ['ingest', 'mailer', 'poller'].flatMap((r) => [`serviceAccount:consent-erasure-${r} roles/cloudsql.client`, `serviceAccount:consent-erasure-${r} roles/cloudsql.instanceUser`]).sort());
+      assert.deepEqual(fnRoles.sort(), ['callback', 'ingest', 'mailer', 'poller'].flatMap((r) => [`serviceAccount:consent-erasure-${r} roles/cloudsql.client`, `serviceAccount:consent-erasure-${r} roles/cloudsql.instanceUser`]).sort());
+    });
+    it("sendAlert's account cannot publish to deletion-alerts: it holds no role on any topic, and no binding or policy resource could add one", () => {
+      const mailer = `serviceAccount:${sa(cb.values['_MAILER_SA'])}`;
+      assert.equal(deployOf('sendAlert').one('--service-account'), sa(cb.values['_MAILER_SA']), 'sendAlert runs as the mailer account');
+      // A binding or policy resource replaces a topic's members wholesale, beyond what the members below show.
+      for (const type of ['google_pubsub_topic_iam_binding', 'google_pubsub_topic_iam_policy', 'google_project_iam_binding', 'google_project_iam_policy']) {
+        assert.deepEqual(Object.keys(tf.resources(type)), [], `${type} is not used`);
+      }
+      const topicGrants = Object.keys(tf.resources('google_pubsub_topic_iam_member')).flatMap((n) =>
+        Object.values(tf.instances('google_pubsub_topic_iam_member', n)).map((g) => g as Obj),
+      );
+      assert.deepEqual(topicGrants.filter((g) => g['member'] === mailer), [], 'the mailer holds no role on any topic');
+      const alertTopicRoles = topicGrants.filter((g) => g['topic'] === 'projects/acme-privacy/topics/deletion-alerts').map((g) => `${String(g['member'])} ${String(g['role'])}`);
+      assert.deepEqual(alertTopicRoles, [`serviceAccount:${sa(cb.values['_POLLER_SA'])} roles/pubsub.publisher`], 'the poller alone holds a role on deletion-alerts');
     });
   });
 
@@ -318,10 +365,14 @@ describe('deploy drift: cloudbuild.yaml, infra/ and the code agree', () => {
         const at = groups.indexOf(`--function=${d.one('--entry-point')}`);
         assert.ok(at >= 0, `the preflight does not check ${d.one('--entry-point')}`);
         assert.equal(groups[at + 1], `--set-env-vars=${d.one('--set-env-vars')}`);
-        assert.equal(groups[at + 2], `--set-secrets=${d.one('--set-secrets')}`);
+        if (d.secrets.size === 0 && !d.has('--set-secrets')) {
+          // A function that holds no credential (the callback receiver) mounts nothing.
+          assert.deepEqual(FUNCTION_CREDENTIALS[d.one('--entry-point')], []);
+          assert.ok(!groups[at + 2]?.startsWith('--set-secrets='), `${d.name}: the preflight mounts secrets its deploy does not`);
+        } else assert.equal(groups[at + 2], `--set-secrets=${d.one('--set-secrets')}`);
       }
       const secretsStep = cb.resolved('secret-versions').args.slice(3);
-      assert.deepEqual(secretsStep, cb.deploys.map((d) => `--set-secrets=${d.one('--set-secrets')}`));
+      assert.deepEqual(secretsStep, cb.deploys.filter((d) => d.has('--set-secrets')).map((d) => `--set-secrets=${d.one('--set-secrets')}`));
     });
 
     it('migrates as the build account through the Cloud SQL connector, as the owner role the bootstrap makes', () => {

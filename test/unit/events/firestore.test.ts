@@ -3,6 +3,8 @@ import protobuf from 'protobufjs';
 import {
   customerIdOf,
   decodeDocumentEventData,
+  decodeHeaderAttribute,
+  documentPathOf,
   decodeDocumentEventProtobuf,
   decodeFirestoreEvent,
   parseDocumentEventJson,
@@ -189,16 +191,70 @@ describe('Firestore event decoding', () => {
   describe('customerIdOf', () => {
     const ev = (o: Parameters<typeof firestoreEvent>[0]): FirestoreEvent => decodeFirestoreEvent(firestoreEvent({ after: { a: true }, ...o }));
 
-    it('reads the document extension, else the subject, else the document name', () => {
+    /** The same event with the payload's document names removed: only the headers say which document. */
+    const headersOnly = (e: FirestoreEvent): FirestoreEvent => ({
+      ...e,
+      data: {
+        ...(e.data.value ? { value: { ...e.data.value, name: '' } } : {}),
+        ...(e.data.oldValue ? { oldValue: { ...e.data.oldValue, name: '' } } : {}),
+      },
+    });
+    /** A header value as Node hands it over: the UTF-8 bytes on the wire read one character per byte. */
+    const asNodeReadsIt = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+    it('reads the payload document name first, else the document extension, else the subject', () => {
       assert.equal(customerIdOf(ev({ customerId: 'c-1' }), 'customers'), 'c-1');
-      assert.equal(customerIdOf(ev({ customerId: 'c-2', document: null }), 'customers'), 'c-2');
-      assert.equal(customerIdOf(ev({ customerId: 'c-3', document: null, subject: null }), 'customers'), 'c-3');
+      assert.equal(customerIdOf(ev({ customerId: 'c-2', document: 'customers/other' }), 'customers'), 'c-2');
+      assert.equal(customerIdOf(headersOnly(ev({ customerId: 'c-3', document: 'customers/c-3h' })), 'customers'), 'c-3h');
+      assert.equal(customerIdOf(headersOnly(ev({ customerId: 'c-4', document: null, subject: 'documents/customers/c-4s' })), 'customers'), 'c-4s');
+      rejects(() => customerIdOf(headersOnly(ev({ document: null, subject: null })), 'customers'), /names no document/);
+    });
+
+    it('reads the before-image name of a delete', () => {
+      const deleted = decodeFirestoreEvent(firestoreEvent({ customerId: 'gone', before: { a: true }, document: null, subject: null }));
+      assert.equal(customerIdOf(deleted, 'customers'), 'gone');
+    });
+
+    const HOSTILE_IDS = ['ünicøde', 'emoji😀🙈', 'with space', '100%', 'a%41b', 'plus+sign', `q"uote's`, '%2F..%2Fadmin', 'documents', 'ü'.repeat(750)];
+    for (const id of HOSTILE_IDS) {
+      it(`keeps ${JSON.stringify(id.slice(0, 20))}${id.length > 20 ? '…' : ''} exactly, whatever the headers say`, () => {
+        // The emulator sends the header's UTF-8 bytes unencoded; Node reads them as Latin-1.
+        const raw = ev({ customerId: id, document: asNodeReadsIt(`customers/${id}`), subject: asNodeReadsIt(`documents/customers/${id}`) });
+        assert.deepEqual(documentPathOf(raw), { path: `customers/${id}`, from: 'payload' }, 'an unencoded header agrees');
+        // A binding-conformant sender percent-encodes it.
+        const encoded = ev({ customerId: id, document: `customers/${encodeURIComponent(id)}` });
+        assert.deepEqual(documentPathOf(encoded), { path: `customers/${id}`, from: 'payload' }, 'a percent-encoded header agrees');
+        assert.equal(customerIdOf(headersOnly(encoded), 'customers'), id, 'the percent-encoded header alone');
+      });
+    }
+
+    it('uses the payload when a header names another document, and says so', () => {
+      const e = ev({ customerId: 'ünicøde', document: 'customers/Ã¼nicÃ¸de-not' });
+      const where = documentPathOf(e);
+      assert.equal(where.path, 'customers/ünicøde');
+      assert.deepEqual(where.disagreement, { attribute: 'document', header: 'customers/ünicøde-not', payload: 'customers/ünicøde' });
+      const bySubject = documentPathOf(ev({ customerId: 'c1', document: null, subject: 'documents/customers/c2' }));
+      assert.deepEqual(bySubject.disagreement, { attribute: 'subject', header: 'customers/c2', payload: 'customers/c1' });
+    });
+
+    it('decodes header attributes per the CloudEvents HTTP binding', () => {
+      assert.equal(decodeHeaderAttribute('customers/%C3%BCnic%C3%B8de'), 'customers/ünicøde');
+      assert.equal(decodeHeaderAttribute(asNodeReadsIt('customers/ünicøde')), 'customers/ünicøde');
+      assert.equal(decodeHeaderAttribute('a%20b%25c%22'), 'a b%c"');
+      assert.equal(decodeHeaderAttribute('100%'), '100%', 'a lone % stays');
+      assert.equal(decodeHeaderAttribute('%zz'), '%zz');
+      assert.equal(decodeHeaderAttribute('plus+sign'), 'plus+sign', '+ is not a space in this binding');
+      assert.equal(decodeHeaderAttribute('%FF'), undefined, 'bytes that are not UTF-8');
+      assert.equal(decodeHeaderAttribute('emoji😀'), 'emoji😀', 'text already decoded (not from a header) stays');
+      rejects(() => customerIdOf(headersOnly(ev({ document: 'customers/%FF' })), 'customers'), /not a UTF-8 document path/);
     });
 
     it('rejects another collection, a subcollection, an empty id and an id over 1500 bytes', () => {
       rejects(() => customerIdOf(ev({ collection: 'orders', customerId: 'o1' }), 'customers'), /not in collection "customers"/);
-      rejects(() => customerIdOf(ev({ document: 'customers/c1/orders/o1' }), 'customers'), /subcollection/);
-      rejects(() => customerIdOf(ev({ document: 'customers/' }), 'customers'), /empty customer id/);
+      rejects(() => customerIdOf(ev({ customerId: 'c1/orders/o1' }), 'customers'), /subcollection/);
+      rejects(() => customerIdOf(headersOnly(ev({ document: 'customers/c1/orders/o1' })), 'customers'), /subcollection/);
+      rejects(() => customerIdOf(ev({ customerId: '' }), 'customers'), /empty customer id/);
+      rejects(() => customerIdOf(headersOnly(ev({ document: 'customers/' })), 'customers'), /empty customer id/);
       rejects(() => customerIdOf(ev({ customerId: 'é'.repeat(751) }), 'customers'), /1502 bytes, over Firestore's 1500-byte limit/);
       assert.equal(customerIdOf(ev({ customerId: 'x'.repeat(1500) }), 'customers').length, 1500);
     });

@@ -11,6 +11,8 @@ export interface SeenRequest {
   headers: Record<string, string>;
   /** The JSON body sent, if any. */
   json: unknown;
+  /** The body as sent (a form-encoded body is not JSON). */
+  text?: string;
 }
 
 /** The Response a server answering exactly as `answer` documents would send. */
@@ -36,8 +38,10 @@ export function stubFetch(...answers: Answer[]): { seen: SeenRequest[]; restore(
   const stub = sinon.stub(globalThis, 'fetch').callsFake((input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
-    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
-    seen.push({ method: init?.method ?? 'GET', url, headers, json: body });
+    const text = typeof init?.body === 'string' ? init.body : undefined;
+    const isJson = (headers['content-type'] ?? '').includes('json');
+    const body = text !== undefined && isJson ? (JSON.parse(text) as unknown) : undefined;
+    seen.push({ method: init?.method ?? 'GET', url, headers, json: body, ...(text !== undefined ? { text } : {}) });
     const next = queue.shift();
     if (!next) return Promise.reject(new Error(`unexpected call ${init?.method ?? 'GET'} ${url.pathname}: no answer left`));
     return Promise.resolve(responseOf(next));

@@ -31,7 +31,7 @@ describe('createVendors', () => {
         createVendors(
           vendorConfigs([
             { name: 'segment', settings: {}, policy: {} },
-            { name: 'http', settings: { baseUrl: 'http://x' }, policy: {} },
+            { name: 'http', settings: { baseUrl: 'https://x' }, policy: {} },
             { name: 'mixpanel', settings: {}, policy: {} },
           ]),
         ),

@@ -1,7 +1,8 @@
 -- Up Migration
 -- The alert scan reads only what changed: each unfinished deletion carries alert_check_at, the next time one
 -- of its alert conditions can begin or end. Writes that change what the conditions read (state, status
--- change, expected completion, submission or queueing time, the request's deadline) set it to '-infinity'
+-- change, expected completion and its source, submission or queueing time, verification, the request's
+-- deadline, an extension included) set it to '-infinity'
 -- ("look at me at the next scan"), in triggers, so no writer can forget; the scan evaluates the rows whose
 -- time has come plus those with an open alert, then stores each one's next threshold. A scan over a million
 -- unfinished deletions reads the few that are due, through the partial index below.
@@ -30,14 +31,18 @@ begin
      or new.expected_by is distinct from old.expected_by
      or new.submitted_at is distinct from old.submitted_at
      or new.queued_at is distinct from old.queued_at
-     or new.request_id is distinct from old.request_id then
+     or new.request_id is distinct from old.request_id
+     or new.expected_source is distinct from old.expected_source
+     or new.verified_at is distinct from old.verified_at
+     or new.verification_failed_at is distinct from old.verification_failed_at then
     new.alert_check_at := '-infinity';
   end if;
   return new;
 end $$;
 
 create trigger vendor_deletion_alert_recheck
-  before insert or update of state, status_changed_at, expected_by, submitted_at, queued_at, request_id
+  before insert or update of state, status_changed_at, expected_by, submitted_at, queued_at, request_id,
+                             expected_source, verified_at, verification_failed_at
   on vendor_deletion
   for each row execute function vendor_deletion_alert_recheck();
 

@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
+import pg from 'pg';
+import type { Log } from '../../functions/log.js';
+import { createPubsubAdmin, type PubsubAdmin } from '../pubsubAdmin.js';
+import { FUNCTION_NAMES, startStack, type FunctionName, type RunningStack } from '../stack.js';
+import type { RelayRetry } from '../triggerRelay.js';
+import { childPids, startPrivatePostgres, type PrivatePostgres } from './privatePostgres.js';
+
+/**
+ * The local stack on a PostgreSQL of its own, for faults on the production path: revocations written to the
+ * Firestore emulator reach onCustomerWritten through its trigger, the relay and a Functions Framework process;
+ * poll and alert messages reach pollDeletions and sendAlert through the Pub/Sub emulator's push. Everything a
+ * fault needs is at hand: the database to crash, the relay to drop or duplicate events, the function
+ * processes to kill, the sandbox and the mail sink (their control APIs), a pool to count with.
+ */
+export interface FaultStack {
+  stack: RunningStack;
+  postgres: PrivatePostgres;
+  /** A pool of the test's own, for counting (not one the functions use). */
+  pool: pg.Pool;
+  firestore: Firestore;
+  pubsub: PubsubAdmin;
+  /** The folder holding `.consent-erasure/stack.json`: run the CLI here. */
+  dir: string;
+  /** Configures the sandbox's `http` module (POST /_sandbox/http/config). */
+  sandbox(config: Record<string, unknown>): Promise<void>;
+  /** Create calls the sandbox answered 201 (a new job), per customer id. */
+  vendorJobs(): Promise<Map<string, number>>;
+  /** Emails the mail sink accepted. */
+  emails(): Promise<Array<{ customArgs: Record<string, string>; text?: string }>>;
+  /** Resident memory (kB) of each function process, the relay's process (this one) and PostgreSQL's processes together. */
+  memory(): Record<string, number>;
+  /** Connections open on the database server, by application (pg_stat_activity, client backends). */
+  connections(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** All processes below `pid`, itself included (a Functions Framework process run through tsx has children). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i += 1) out.push(...childPids(out[i]!));
+  return out;
+}
+
+export async function startFaultStack(options: {
+  rootDir: string;
+  env?: Record<string, string>;
+  log: Log;
+  pollIntervalSeconds?: number;
+  triggerRetry?: RelayRetry;
+}): Promise<FaultStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'ce-fault-stack-'));
+  const postgres = await startPrivatePostgres({ database: 'faults' });
+  let stack: RunningStack | undefined;
+  try {
+    stack = await startStack({
+      rootDir: options.rootDir,
+      stateDir: join(dir, '.consent-erasure'),
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '',
+        ...(process.env['CLOUDSDK_ROOT_DIR'] ? { CLOUDSDK_ROOT_DIR: process.env['CLOUDSDK_ROOT_DIR'] } : {}),
+        LOG_LEVEL: 'warn',
+        ...options.env,
+        DATABASE_URL: postgres.url,
+      },
+      log: options.log,
+      pollIntervalSeconds: options.pollIntervalSeconds ?? 2,
+      ...(options.triggerRetry ? { triggerRetry: options.triggerRetry } : {}),
+    });
+  } catch (err) {
+    await postgres.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const running = stack;
+  const pool = new pg.Pool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {});
+  const firestore = new Firestore({ projectId: running.info.projectId, host: running.info.firestoreEmulatorHost, ssl: false });
+  const pubsub = createPubsubAdmin({ host: running.info.pubsubEmulatorHost, projectId: running.info.projectId });
+  const sandboxUrl = running.info.vendorSandboxUrl;
+
+  return {
+    stack: running,
+    postgres,
+    pool,
+    firestore,
+    pubsub,
+    dir,
+    async sandbox(config) {
+      const res = await fetch(`${sandboxUrl}/_sandbox/http/config`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(config),
+      });
+      if (!res.ok) throw new Error(`sandbox config refused: ${res.status} ${await res.text()}`);
+    },
+    async vendorJobs() {
+      const res = await fetch(`${sandboxUrl}/_sandbox/http/calls`);
+      const { calls } = (await res.json()) as { calls: Array<{ method: string; status: number; body?: { customerId?: unknown } }> };
+      const jobs = new Map<string, number>();
+      for (const c of calls) {
+        const id = c.body?.customerId;
+        if (c.method === 'POST' && c.status === 201 && typeof id === 'string') jobs.set(id, (jobs.get(id) ?? 0) + 1);
+      }
+      return jobs;
+    },
+    async emails() {
+      const res = await fetch(`${running.info.mailSinkUrl}/messages`);
+      return (await res.json()) as Array<{ customArgs: Record<string, string>; text?: string }>;
+    },
+    memory() {
+      const out: Record<string, number> = {};
+      for (const name of FUNCTION_NAMES as readonly FunctionName[]) {
+        out[name] = tree(running.functionPid(name)).reduce((sum, pid) => sum + rssKb(pid), 0);
+      }
+      out['stack (relay, sandbox, mail sink)'] = rssKb(process.pid);
+      return out;
+    },
+    async connections() {
+      const { rows } = await pool.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      return rows[0]!.n;
+    },
+    async stop() {
+      await firestore.terminate().catch(() => {});
+      await pool.end().catch(() => {});
+      await running.stop();
+      await postgres.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
