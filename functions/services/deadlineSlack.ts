@@ -3,6 +3,7 @@ import { forecastSlack, type ForecastBasis } from '../domain/slackForecast.js';
 import { isVendorKind } from '../domain/vendorKinds.js';
 import type { Queryable } from '../store/pool.js';
 import { recentCompletionDurations } from '../store/recentCompletionDurations.js';
+import { policyOf } from '../vendors/registry.js';
 
 /** Recent completions per vendor the forecast's p90 is taken over (the alert scan uses the same window). */
 export const HISTORY_WINDOW = 500;
@@ -45,7 +46,10 @@ export async function createSlackForecaster(
   const configured = new Map(args.policies.map((p) => [p.vendor, p.expectedDurationMs]));
   return {
     of(row, now) {
-      const configuredDurationMs = configured.get(row.vendor);
+      // A command that reads only the database (status, report) may run without the vendors' settings: a vendor
+      // it was not given is forecast with its adapter's documented policy.
+      const configuredDurationMs =
+        configured.get(row.vendor) ?? (isVendorKind(row.vendor) ? policyOf({ name: row.vendor, policy: {} }).expectedDurationMs : undefined);
       if (!OPEN.has(row.state) || configuredDurationMs === undefined) return null;
       const f = forecastSlack({
         vendor: isVendorKind(row.vendor) ? row.vendor : 'http',
