@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { createFirestore } from '../../functions/cli/firestoreAdmin.js';
 import pg from 'pg';
 import type { Log } from '../../functions/log.js';
 import { createPubsubAdmin, type PubsubAdmin } from '../pubsubAdmin.js';
@@ -88,7 +89,9 @@ export async function startFaultStack(options: {
   const running = stack;
   const pool = new pg.Pool({ connectionString: postgres.url, max: 2, connectionTimeoutMillis: 10_000 });
   pool.on('error', () => {});
-  const firestore = new Firestore({ projectId: running.info.projectId, host: running.info.firestoreEmulatorHost, ssl: false });
+  // The stack's own emulator: createFirestore makes it win over a FIRESTORE_EMULATOR_HOST the shell exports (CI
+  // exports the shared test emulator's), which the client would otherwise prefer to the host it is given.
+  const firestore = createFirestore({ projectId: running.info.projectId, emulatorHost: running.info.firestoreEmulatorHost });
   const pubsub = createPubsubAdmin({ host: running.info.pubsubEmulatorHost, projectId: running.info.projectId });
   const sandboxUrl = running.info.vendorSandboxUrl;
 
