@@ -192,7 +192,7 @@ export const ALERT_SCAN_PASS_ROWS = 20_000;
 /** Opens alert rows for conditions that began and resolves those that ended, reading only the candidates. */
 export async function evaluateDeletionAlerts(
   db: Queryable,
-  args: { now: Date; policies: AlertPolicy[]; deadlineWarningMs: number; forecasts?: VendorForecast[]; riskMarginMs?: number; passRows?: number },
+  args: { now: Date; policies: AlertPolicy[]; deadlineWarningMs: number; forecasts?: VendorForecast[]; riskMarginMs?: number; passRows?: number; maxMs?: number },
 ): Promise<{ opened: number; resolved: number; candidates: number; passes: number }> {
   const forecast = new Map((args.forecasts ?? []).map((f) => [f.vendor, f]));
   const policies = [...args.policies].sort((a, b) => a.vendor.localeCompare(b.vendor));
@@ -211,6 +211,8 @@ export async function evaluateDeletionAlerts(
     .update(JSON.stringify([vendors, expected, noProgress, forecastMs, forecastSource, warning, margin]))
     .digest('hex');
   const total = { opened: 0, resolved: 0, candidates: 0, passes: 0 };
+  const started = performance.now();
+  const maxMs = args.maxMs ?? 20_000;
   try {
     const changed = await db.query(POLICY_SQL, [hash, args.now]);
     // Fresh statistics after marking many rows, so the passes join them in bulk rather than row by row.
@@ -234,7 +236,9 @@ export async function evaluateDeletionAlerts(
       total.candidates += row?.candidates ?? 0;
       // A full pass may have left more due rows. One that skipped locked rows ends the scan: they would come first
       // again; they, and the rest, are looked at by the next scan.
-      if ((row?.due ?? 0) < passRows || (row?.skipped ?? 0) > 0 || total.passes >= 1000) break;
+      // A scan works for at most maxMs (default 20 s) of passes: after the migration or a policy change over a
+      // large table, the rest is looked at by the following scans, so a poll cycle stays within its budget.
+      if ((row?.due ?? 0) < passRows || (row?.skipped ?? 0) > 0 || performance.now() - started >= maxMs) break;
     }
     // After a bulk of passes the statistics still count the rows as due: refresh them, or the next (small) scans
     // would be planned for a bulk.
