@@ -86,10 +86,19 @@ describe('customer ids exactly as Firestore holds them (local stack: emulator â†
       );
       assert.deepEqual([...recorded].sort(), [...AWKWARD_IDS].sort(), 'the stored ids are the Firestore ids, nothing else');
 
-      const calls = (await (await fetch(`${stack.info.vendorSandboxUrl}/_sandbox/http/calls`)).json()) as {
-        calls: Array<{ method: string; body?: { customerId?: string } }>;
-      };
-      const asked = calls.calls.filter((c) => c.method === 'POST').map((c) => c.body?.customerId);
+      // The request is committed before the ingest's vendor call ends: wait for the calls, then compare them.
+      const asked = await eventually(
+        'a vendor call for every id',
+        async () => {
+          const calls = (await (await fetch(`${stack.info.vendorSandboxUrl}/_sandbox/http/calls`)).json()) as {
+            calls: Array<{ method: string; body?: { customerId?: string } }>;
+          };
+          const ids = calls.calls.filter((c) => c.method === 'POST').map((c) => c.body?.customerId);
+          return new Set(ids).size >= AWKWARD_IDS.length ? ids : undefined;
+        },
+        60_000,
+        250,
+      );
       assert.deepEqual([...new Set(asked)].sort(), [...AWKWARD_IDS].sort(), 'the vendor was asked to delete exactly these ids');
 
       for (const id of AWKWARD_IDS) {
