@@ -8,6 +8,7 @@ import type { Log } from '../../functions/log.js';
 import { createPubsubAdmin, type PubsubAdmin } from '../pubsubAdmin.js';
 import { FUNCTION_NAMES, startStack, type FunctionName, type RunningStack } from '../stack.js';
 import type { RelayRetry } from '../triggerRelay.js';
+import type { SandboxStats } from '../sandbox/types.js';
 import { childPids, startPrivatePostgres, type PrivatePostgres } from './privatePostgres.js';
 
 /**
@@ -30,6 +31,10 @@ export interface FaultStack {
   sandbox(config: Record<string, unknown>): Promise<void>;
   /** Create calls the sandbox answered 201 (a new job), per customer id. */
   vendorJobs(): Promise<Map<string, number>>;
+  /** Create calls the sandbox answered 200: a repeated Idempotency-Key handed back the job it already had. */
+  replayedCreates(): Promise<number>;
+  /** The sandbox's counters for its `http` module (requests, answers by outcome: failure, timeout, reset, drift, rate_limited, …). */
+  sandboxStats(): Promise<SandboxStats>;
   /** Emails the mail sink accepted. */
   emails(): Promise<Array<{ customArgs: Record<string, string>; text?: string }>>;
   /** Resident memory (kB) of each function process, the relay's process (this one) and PostgreSQL's processes together. */
@@ -94,6 +99,10 @@ export async function startFaultStack(options: {
   const firestore = createFirestore({ projectId: running.info.projectId, emulatorHost: running.info.firestoreEmulatorHost });
   const pubsub = createPubsubAdmin({ host: running.info.pubsubEmulatorHost, projectId: running.info.projectId });
   const sandboxUrl = running.info.vendorSandboxUrl;
+  const sandboxCalls = async () => {
+    const res = await fetch(`${sandboxUrl}/_sandbox/http/calls`);
+    return ((await res.json()) as { calls: Array<{ method: string; status: number; body?: { customerId?: unknown } }> }).calls;
+  };
 
   return {
     stack: running,
@@ -111,14 +120,19 @@ export async function startFaultStack(options: {
       if (!res.ok) throw new Error(`sandbox config refused: ${res.status} ${await res.text()}`);
     },
     async vendorJobs() {
-      const res = await fetch(`${sandboxUrl}/_sandbox/http/calls`);
-      const { calls } = (await res.json()) as { calls: Array<{ method: string; status: number; body?: { customerId?: unknown } }> };
       const jobs = new Map<string, number>();
-      for (const c of calls) {
+      for (const c of await sandboxCalls()) {
         const id = c.body?.customerId;
         if (c.method === 'POST' && c.status === 201 && typeof id === 'string') jobs.set(id, (jobs.get(id) ?? 0) + 1);
       }
       return jobs;
+    },
+    async replayedCreates() {
+      return (await sandboxCalls()).filter((c) => c.method === 'POST' && c.status === 200).length;
+    },
+    async sandboxStats() {
+      const res = await fetch(`${sandboxUrl}/_sandbox/http/stats`);
+      return (await res.json()) as SandboxStats;
     },
     async emails() {
       const res = await fetch(`${running.info.mailSinkUrl}/messages`);
