@@ -11,6 +11,9 @@ import { lostEvents } from './scenarios/lostEvents.js';
 import { secretsInLogs } from './scenarios/secrets.js';
 import { databaseCrash } from './scenarios/databaseCrash.js';
 import { stackDuplicates } from './scenarios/stackDuplicates.js';
+import { stackVendorFaults } from './scenarios/stackVendorFaults.js';
+import { stackPollerKills } from './scenarios/stackPollerKills.js';
+import { stackDrift } from './scenarios/stackDrift.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -25,9 +28,12 @@ describe(`fault injection (${profile.name} profile)`, function () {
   duplicateDeliveries(profile, results);
   stackDuplicates(profile, results);
   vendorFaults(profile, results);
+  stackVendorFaults(profile, results);
   pollerKills(profile, results);
+  stackPollerKills(profile, results);
   databaseRestart(profile, results);
   contractDrift(profile, results);
+  stackDrift(profile, results);
   hostileInput(profile, results);
   lostEvents(profile, results);
   secretsInLogs(profile, results);

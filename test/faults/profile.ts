@@ -28,6 +28,14 @@ export interface FaultProfile {
   lostShare: number;
   /** Scenario 1s: customers revoked in Firestore whose every trigger event reaches the function 3–4 times. */
   stackDuplicateCustomers: number;
+  /** Scenario 2s: customers revoked in Firestore while the vendor sandbox answers with faults, through the local stack. */
+  stackFaultCustomers: number;
+  /** Scenario 3s: SIGKILLs of the pollDeletions process, and the customers revoked in Firestore meanwhile. */
+  stackKills: number;
+  stackKillCustomers: number;
+  /** Scenario 5s: drift incidents switched on and off, and the customers revoked in Firestore in waves before them. */
+  stackDriftIncidents: number;
+  stackDriftCustomers: number;
   /** Scenario 9: revocations written to Firestore across two PostgreSQL crashes, through the local stack. */
   crashRevocations: number;
 }
@@ -49,6 +57,11 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     lostShare: 0.2,
     crashRevocations: 150,
     stackDuplicateCustomers: 150,
+    stackFaultCustomers: 150,
+    stackKills: 4,
+    stackKillCustomers: 150,
+    stackDriftIncidents: 4,
+    stackDriftCustomers: 100,
   },
   full: {
     name: 'full',
@@ -66,6 +79,11 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     lostShare: 0.2,
     crashRevocations: 1_000,
     stackDuplicateCustomers: 1_000,
+    stackFaultCustomers: 1_000,
+    stackKills: 20,
+    stackKillCustomers: 1_000,
+    stackDriftIncidents: 8,
+    stackDriftCustomers: 500,
   },
 };
 
