@@ -43,14 +43,13 @@ candidates as (
   select vendor_deletion_id from deletion_alert where resolved_at is null
 ),
 seen as (
+  -- Each candidate with what its conditions compare, computed once through the primary keys. Later steps read
+  -- this CTE alone and never join two CTEs to each other: the planner cannot size such a join and, at a large
+  -- first scan, chose to read the whole table for it.
   select d.id, d.state, d.status_changed_at, d.expected_by, d.expected_source, d.verified_at,
-         d.verification_failed_at, d.verification_evidence, d.vendor, d.request_id, d.updated_at,
-         d.submitted_at, d.queued_at
-    from candidates c
-    join vendor_deletion d on d.id = c.id
-),
-open_rows as (
-  select d.id, d.state, r.deadline_at, d.updated_at,
+         d.verification_failed_at, d.verification_evidence, d.updated_at, d.alert_check_at,
+         d.state not in ('completed', 'cancelled') as unfinished,
+         r.deadline_at,
          coalesce(d.expected_by,
                   coalesce(d.submitted_at, d.queued_at) + p.expected_ms * interval '1 millisecond') as expected_at,
          coalesce(d.status_changed_at, d.submitted_at, d.queued_at)
@@ -60,10 +59,15 @@ open_rows as (
          case when d.expected_source is not null and d.expected_by is not null
               then d.vendor || '''s own date (' || d.expected_source || ')'
               else p.forecast_source end as forecast_source
-    from seen d
+    from candidates c
+    join vendor_deletion d on d.id = c.id
     join deletion_request r on r.id = d.request_id
     left join policy p on p.vendor = d.vendor
-   where d.state not in ('completed', 'cancelled')
+),
+open_rows as (
+  select id, state, deadline_at, updated_at, expected_at, no_progress_at, forecast_at, forecast_source
+    from seen
+   where unfinished
 ),
 conditions as (
   select id, 'stale'::text as kind, expected_at as since, null::text as detail
@@ -136,32 +140,36 @@ next_look as (
   -- The next moment a condition of the row can begin or end: each threshold still ahead (a finished row has
   -- none; an open alert keeps it a candidate anyway).
   select s.id, s.state, s.status_changed_at, s.expected_by, s.expected_source, s.verified_at, s.verification_failed_at,
-         o.deadline_at, o.id is not null as unfinished,
-         (select min(t) from (values (o.expected_at), (o.no_progress_at),
-                                     (o.deadline_at - $5::bigint * interval '1 millisecond'), (o.deadline_at),
-                                     (o.deadline_at - $8::bigint * interval '1 millisecond'), (o.forecast_at)) v(t)
-           where t > $1::timestamptz) as at
+         s.alert_check_at,
+         case when s.unfinished then
+           (select min(t) from (values (s.expected_at), (s.no_progress_at),
+                                       (s.deadline_at - $5::bigint * interval '1 millisecond'), (s.deadline_at),
+                                       (s.deadline_at - $8::bigint * interval '1 millisecond'), (s.forecast_at)) v(t)
+             where t > $1::timestamptz) end as at
     from seen s
-    left join open_rows o on o.id = s.id
 ),
 lockable as (
-  select d.id from vendor_deletion d join next_look n on n.id = d.id
+  -- The rows to reschedule, locked, with their next look: the update below joins them to the table alone.
+  select n.* from next_look n join vendor_deletion d on d.id = n.id
    for update of d skip locked
 ),
 rescheduled as (
   update vendor_deletion d
      set alert_check_at = n.at
-    from lockable l
-    join next_look n on n.id = l.id
-   where d.id = l.id
+    from lockable n
+   where d.id = n.id
      and d.state = n.state
      and d.status_changed_at is not distinct from n.status_changed_at
      and d.expected_by is not distinct from n.expected_by
      and d.expected_source is not distinct from n.expected_source
      and d.verified_at is not distinct from n.verified_at
      and d.verification_failed_at is not distinct from n.verification_failed_at
-     and (not n.unfinished
-          or (select r.deadline_at from deletion_request r where r.id = d.request_id) is not distinct from n.deadline_at)
+     -- A deadline moved by a transaction that committed after this statement began re-marks the row's
+     -- alert_check_at (deletion_request_alert_recheck); the update sees that (it re-reads a row changed
+     -- meanwhile) and leaves the mark. A row that was already marked '-infinity' is rescheduled from the old
+     -- deadline: an extension only moves thresholds later, so that look comes early, finds nothing, and
+     -- reschedules from the new deadline.
+     and d.alert_check_at is not distinct from n.alert_check_at
   returning 1
 )
 select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
