@@ -7,8 +7,12 @@ import { alertFigures, revocationFigures, settle, settleAlerts, settleTimeout, s
 
 export const STACK_VENDOR_FAULTS = '2s vendor faults (stack)';
 
-/** The sandbox's faults while the work goes through (row 2's shares); hangs outlast the vendor timeout below. */
-const FAULTS = { failureShare: 0.1, failureStatus: 503, timeoutShare: 0.05, hangMs: 1_500, resetShare: 0.03, drift: 'truncated', driftShare: 0.03 };
+/**
+ * The sandbox's faults while the work goes through (row 2's shares, truncated bodies a little more often: with
+ * fewer deletions, enough creates must lose their answer after the job was made for the Idempotency-Key replay to
+ * be seen); hangs outlast the vendor timeout below.
+ */
+const FAULTS = { failureShare: 0.1, failureStatus: 503, timeoutShare: 0.05, hangMs: 1_500, resetShare: 0.03, drift: 'truncated', driftShare: 0.05 };
 /** A 429 burst: at most 5 requests in any 4 s, answered 429 with Retry-After beyond that. */
 const BURST = { requests: 5, perMs: 4_000 };
 
@@ -71,7 +75,7 @@ export function stackVendorFaults(profile: FaultProfile, results: FaultResults):
         load: `${count(written)} revocations written to Firestore, ${count(stats.requests)} vendor calls, ${count(alerts.raised.length)} alerts raised`,
         faults:
           `${count(stats.byOutcome.failure)} 5xx, ${count(stats.byOutcome.timeout)} timeouts, ${count(stats.byOutcome.reset)} resets, ` +
-          `${count(stats.byOutcome.drift)} truncated, ${count(stats.byOutcome.rate_limited)} × 429 in ${bursts} bursts`,
+          `${count(stats.byOutcome.drift)} truncated, ${count(stats.byOutcome.rate_limited)} × 429 in ${bursts} bursts; ${count(replayed)} creates replayed`,
         lost: figures.lost + alerts.unsent.length,
         duplicated: figures.duplicated + alerts.twice,
         completed: figures.completed,
