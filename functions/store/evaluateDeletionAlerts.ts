@@ -178,17 +178,9 @@ select (select count(*) from opened)::int as opened, (select count(*) from resol
        (select count(*) from due_rows u left join lockable l on l.id = u.id where l.id is null)::int as skipped`;
 
 // When the scan's policy changes (the vendors' durations and forecasts, the warning and risk margins), every
-// unfinished deletion's stored threshold is stale: each is looked at again once.
-const POLICY_SQL = `
-with changed as (
-  insert into alert_scan_policy as s (policy_hash, updated_at) values ($1::text, $2::timestamptz)
-  on conflict (singleton) do update set policy_hash = excluded.policy_hash, updated_at = excluded.updated_at
-   where s.policy_hash is distinct from excluded.policy_hash
-  returning 1
-)
-update vendor_deletion set alert_check_at = '-infinity'
- where exists (select 1 from changed)
-   and (state not in ('completed', 'cancelled') or (verification_failed_at is not null and verified_at is null))`;
+// unfinished deletion's stored threshold is stale: each is looked at again once (sql/000023: the function plans
+// the marking update only when the policy changed).
+const POLICY_SQL = 'select alert_scan_policy_apply($1::text, $2::timestamptz) as marked';
 
 /**
  * Rows due for a look taken per statement: a statement holds the row locks of what it reschedules, so after the
@@ -222,9 +214,9 @@ export async function evaluateDeletionAlerts(
   const started = performance.now();
   const maxMs = args.maxMs ?? 20_000;
   try {
-    const changed = await db.query(POLICY_SQL, [hash, args.now]);
+    const changed = await db.query<{ marked: string }>(POLICY_SQL, [hash, args.now]);
     // Fresh statistics after marking many rows, so the passes join them in bulk rather than row by row.
-    if ((changed.rowCount ?? 0) > passRows) await db.query('select alert_scan_analyze()');
+    if (Number(changed.rows[0]?.marked ?? 0) > passRows) await db.query('select alert_scan_analyze()');
     for (;;) {
       const result = await db.query<{ opened: number; resolved: number; candidates: number; due: number; skipped: number }>(SQL, [
         args.now,
