@@ -50,6 +50,8 @@ seen as (
          d.verification_failed_at, d.verification_evidence, d.updated_at, d.alert_check_at,
          d.state not in ('completed', 'cancelled') as unfinished,
          r.deadline_at,
+         r.deadline_at - $5::bigint * interval '1 millisecond' as warning_at,
+         r.deadline_at - $8::bigint * interval '1 millisecond' as risk_from,
          coalesce(d.expected_by,
                   coalesce(d.submitted_at, d.queued_at) + p.expected_ms * interval '1 millisecond') as expected_at,
          coalesce(d.status_changed_at, d.submitted_at, d.queued_at)
@@ -65,7 +67,7 @@ seen as (
     left join policy p on p.vendor = d.vendor
 ),
 open_rows as (
-  select id, state, deadline_at, updated_at, expected_at, no_progress_at, forecast_at, forecast_source
+  select id, state, deadline_at, warning_at, risk_from, updated_at, expected_at, no_progress_at, forecast_at, forecast_source
     from seen
    where unfinished
 ),
@@ -83,9 +85,9 @@ conditions as (
     from open_rows
    where state in ('failed', 'error')
   union all
-  select id, 'deadline_warning', deadline_at - $5::bigint * interval '1 millisecond', null
+  select id, 'deadline_warning', warning_at, null
     from open_rows
-   where deadline_at > $1::timestamptz and deadline_at - $5::bigint * interval '1 millisecond' <= $1::timestamptz
+   where deadline_at > $1::timestamptz and warning_at <= $1::timestamptz
   union all
   select id, 'deadline_missed', deadline_at, null
     from open_rows
@@ -102,7 +104,7 @@ conditions as (
     from open_rows
    where state in ('queued', 'submitted', 'in_progress') and deadline_at > $1::timestamptz
      and forecast_at is not null
-     and greatest(forecast_at, $1::timestamptz) > deadline_at - $8::bigint * interval '1 millisecond'
+     and greatest(forecast_at, $1::timestamptz) > risk_from
   union all
   select d.id, 'verification_failed', d.verification_failed_at,
          left(coalesce(d.verification_evidence->>'summary', 'the lookup found data'), 500)
@@ -137,14 +139,14 @@ resolved as (
   returning 1
 ),
 next_look as (
-  -- The next moment a condition of the row can begin or end: each threshold still ahead (a finished row has
-  -- none; an open alert keeps it a candidate anyway).
+  -- The next moment a condition of the row can begin or end: each threshold still ahead, the same columns of
+  -- seen that the conditions above compare with now (a finished row has none; an open alert keeps it a
+  -- candidate anyway).
   select s.id, s.state, s.status_changed_at, s.expected_by, s.expected_source, s.verified_at, s.verification_failed_at,
          s.alert_check_at,
          case when s.unfinished then
-           (select min(t) from (values (s.expected_at), (s.no_progress_at),
-                                       (s.deadline_at - $5::bigint * interval '1 millisecond'), (s.deadline_at),
-                                       (s.deadline_at - $8::bigint * interval '1 millisecond'), (s.forecast_at)) v(t)
+           (select min(t) from (values (s.expected_at), (s.no_progress_at), (s.warning_at), (s.deadline_at),
+                                       (s.risk_from), (s.forecast_at)) v(t)
              where t > $1::timestamptz) end as at
     from seen s
 ),
