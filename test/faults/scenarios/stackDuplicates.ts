@@ -4,7 +4,8 @@ import { silentLogger } from '../../../functions/log.js';
 import { startFaultStack, type FaultStack } from '../../../local/faults/faultStack.js';
 import { count, STACK_PATH, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
-import { eventually, seededRandom } from '../harness.js';
+import { seededRandom } from '../harness.js';
+import { settleRevocations, stackFigures, writeRevocations } from '../stackHarness.js';
 
 export const STACK_DUPLICATES = '1s duplicate deliveries (stack)';
 
@@ -42,53 +43,10 @@ export function stackDuplicates(profile: FaultProfile, results: FaultResults): v
     });
 
     it('records one request and one vendor job per customer, and completes every one', async () => {
-      const collection = fs.firestore.collection('customers');
-      let written = 0;
-      for (let i = 0; i < customers.length; i += 50) {
-        const slice = customers.slice(i, i + 50);
-        const grant = fs.firestore.batch();
-        for (const c of slice) grant.set(collection.doc(c), { analyticsConsent: true });
-        await grant.commit();
-        const revoke = fs.firestore.batch();
-        for (const c of slice) revoke.update(collection.doc(c), { analyticsConsent: false });
-        await revoke.commit();
-        written += slice.length;
-      }
-      await eventually(
-        'every revocation recorded and completed',
-        async () => {
-          const { rows } = await fs.pool.query<{ requests: number; pending: number }>(
-            'select (select count(distinct customer_id)::int from deletion_request) as requests, (select count(*)::int from pending_deletion) as pending',
-          );
-          return rows[0]!.requests >= customers.length && rows[0]!.pending === 0 ? true : undefined;
-        },
-        profile.name === 'full' ? 600_000 : 240_000,
-        500,
-      );
+      const written = await writeRevocations(fs, customers);
+      await settleRevocations(fs, customers, profile.name === 'full' ? 600_000 : 240_000);
       await fs.stack.relay.idle();
-
-      const { rows } = await fs.pool.query<{ customer_id: string; requests: number; completed: number }>(
-        `select r.customer_id, count(distinct r.id)::int as requests,
-                count(d.id) filter (where d.state = 'completed')::int as completed
-           from deletion_request r left join vendor_deletion d on d.request_id = r.id group by r.customer_id`,
-      );
-      const byCustomer = new Map(rows.map((r) => [r.customer_id, r]));
-      const jobs = await fs.vendorJobs();
-      let lost = 0;
-      let duplicated = 0;
-      let completed = 0;
-      const problems: string[] = [];
-      for (const c of customers) {
-        const r = byCustomer.get(c);
-        if (!r || r.completed < 1) {
-          lost += 1;
-          problems.push(`${c}: ${r ? 'not completed' : 'no request'}`);
-        }
-        completed += r?.completed ?? 0;
-        const extra = Math.max(0, (r?.requests ?? 0) - 1) + Math.max(0, (jobs.get(c) ?? 0) - 1);
-        if (extra > 0) problems.push(`${c}: ${r?.requests} requests, ${jobs.get(c)} jobs`);
-        duplicated += extra;
-      }
+      const { lost, duplicated, completed, problems } = await stackFigures(fs, customers);
       const relay = fs.stack.relay.stats();
       results.record({
         scenario: STACK_DUPLICATES,
