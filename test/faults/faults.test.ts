@@ -11,6 +11,9 @@ import { lostEvents } from './scenarios/lostEvents.js';
 import { secretsInLogs } from './scenarios/secrets.js';
 import { databaseCrash } from './scenarios/databaseCrash.js';
 import { stackDuplicates } from './scenarios/stackDuplicates.js';
+import { stackRestart } from './scenarios/stackRestart.js';
+import { stackHostileInput } from './scenarios/stackHostileInput.js';
+import { stackSecrets } from './scenarios/stackSecrets.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -27,10 +30,13 @@ describe(`fault injection (${profile.name} profile)`, function () {
   vendorFaults(profile, results);
   pollerKills(profile, results);
   databaseRestart(profile, results);
+  stackRestart(profile, results);
   contractDrift(profile, results);
   hostileInput(profile, results);
+  stackHostileInput(profile, results);
   lostEvents(profile, results);
   secretsInLogs(profile, results);
+  stackSecrets(profile, results);
   databaseCrash(profile, results);
 
   describe('the table', function () {

@@ -28,6 +28,13 @@ export interface FaultProfile {
   lostShare: number;
   /** Scenario 1s: customers revoked in Firestore whose every trigger event reaches the function 3–4 times. */
   stackDuplicateCustomers: number;
+  /** Scenario 4s: revocations written to Firestore across two PostgreSQL restarts and a SendGrid outage, through the local stack. */
+  stackRestartRevocations: number;
+  /** Scenario 6s: hostile document ids beyond the fixed ones (generated), and random messages published. */
+  stackHostileIds: number;
+  stackHostileMessages: number;
+  /** Scenario 8s: revocations written to Firestore while the stack runs at trace level with credentials configured. */
+  stackSecretCustomers: number;
   /** Scenario 9: revocations written to Firestore across two PostgreSQL crashes, through the local stack. */
   crashRevocations: number;
 }
@@ -49,6 +56,10 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     lostShare: 0.2,
     crashRevocations: 150,
     stackDuplicateCustomers: 150,
+    stackRestartRevocations: 100,
+    stackHostileIds: 30,
+    stackHostileMessages: 100,
+    stackSecretCustomers: 30,
   },
   full: {
     name: 'full',
@@ -66,6 +77,10 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     lostShare: 0.2,
     crashRevocations: 1_000,
     stackDuplicateCustomers: 1_000,
+    stackRestartRevocations: 1_000,
+    stackHostileIds: 500,
+    stackHostileMessages: 1_000,
+    stackSecretCustomers: 150,
   },
 };
 
