@@ -78,7 +78,7 @@ try {
     const range = (x: { min: number; median: number; max: number }) => `min ${x.min.toFixed(2)}, max ${x.max.toFixed(2)} ms of 20`;
     figures.push({ figure: `idle: alert scan at ${t.scanRows} unfinished rows (median)`, value: t.scanMs.median, unit: 'ms', target: '< 50 ms', ideal: null, ratio: null, pass: t.scanMs.median < 50, note: `${range(t.scanMs)}; at most ${t.scanCandidates} candidates read; ${t.scanPlan.includes('vendor_deletion_alert_check') ? 'index vendor_deletion_alert_check' : 'no index'}` });
     figures.push({ figure: `idle: whole scheduled tick with the alert scan at ${t.scanRows} unfinished rows (median)`, value: t.tickWithScanMs.median, unit: 'ms', target: '< 60 ms', ideal: null, ratio: null, pass: t.tickWithScanMs.median < 60, note: range(t.tickWithScanMs) });
-    figures.push({ figure: `idle: one 20,000-row pass of the first alert scan at ${t.scanRows} unfinished rows`, value: t.firstScanMs, unit: 'ms', target: 'reference', ideal: null, ratio: null, pass: null, note: 'after the migration or a policy change every unfinished row is looked at once, in such passes, at most 20 s of them per scan' });
+    figures.push({ figure: `idle: the whole first alert scan at ${t.scanRows} unfinished rows`, value: t.firstScanMs / 1000, unit: 's', target: 'reference', ideal: null, ratio: null, pass: null, note: `${t.firstScanPasses} passes of 20,000 rows; after the migration or a policy change every unfinished row is looked at once, a poll cycle giving the scan at most 20 s and the next scans going on` });
   });
   await scenario('memory', async () => {
     const m = await runMemory(db, profile, say);

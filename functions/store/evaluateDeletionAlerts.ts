@@ -43,14 +43,15 @@ candidates as (
   select vendor_deletion_id from deletion_alert where resolved_at is null
 ),
 seen as (
+  -- Each candidate with what its conditions compare, computed once through the primary keys. Later steps read
+  -- this CTE alone and never join two CTEs to each other: the planner cannot size such a join and, at a large
+  -- first scan, chose to read the whole table for it.
   select d.id, d.state, d.status_changed_at, d.expected_by, d.expected_source, d.verified_at,
-         d.verification_failed_at, d.verification_evidence, d.vendor, d.request_id, d.updated_at,
-         d.submitted_at, d.queued_at
-    from candidates c
-    join vendor_deletion d on d.id = c.id
-),
-open_rows as (
-  select d.id, d.state, r.deadline_at, d.updated_at,
+         d.verification_failed_at, d.verification_evidence, d.updated_at, d.alert_check_at,
+         d.state not in ('completed', 'cancelled') as unfinished,
+         r.deadline_at,
+         r.deadline_at - $5::bigint * interval '1 millisecond' as warning_at,
+         r.deadline_at - $8::bigint * interval '1 millisecond' as risk_from,
          coalesce(d.expected_by,
                   coalesce(d.submitted_at, d.queued_at) + p.expected_ms * interval '1 millisecond') as expected_at,
          coalesce(d.status_changed_at, d.submitted_at, d.queued_at)
@@ -60,10 +61,15 @@ open_rows as (
          case when d.expected_source is not null and d.expected_by is not null
               then d.vendor || '''s own date (' || d.expected_source || ')'
               else p.forecast_source end as forecast_source
-    from seen d
+    from candidates c
+    join vendor_deletion d on d.id = c.id
     join deletion_request r on r.id = d.request_id
     left join policy p on p.vendor = d.vendor
-   where d.state not in ('completed', 'cancelled')
+),
+open_rows as (
+  select id, state, deadline_at, warning_at, risk_from, updated_at, expected_at, no_progress_at, forecast_at, forecast_source
+    from seen
+   where unfinished
 ),
 conditions as (
   select id, 'stale'::text as kind, expected_at as since, null::text as detail
@@ -79,9 +85,9 @@ conditions as (
     from open_rows
    where state in ('failed', 'error')
   union all
-  select id, 'deadline_warning', deadline_at - $5::bigint * interval '1 millisecond', null
+  select id, 'deadline_warning', warning_at, null
     from open_rows
-   where deadline_at > $1::timestamptz and deadline_at - $5::bigint * interval '1 millisecond' <= $1::timestamptz
+   where deadline_at > $1::timestamptz and warning_at <= $1::timestamptz
   union all
   select id, 'deadline_missed', deadline_at, null
     from open_rows
@@ -98,7 +104,7 @@ conditions as (
     from open_rows
    where state in ('queued', 'submitted', 'in_progress') and deadline_at > $1::timestamptz
      and forecast_at is not null
-     and greatest(forecast_at, $1::timestamptz) > deadline_at - $8::bigint * interval '1 millisecond'
+     and greatest(forecast_at, $1::timestamptz) > risk_from
   union all
   select d.id, 'verification_failed', d.verification_failed_at,
          left(coalesce(d.verification_evidence->>'summary', 'the lookup found data'), 500)
@@ -133,35 +139,39 @@ resolved as (
   returning 1
 ),
 next_look as (
-  -- The next moment a condition of the row can begin or end: each threshold still ahead (a finished row has
-  -- none; an open alert keeps it a candidate anyway).
+  -- The next moment a condition of the row can begin or end: each threshold still ahead, the same columns of
+  -- seen that the conditions above compare with now (a finished row has none; an open alert keeps it a
+  -- candidate anyway).
   select s.id, s.state, s.status_changed_at, s.expected_by, s.expected_source, s.verified_at, s.verification_failed_at,
-         o.deadline_at, o.id is not null as unfinished,
-         (select min(t) from (values (o.expected_at), (o.no_progress_at),
-                                     (o.deadline_at - $5::bigint * interval '1 millisecond'), (o.deadline_at),
-                                     (o.deadline_at - $8::bigint * interval '1 millisecond'), (o.forecast_at)) v(t)
-           where t > $1::timestamptz) as at
+         s.alert_check_at,
+         case when s.unfinished then
+           (select min(t) from (values (s.expected_at), (s.no_progress_at), (s.warning_at), (s.deadline_at),
+                                       (s.risk_from), (s.forecast_at)) v(t)
+             where t > $1::timestamptz) end as at
     from seen s
-    left join open_rows o on o.id = s.id
 ),
 lockable as (
-  select d.id from vendor_deletion d join next_look n on n.id = d.id
+  -- The rows to reschedule, locked, with their next look: the update below joins them to the table alone.
+  select n.* from next_look n join vendor_deletion d on d.id = n.id
    for update of d skip locked
 ),
 rescheduled as (
   update vendor_deletion d
      set alert_check_at = n.at
-    from lockable l
-    join next_look n on n.id = l.id
-   where d.id = l.id
+    from lockable n
+   where d.id = n.id
      and d.state = n.state
      and d.status_changed_at is not distinct from n.status_changed_at
      and d.expected_by is not distinct from n.expected_by
      and d.expected_source is not distinct from n.expected_source
      and d.verified_at is not distinct from n.verified_at
      and d.verification_failed_at is not distinct from n.verification_failed_at
-     and (not n.unfinished
-          or (select r.deadline_at from deletion_request r where r.id = d.request_id) is not distinct from n.deadline_at)
+     -- A deadline moved by a transaction that committed after this statement began re-marks the row's
+     -- alert_check_at (deletion_request_alert_recheck); the update sees that (it re-reads a row changed
+     -- meanwhile) and leaves the mark. A row that was already marked '-infinity' is rescheduled from the old
+     -- deadline: an extension only moves thresholds later, so that look comes early, finds nothing, and
+     -- reschedules from the new deadline.
+     and d.alert_check_at is not distinct from n.alert_check_at
   returning 1
 )
 select (select count(*) from opened)::int as opened, (select count(*) from resolved)::int as resolved,
@@ -170,17 +180,9 @@ select (select count(*) from opened)::int as opened, (select count(*) from resol
        (select count(*) from due_rows u left join lockable l on l.id = u.id where l.id is null)::int as skipped`;
 
 // When the scan's policy changes (the vendors' durations and forecasts, the warning and risk margins), every
-// unfinished deletion's stored threshold is stale: each is looked at again once.
-const POLICY_SQL = `
-with changed as (
-  insert into alert_scan_policy as s (policy_hash, updated_at) values ($1::text, $2::timestamptz)
-  on conflict (singleton) do update set policy_hash = excluded.policy_hash, updated_at = excluded.updated_at
-   where s.policy_hash is distinct from excluded.policy_hash
-  returning 1
-)
-update vendor_deletion set alert_check_at = '-infinity'
- where exists (select 1 from changed)
-   and (state not in ('completed', 'cancelled') or (verification_failed_at is not null and verified_at is null))`;
+// unfinished deletion's stored threshold is stale: each is looked at again once (sql/000023: the function plans
+// the marking update only when the policy changed).
+const POLICY_SQL = 'select alert_scan_policy_apply($1::text, $2::timestamptz) as marked';
 
 /**
  * Rows due for a look taken per statement: a statement holds the row locks of what it reschedules, so after the
@@ -214,9 +216,9 @@ export async function evaluateDeletionAlerts(
   const started = performance.now();
   const maxMs = args.maxMs ?? 20_000;
   try {
-    const changed = await db.query(POLICY_SQL, [hash, args.now]);
+    const changed = await db.query<{ marked: string }>(POLICY_SQL, [hash, args.now]);
     // Fresh statistics after marking many rows, so the passes join them in bulk rather than row by row.
-    if ((changed.rowCount ?? 0) > passRows) await db.query('select alert_scan_analyze()');
+    if (Number(changed.rows[0]?.marked ?? 0) > passRows) await db.query('select alert_scan_analyze()');
     for (;;) {
       const result = await db.query<{ opened: number; resolved: number; candidates: number; due: number; skipped: number }>(SQL, [
         args.now,

@@ -5,6 +5,9 @@ import { silentLogger } from '../../../functions/log.js';
 import { createPseudonymiser, pseudonym } from '../../../functions/services/pseudonymise.js';
 import { verifyEventLog } from '../../../functions/store/verifyEventLog.js';
 import { createTestDatabase, sealEvents, type TestDatabase } from '../../helpers/db.js';
+import { eventually } from '../../helpers/eventually.js';
+import { sealEventLog } from '../../../functions/store/sealEventLog.js';
+import { DatabaseUnavailableError } from '../../../functions/errors.js';
 
 /** Writes a request with one vendor deletion and a few events, the way the services do. */
 async function seed(pool: pg.Pool, customerId: string, state = 'completed', at = '2026-01-01T00:00:00Z'): Promise<string> {
@@ -183,6 +186,45 @@ describe('event log hash chain (real PostgreSQL)', () => {
       const order = await db.pool.query<{ customer_id: string }>("select customer_id from deletion_event where customer_id in ('slow', 'fast') order by chain_seq");
       assert.deepEqual(order.rows.map((r) => r.customer_id), ['fast', 'slow']);
       assert.equal((await verifyEventLog(db.pool)).ok, true);
+    });
+
+    it('a sealer whose connection dies mid-statement links nothing, raises DatabaseUnavailableError, and the next one links the whole tail', async () => {
+      const n = 5_000;
+      await db.pool.query(
+        "insert into deletion_event (kind, customer_id, detail) select 'revoked', 'cut-' || g, '{}'::jsonb from generate_series(1, $1::int) g",
+        [n],
+      );
+      const before = await verifyEventLog(db.pool);
+      // A row lock on an entry in the middle of the tail stops the sealer there, having linked the half before it.
+      const blocker = await db.pool.connect();
+      await blocker.query('begin');
+      await blocker.query("select 1 from deletion_event where customer_id = 'cut-2500' for update");
+      const sealer = await db.pool.connect();
+      const pid = (await sealer.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      const sealing = sealEventLog(sealer, { until: new Date(Date.now() + 60_000), now: () => new Date(), batch: n }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      try {
+        await eventually('the sealer to wait at the locked entry', async () => {
+          const r = await db.pool.query("select 1 from pg_stat_activity where pid = $1 and wait_event_type = 'Lock'", [pid]);
+          return r.rowCount === 1;
+        }, 10_000, 10);
+        await db.pool.query('select pg_terminate_backend($1)', [pid]);
+      } finally {
+        await blocker.query('rollback');
+        blocker.release();
+      }
+      const err = await sealing;
+      sealer.release(true);
+      assert.ok(err instanceof DatabaseUnavailableError, `expected DatabaseUnavailableError, got ${String(err)}`);
+      assert.match(err.message, /sealing the event log/);
+      // The cut statement rolled back: the tail is whole, the lock was released with the session, the chain verifies.
+      const cut = await verifyEventLog(db.pool);
+      assert.deepEqual([cut.ok, cut.checked, cut.unsealed.entries], [true, before.checked, before.unsealed.entries]);
+      assert.equal(await sealEventLog(db.pool, { until: new Date(Date.now() + 60_000), now: () => new Date() }), before.unsealed.entries);
+      const after = await verifyEventLog(db.pool);
+      assert.deepEqual([after.ok, after.checked, after.unsealed.entries], [true, before.checked + before.unsealed.entries, 0]);
     });
 
     it('verify-log reports the unsealed tail; the sealer links it and the chain verifies', async () => {
