@@ -49,7 +49,7 @@ export interface PubsubAdmin {
   ensurePullSubscription(topic: string, subscription: string): Promise<void>;
   /** Deletes a subscription; a missing one is not an error. */
   deleteSubscription(subscription: string): Promise<void>;
-  /** Publishes JSON messages (or raw strings) and returns their message ids. */
+  /** Publishes JSON messages (or raw strings, or bytes as a Buffer) and returns their message ids. */
   publish(topic: string, messages: Array<{ data: unknown; attributes?: Record<string, string> }>): Promise<string[]>;
   /** Pulls up to `maxMessages` and, unless `ack: false`, acknowledges them. Returns at once when nothing is there. */
   pull(subscription: string, options?: { maxMessages?: number; ack?: boolean }): Promise<PulledMessage[]>;
@@ -228,7 +228,7 @@ export function createPubsubAdmin(options: { host: string; projectId: string }):
       const what = `publishing to ${topic}`;
       const r = await call('POST', `/topics/${topic}:publish`, what, {
         messages: messages.map((m) => ({
-          data: Buffer.from(typeof m.data === 'string' ? m.data : JSON.stringify(m.data)).toString('base64'),
+          data: (Buffer.isBuffer(m.data) ? m.data : Buffer.from(typeof m.data === 'string' ? m.data : JSON.stringify(m.data))).toString('base64'),
           ...(m.attributes ? { attributes: m.attributes } : {}),
         })),
       });

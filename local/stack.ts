@@ -49,6 +49,11 @@ export interface StackOptions {
   functionsSource?: string;
   /** How the relay redelivers a trigger event the function refused (production deploys with --retry); default TRIGGER_RETRY. */
   triggerRetry?: RelayRetry;
+  /**
+   * Where each output line of the functions, the emulators and the embedded database goes, with its source
+   * (default: printed readable on stdout). A fault test keeps them to read what the processes wrote.
+   */
+  output?: (source: string, line: string) => void;
 }
 
 /** Eventarc with --retry, shortened: redeliver a refused trigger event with backoff (0.5 s … 10 s), 60 attempts. */
@@ -273,7 +278,7 @@ export function readableLine(source: string, line: string): string {
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const { rootDir, env, log } = options;
-  const say = (source: string, line: string) => process.stdout.write(`${readableLine(source, line)}\n`);
+  const say = options.output ?? ((source: string, line: string) => void process.stdout.write(`${readableLine(source, line)}\n`));
   const quiet = (source: string) => (line: string) => {
     if (options.verbose || /\b(SEVERE|ERROR|WARNING|Exception)\b/.test(line)) say(source, line);
   };
@@ -414,7 +419,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
 
     // 5. The three functions, one Functions Framework process each, with the environment given explicitly.
-    const sendgridKey = `SG.local-${randomBytes(8).toString('hex')}`;
+    // The mail sink takes any key: a made-up one unless the caller gives its own (a test looking for it in the logs).
+    const sendgridKey = env['SENDGRID_API_KEY'] || `SG.local-${randomBytes(8).toString('hex')}`;
     const source = options.functionsSource ?? join(rootDir, 'functions', 'index.ts');
     const processes = new Map<FunctionName, ChildProcess>();
     const launch = (name: FunctionName): ChildProcess => {

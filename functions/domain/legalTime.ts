@@ -34,7 +34,25 @@ function toLocal(d: DateTime): LocalDate {
 
 /** The calendar date an instant falls on in a zone. */
 export function localDateOf(at: Date, timeZone: string): LocalDate {
-  return toLocal(DateTime.fromJSDate(at, { zone: timeZone }));
+  if (Number.isNaN(at.getTime())) throw new RangeError('not a valid instant');
+  const parts = dateFormat(timeZone).formatToParts(at);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
+}
+
+/**
+ * One formatter per zone (building one costs far more than using it; the ingest asks for the day of every
+ * revocation). The Gregorian calendar and Latin digits whatever the process's locale.
+ */
+const formats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(timeZone: string): Intl.DateTimeFormat {
+  let f = formats.get(timeZone);
+  if (!f) {
+    if (!IANAZone.isValidZone(timeZone)) throw new RangeError(`not a time zone: ${timeZone}`);
+    f = new Intl.DateTimeFormat('en-US', { timeZone, calendar: 'gregory', numberingSystem: 'latn', year: 'numeric', month: '2-digit', day: '2-digit' });
+    formats.set(timeZone, f);
+  }
+  return f;
 }
 
 /** The first instant after the given local day (the instant a period ending that day expires). */

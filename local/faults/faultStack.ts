@@ -6,7 +6,7 @@ import { createFirestore } from '../../functions/cli/firestoreAdmin.js';
 import pg from 'pg';
 import type { Log } from '../../functions/log.js';
 import { createPubsubAdmin, type PubsubAdmin } from '../pubsubAdmin.js';
-import { FUNCTION_NAMES, startStack, type FunctionName, type RunningStack } from '../stack.js';
+import { FUNCTION_NAMES, readableLine, startStack, type FunctionName, type RunningStack } from '../stack.js';
 import type { RelayRetry } from '../triggerRelay.js';
 import type { SandboxStats } from '../sandbox/types.js';
 import { childPids, startPrivatePostgres, type PrivatePostgres } from './privatePostgres.js';
@@ -41,6 +41,10 @@ export interface FaultStack {
   memory(): Record<string, number>;
   /** Connections open on the database server, by application (pg_stat_activity, client backends). */
   connections(): Promise<number>;
+  /** Every line the stack's processes wrote (functions, emulators), as written, with its source. */
+  output(): Array<{ source: string; line: string }>;
+  /** The JSON log entries a function process wrote (its Cloud Logging lines; other lines are left out). */
+  functionLog(name: FunctionName): Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -66,9 +70,18 @@ export async function startFaultStack(options: {
   log: Log;
   pollIntervalSeconds?: number;
   triggerRetry?: RelayRetry;
+  /** Keep every line of the emulators too, not only their warnings. */
+  verbose?: boolean;
+  /** Print the processes' lines as they come (default true); they are kept for output() either way. */
+  print?: boolean;
 }): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ce-fault-stack-'));
   const postgres = await startPrivatePostgres({ database: 'faults' });
+  const lines: Array<{ source: string; line: string }> = [];
+  const output = (source: string, line: string) => {
+    lines.push({ source, line });
+    if (options.print ?? true) process.stdout.write(`${readableLine(source, line)}\n`);
+  };
   let stack: RunningStack | undefined;
   try {
     stack = await startStack({
@@ -83,6 +96,8 @@ export async function startFaultStack(options: {
         DATABASE_URL: postgres.url,
       },
       log: options.log,
+      output,
+      ...(options.verbose ? { verbose: true } : {}),
       pollIntervalSeconds: options.pollIntervalSeconds ?? 2,
       ...(options.triggerRetry ? { triggerRetry: options.triggerRetry } : {}),
     });
@@ -151,6 +166,20 @@ export async function startFaultStack(options: {
         "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
       );
       return rows[0]!.n;
+    },
+    output: () => [...lines],
+    functionLog(name) {
+      const out: Array<Record<string, unknown>> = [];
+      for (const { source, line } of lines) {
+        if (source !== name) continue;
+        try {
+          const entry = JSON.parse(line) as unknown;
+          if (entry && typeof entry === 'object' && !Array.isArray(entry)) out.push(entry as Record<string, unknown>);
+        } catch {
+          // not a log entry (a stack trace the framework printed)
+        }
+      }
+      return out;
     },
     async stop() {
       await firestore.terminate().catch(() => {});

@@ -14,6 +14,9 @@ import { stackDuplicates } from './scenarios/stackDuplicates.js';
 import { stackVendorFaults } from './scenarios/stackVendorFaults.js';
 import { stackPollerKills } from './scenarios/stackPollerKills.js';
 import { stackDrift } from './scenarios/stackDrift.js';
+import { stackRestart } from './scenarios/stackRestart.js';
+import { stackHostileInput } from './scenarios/stackHostileInput.js';
+import { stackSecrets } from './scenarios/stackSecrets.js';
 
 /**
  * The fault-injection suite (issue 8): each scenario pushes work through real PostgreSQL, the emulators, the
@@ -32,11 +35,14 @@ describe(`fault injection (${profile.name} profile)`, function () {
   pollerKills(profile, results);
   stackPollerKills(profile, results);
   databaseRestart(profile, results);
+  stackRestart(profile, results);
   contractDrift(profile, results);
   stackDrift(profile, results);
   hostileInput(profile, results);
+  stackHostileInput(profile, results);
   lostEvents(profile, results);
   secretsInLogs(profile, results);
+  stackSecrets(profile, results);
   databaseCrash(profile, results);
 
   describe('the table', function () {

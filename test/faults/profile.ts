@@ -36,6 +36,13 @@ export interface FaultProfile {
   /** Scenario 5s: drift incidents switched on and off, and the customers revoked in Firestore in waves before them. */
   stackDriftIncidents: number;
   stackDriftCustomers: number;
+  /** Scenario 4s: revocations written to Firestore across two PostgreSQL restarts and a SendGrid outage, through the local stack. */
+  stackRestartRevocations: number;
+  /** Scenario 6s: hostile document ids beyond the fixed ones (generated), and random messages published. */
+  stackHostileIds: number;
+  stackHostileMessages: number;
+  /** Scenario 8s: revocations written to Firestore while the stack runs at trace level with credentials configured. */
+  stackSecretCustomers: number;
   /** Scenario 9: revocations written to Firestore across two PostgreSQL crashes, through the local stack. */
   crashRevocations: number;
 }
@@ -62,6 +69,10 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     stackKillCustomers: 150,
     stackDriftIncidents: 4,
     stackDriftCustomers: 100,
+    stackRestartRevocations: 100,
+    stackHostileIds: 30,
+    stackHostileMessages: 100,
+    stackSecretCustomers: 30,
   },
   full: {
     name: 'full',
@@ -84,6 +95,10 @@ const PROFILES: Record<ProfileName, FaultProfile> = {
     stackKillCustomers: 1_000,
     stackDriftIncidents: 8,
     stackDriftCustomers: 500,
+    stackRestartRevocations: 1_000,
+    stackHostileIds: 500,
+    stackHostileMessages: 1_000,
+    stackSecretCustomers: 150,
   },
 };
 

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
-import type { FaultStack } from '../../../local/faults/faultStack.js';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../../functions/log.js';
+import { startFaultStack, type FaultStack } from '../../../local/faults/faultStack.js';
 import { FUNCTION_NAMES } from '../../../local/stack.js';
 import { cli } from '../../integration/cli/helpers.js';
 import { count, STACK_PATH, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { eventually, sleep } from '../harness.js';
-import { alertFigures, recordedCustomers, revocationFigures, settle, settleAlerts, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackFigures.js';
+import { alertFigures, alertsEmailed, settleRevocations, stackFigures, untilAlertRaised, untilRecorded, writeRevocations, staleAlertsEnv } from '../stackHarness.js';
 
 export const CRASH = '9 PostgreSQL crash (SIGKILL)';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Scenario 9: a real crash. The local stack runs on a private PostgreSQL; revocations are written to the
@@ -21,60 +25,55 @@ export const CRASH = '9 PostgreSQL crash (SIGKILL)';
  */
 export function databaseCrash(profile: FaultProfile, results: FaultResults): void {
   describe(`scenario ${CRASH}: ${count(profile.crashRevocations)} revocations through the local stack`, function () {
-    this.timeout(stackTimeout(profile));
-    const stack = useFaultStack(results, CRASH, {
-      env: {
+    this.timeout(profile.name === 'full' ? 900_000 : 300_000);
+    let fs: FaultStack;
+
+    before(async function () {
+      this.timeout(120_000);
+      results.begin(CRASH);
+      fs = await startFaultStack({
+        rootDir: ROOT,
+        log: silentLogger(),
         // Every deletion goes stale before it completes, so alerts are raised and emailed across the crashes.
-        VENDOR_HTTP_STALE_AFTER_HOURS: '0.004',
-        VENDOR_HTTP_NO_PROGRESS_HOURS: '1',
-        VENDOR_HTTP_MIN_CHECK_INTERVAL_SECONDS: '2',
-        VENDOR_HTTP_MAX_CHECK_INTERVAL_SECONDS: '4',
-        DB_POOL_MAX: '4',
-        // A poll cycle cut by the crash leaves its claims leased: a minute here, not the production ten.
-        POLL_TIME_BUDGET_SECONDS: '20',
-        POLL_LEASE_SECONDS: '60',
-      },
-      sandbox: { lifecycle: { inProgressAfterMs: 2_000, completeAfterMs: 40_000 }, recordLimit: 1_000_000 },
+        env: { ...staleAlertsEnv('0.004'), DB_POOL_MAX: '4' },
+      });
+      await fs.sandbox({ lifecycle: { inProgressAfterMs: 2_000, completeAfterMs: 40_000 }, recordLimit: 1_000_000 });
+    });
+    after(async () => {
+      await fs?.stop();
     });
 
     it('loses nothing, duplicates nothing, verifies its chain, and recovers without a function restart', async () => {
-      const fs = stack();
       const pids = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, fs.stack.functionPid(n)]));
       const memoryBefore = fs.memory();
       const customers = Array.from({ length: profile.crashRevocations }, (_, i) => `crash-${String(i).padStart(5, '0')}`);
       const crashes: Array<{ during: string; postmaster: number; backends: number }> = [];
 
       // The source: every customer granted, then revoked, in batches (what "none lost" is counted against).
-      const writer = writeRevocations(fs, customers, (c) => ({ email: `${c}@example.com` }));
+      const writer = writeRevocations(fs, customers, { fields: (c) => ({ email: `${c}@example.com` }) });
 
       // Crash 1: while revocations are being recorded.
-      await eventually('a quarter of the revocations recorded', async () => ((await recordedCustomers(fs)) >= customers.length / 4 ? true : undefined), 120_000, 20);
+      await untilRecorded(fs, customers.length / 4, 'a quarter of the revocations recorded');
       crashes.push({ during: 'ingest', ...(await fs.postgres.crash()) });
       await sleep(1_500);
       await fs.postgres.start();
       const written = await writer;
 
       // Crash 2: while the poller records statuses and alerts are raised.
-      await eventually(
-        'alerts raised',
-        async () => {
-          const { rows } = await fs.pool.query<{ n: number }>("select count(*)::int as n from deletion_event where kind = 'alert_raised'").catch(() => ({ rows: [{ n: 0 }] }));
-          return rows[0]!.n > 0 ? true : undefined;
-        },
-        120_000,
-        100,
-      );
+      await untilAlertRaised(fs);
       crashes.push({ during: 'poll and alerts', ...(await fs.postgres.crash()) });
       await sleep(1_500);
       await fs.postgres.start();
       const recoveries = fs.postgres.log().filter((l) => /database system was interrupted/.test(l)).length;
 
       // Everything settles: every revocation recorded and completed, every raised alert emailed.
-      await settle(fs, customers.length, settleTimeout(profile));
-      await settleAlerts(fs);
+      await settleRevocations(fs, customers, profile.name === 'full' ? 600_000 : 240_000);
+      await alertsEmailed(fs, 120_000);
+      await fs.stack.relay.idle();
+      await sleep(3_000); // a redelivery still in flight lands before the emails are counted
 
       // Figures, from the source and the record.
-      const { lost, duplicated, completed, problems } = await revocationFigures(fs, customers);
+      const { lost, duplicated, completed, problems } = await stackFigures(fs, customers);
       const { raised, emails, unsent, twice } = await alertFigures(fs);
       const chain = await cli(['verify-log', '--json'], {}, fs.dir);
       const relay = fs.stack.relay.stats();

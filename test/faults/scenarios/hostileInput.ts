@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import type pg from 'pg';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { systemClock, SECOND } from '../../../functions/clock.js';
 import { loadConfig } from '../../../functions/config.js';
@@ -31,7 +32,7 @@ import { capturingLogger } from '../harness.js';
 export const HOSTILE = '6 hostile input';
 
 /** Fragments an attacker would try in an id or an argument. */
-const SQL_FRAGMENTS = [
+export const SQL_FRAGMENTS = [
   "'; drop table deletion_request; --",
   "' or '1'='1",
   '"; delete from vendor_deletion; --',
@@ -57,7 +58,7 @@ const hostileId = fc.oneof(
   fc.constantFrom('', '/', 'a/b', '.', '..', '__x__', '\u0000', 'a\u0000b', ' ', '\n'),
 );
 
-const COUNTED = ['deletion_request', 'vendor_deletion', 'deletion_event', 'alert_delivery', 'vendor_incident', 'vendor_pause', 'deletion_alert'];
+export const COUNTED = ['deletion_request', 'vendor_deletion', 'deletion_event', 'alert_delivery', 'vendor_incident', 'vendor_pause', 'deletion_alert'];
 
 function pubsubEvent(data: unknown, id = randomUUID()): CloudEvent<unknown> {
   return {
@@ -71,6 +72,44 @@ function pubsubEvent(data: unknown, id = randomUUID()): CloudEvent<unknown> {
 }
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
+
+/**
+ * Pub/Sub message bodies for pollDeletions and sendAlert: random JSON, valid messages with one key mutated (or
+ * an unknown key added), hostile customer ids and vendor names. The alert message is a reference; `alertId`
+ * (an id no alert has) is accepted and sends nothing.
+ */
+export function hostileMessageBody(alertId: string): fc.Arbitrary<unknown> {
+  const mutatedObject = (base: Record<string, unknown>) =>
+    fc
+      .record({ key: fc.constantFrom(...Object.keys(base), 'extra', '__proto__', 'constructor'), value: fc.jsonValue() })
+      .map(({ key, value }) => JSON.parse(JSON.stringify({ ...base, [key]: value })) as unknown);
+  return fc.oneof(
+    fc.jsonValue(),
+    mutatedObject({ alertId }),
+    mutatedObject({ customerIds: ['c1'], vendors: ['http'], reason: 'x' }),
+    fc.record({ vendors: fc.array(hostileId, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ customerIds: fc.array(hostileId, { minLength: 1, maxLength: 3 }) }),
+  );
+}
+
+/** The tables and their contents after hostile input: every table there, no forged event, no request without its deletion. */
+export async function assertSchemaIntact(pool: pg.Pool): Promise<void> {
+  const tables = await pool.query<{ n: number }>(
+    `select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name = any($1::text[])`,
+    [COUNTED],
+  );
+  assert.equal(tables.rows[0]!.n, COUNTED.length);
+  const forged = await pool.query("select 1 from deletion_event where kind = 'forged'");
+  assert.equal(forged.rowCount, 0);
+  const orphans = await pool.query('select 1 from deletion_request r where not exists (select 1 from vendor_deletion d where d.request_id = r.id)');
+  assert.equal(orphans.rowCount, 0, 'every request has its deletion');
+}
+
+/** A table-by-table count of the rows hostile input must not add to (COUNTED). */
+export async function rowCounts(pool: pg.Pool): Promise<Record<string, number>> {
+  const { rows } = await pool.query<Record<string, number>>(`select ${COUNTED.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(', ')}`);
+  return rows[0]!;
+}
 
 /**
  * Scenario 6: property-based hostile input at every boundary: mutated protobuf and random JSON Firestore
@@ -100,12 +139,7 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
     const vendor = () =>
       createHttpVendor({ baseUrl: `${sandbox.url}/http`, createPath: '/deletions', statusPath: '/deletions/{operationId}' }, { timeoutMs: 5 * SECOND });
 
-    async function snapshot(): Promise<Record<string, number>> {
-      const { rows } = await db().pool.query<Record<string, number>>(
-        `select ${COUNTED.map((t) => `(select count(*)::int from ${t}) as ${t}`).join(', ')}`,
-      );
-      return rows[0]!;
-    }
+    const snapshot = () => rowCounts(db().pool);
 
     /** Lines logged since `from` that reject an input, with a non-empty reason. */
     function rejections(from: number, events: string[]): Array<Record<string, unknown>> {
@@ -215,19 +249,7 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
       const sender: AlertSender = { send };
       const poll = createPollDeletions({ config: config(), pool: db().pool, vendors: [vendor()], publisher: createMemoryPublisher(), log, clock: systemClock });
       const alert = createSendAlert({ config: config(), pool: db().pool, sender, log, clock: systemClock });
-      // The alert message is a reference; an id no alert has is accepted and sends nothing.
-      const validAlert = { alertId: randomUUID() };
-      const mutatedObject = (base: Record<string, unknown>) =>
-        fc
-          .record({ key: fc.constantFrom(...Object.keys(base), 'extra', '__proto__', 'constructor'), value: fc.jsonValue() })
-          .map(({ key, value }) => JSON.parse(JSON.stringify({ ...base, [key]: value })) as unknown);
-      const body = fc.oneof(
-        fc.jsonValue(),
-        mutatedObject(validAlert),
-        mutatedObject({ customerIds: ['c1'], vendors: ['http'], reason: 'x' }),
-        fc.record({ vendors: fc.array(hostileId, { minLength: 1, maxLength: 3 }) }),
-        fc.record({ customerIds: fc.array(hostileId, { minLength: 1, maxLength: 3 }) }),
-      );
+      const body = hostileMessageBody(randomUUID());
       const envelope = fc.oneof(
         body.map((b) => ({ message: { data: b64(b), messageId: '1' }, subscription: 's' })),
         fc.string().map((s) => ({ message: { data: s } })),
@@ -331,17 +353,7 @@ export function hostileInput(profile: FaultProfile, results: FaultResults): void
     });
 
     it('the schema and its contents are intact afterwards (no statement was injected)', async () => {
-      const tables = await db().pool.query<{ n: number }>(
-        `select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name = any($1::text[])`,
-        [COUNTED],
-      );
-      assert.equal(tables.rows[0]!.n, COUNTED.length);
-      const forged = await db().pool.query("select 1 from deletion_event where kind = 'forged'");
-      assert.equal(forged.rowCount, 0);
-      const orphans = await db().pool.query(
-        'select 1 from deletion_request r where not exists (select 1 from vendor_deletion d where d.request_id = r.id)',
-      );
-      assert.equal(orphans.rowCount, 0, 'every request has its deletion');
+      await assertSchemaIntact(db().pool);
       results.record({
         scenario: HOSTILE,
         path: 'handler, messages and CLI in-process',

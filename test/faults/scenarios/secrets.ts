@@ -25,7 +25,7 @@ const trace = (what: string) => void (process.env['FAULTS_TRACE'] && process.std
 
 export const SECRETS = '8 secrets in logs';
 
-const SECRETS_USED = {
+export const SECRETS_USED = {
   sendgrid: 'SG.faults-key.not-a-real-credential-7q2',
   vendor: 'vendor-api-token-Kp9mW3qT8yH1',
   dbPassword: 'db-password-Jm4sV7cN2xQ5',

@@ -4,7 +4,7 @@ import type { DriftMode } from '../../../local/sandbox/types.js';
 import { count, STACK_PATH, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { eventCount, eventually } from '../harness.js';
-import { alertFigures, recordedCustomers, revocationFigures, settle, settleAlerts, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackFigures.js';
+import { alertFigures, recordedCustomers, stackFigures, settleRevocations, settleAlerts, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackHarness.js';
 
 export const STACK_DRIFT = '5s contract drift (stack)';
 
@@ -73,12 +73,12 @@ export function stackDrift(profile: FaultProfile, results: FaultResults): void {
         seen.push({ mode, alerts: (await contractAlerts(fs)).length - before });
       }
 
-      await settle(fs, customers.length, settleTimeout(profile));
+      await settleRevocations(fs, customers, settleTimeout(profile));
       await settleAlerts(fs);
 
       const contract = await contractAlerts(fs);
       const opened = new Set(contract.map((a) => a.opened));
-      const figures = await revocationFigures(fs, customers);
+      const figures = await stackFigures(fs, customers);
       const alerts = await alertFigures(fs);
       const emailed = new Set((await fs.emails()).map((m) => m.customArgs['alertId']));
       const stats = await fs.sandboxStats();

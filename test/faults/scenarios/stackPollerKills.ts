@@ -3,7 +3,7 @@ import type { FaultStack } from '../../../local/faults/faultStack.js';
 import { count, STACK_PATH, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { eventCount, eventually, seededRandom, sleep } from '../harness.js';
-import { revocationFigures, settle, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackFigures.js';
+import { stackFigures, settleRevocations, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackHarness.js';
 
 export const STACK_KILLS = '3s poller SIGKILL (stack)';
 
@@ -65,7 +65,7 @@ export function stackPollerKills(profile: FaultProfile, results: FaultResults): 
       }
       written += await writeRevocations(fs, customers.slice(profile.stackKills * perWave));
 
-      await settle(fs, customers.length, settleTimeout(profile));
+      await settleRevocations(fs, customers, settleTimeout(profile));
       // A cycle at work holds claims for a moment; none is left once the polls stop finding work.
       await eventually('no deletion left claimed', async () => ((await claimed(fs)) === 0 ? true : undefined), 30_000, 200);
       await fs.stack.relay.idle();
@@ -73,7 +73,7 @@ export function stackPollerKills(profile: FaultProfile, results: FaultResults): 
       const twice = await fs.pool.query(
         "select vendor_deletion_id from deletion_event where kind = 'submitted' group by vendor_deletion_id having count(*) > 1",
       );
-      const figures = await revocationFigures(fs, customers);
+      const figures = await stackFigures(fs, customers);
       const replayed = await fs.replayedCreates();
       const relay = fs.stack.relay.stats();
       const killedHolding = kills.filter((k) => k.claimed > 0).length;

@@ -3,7 +3,7 @@ import type { FaultStack } from '../../../local/faults/faultStack.js';
 import { count, STACK_PATH, type FaultResults } from '../table.js';
 import type { FaultProfile } from '../profile.js';
 import { eventCount, sleep } from '../harness.js';
-import { alertFigures, revocationFigures, settle, settleAlerts, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackFigures.js';
+import { alertFigures, stackFigures, settleRevocations, settleAlerts, settleTimeout, stackTimeout, useFaultStack, writeRevocations } from '../stackHarness.js';
 
 export const STACK_VENDOR_FAULTS = '2s vendor faults (stack)';
 
@@ -58,11 +58,11 @@ export function stackVendorFaults(profile: FaultProfile, results: FaultResults):
       const written = await writeRevocations(fs, customers).finally(() => void (writing = false));
       await burster;
 
-      await settle(fs, customers.length, settleTimeout(profile));
+      await settleRevocations(fs, customers, settleTimeout(profile));
       await fs.sandbox({ failureShare: 0, timeoutShare: 0, resetShare: 0, drift: null, rateLimit: null });
       await settleAlerts(fs);
 
-      const figures = await revocationFigures(fs, customers);
+      const figures = await stackFigures(fs, customers);
       const alerts = await alertFigures(fs);
       const stats = await fs.sandboxStats();
       const replayed = await fs.replayedCreates();

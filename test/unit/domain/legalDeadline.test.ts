@@ -178,6 +178,29 @@ describe('legal deadlines: worked examples', () => {
   }
 });
 
+describe('deadlines shared by the day of receipt', () => {
+  it('requests received the same local day share a deadline; another zone, holiday list, duty or day does not', () => {
+    const morning = deadlineFor('ccpa', at('2026-03-20T15:00:00Z'), { duty: 'opt_out_sale_sharing' });
+    const evening = deadlineFor('ccpa', at('2026-03-21T06:59:59Z'), { duty: 'opt_out_sale_sharing' });
+    assert.deepEqual([evening.receivedOn, evening.lastDay, evening.expiresAt.toISOString()], [morning.receivedOn, morning.lastDay, morning.expiresAt.toISOString()]);
+    // A caller changing the returned Date does not change the next request's.
+    evening.expiresAt.setTime(0);
+    assert.equal(deadlineFor('ccpa', at('2026-03-20T16:00:00Z'), { duty: 'opt_out_sale_sharing' }).expiresAt.toISOString(), morning.expiresAt.toISOString());
+    // Calendar days: a day later, a day later (Los Angeles midnight is 07:00 UTC in March).
+    const before = deadlineFor('ccpa', at('2026-03-21T06:59:59Z'));
+    const after = deadlineFor('ccpa', at('2026-03-21T07:00:00Z'));
+    assert.deepEqual([before.receivedOn, after.receivedOn], ['2026-03-20', '2026-03-21']);
+    assert.equal(Date.parse(after.expiresAt.toISOString()) - Date.parse(before.expiresAt.toISOString()), 24 * 3600 * 1000);
+    const holiday = deadlineFor('ccpa', at('2026-03-20T18:00:00Z'), { duty: 'opt_out_sale_sharing', holidays: ['2026-03-31'] });
+    assert.equal(holiday.lastDay, '2026-04-13');
+    assert.notEqual(holiday.lastDay, morning.lastDay);
+    const zone = deadlineFor('ccpa', at('2026-03-21T06:00:00Z'), { duty: 'opt_out_sale_sharing', timeZone: 'Europe/Helsinki' });
+    assert.equal(zone.receivedOn, '2026-03-21');
+    const erasure = deadlineFor('ccpa', at('2026-03-20T15:00:00Z'));
+    assert.notEqual(erasure.lastDay, morning.lastDay);
+  });
+});
+
 describe('extensions', () => {
   const extended: [string, RegimeId, string, string, string][] = [
     // GDPR: three months from receipt, then Art. 3(4): 31 January → 30 April 2026 (a Thursday).
