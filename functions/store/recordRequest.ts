@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Queryable } from './pool.js';
 import { mapDatabaseError } from './errors.js';
@@ -71,6 +72,13 @@ select r.id as request_id, r.deadline_at, d.id as deletion_id, d.vendor, d.idemp
   from req r
   left join dels d on d.request_id = r.id`;
 
+/**
+ * Sent as a named prepared statement: each pooled connection parses and plans it once, instead of the client
+ * sending the whole text and the server parsing and planning it again for every revocation. The name follows
+ * the text, so a changed statement is prepared afresh.
+ */
+const STATEMENT = `record_request_${createHash('sha256').update(SQL).digest('hex').slice(0, 12)}`;
+
 const Row = z.object({
   request_id: z.coerce.string(),
   deadline_at: z.coerce.date(),
@@ -84,20 +92,24 @@ const Row = z.object({
 export async function recordRequest(db: Queryable, input: NewRequest): Promise<CreatedRequest | null> {
   let rows: unknown[];
   try {
-    const result = await db.query(SQL, [
-      input.customerId,
-      input.revokedAt,
-      input.sourceEventId,
-      input.source,
-      input.deadlineAt,
-      input.now,
-      input.deletions.map((d) => d.vendor),
-      input.deletions.map((d) => d.nextCheckAt),
-      input.deletions.map((d) => d.leaseOwner),
-      input.deletions.map((d) => d.leaseExpiresAt),
-      JSON.stringify(input.detail),
-      input.regime,
-    ]);
+    const result = await db.query({
+      name: STATEMENT,
+      text: SQL,
+      values: [
+        input.customerId,
+        input.revokedAt,
+        input.sourceEventId,
+        input.source,
+        input.deadlineAt,
+        input.now,
+        input.deletions.map((d) => d.vendor),
+        input.deletions.map((d) => d.nextCheckAt),
+        input.deletions.map((d) => d.leaseOwner),
+        input.deletions.map((d) => d.leaseExpiresAt),
+        JSON.stringify(input.detail),
+        input.regime,
+      ],
+    });
     rows = result.rows;
   } catch (err) {
     throw mapDatabaseError(err, 'recording the deletion request');
