@@ -6,9 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { PROFILES, type ProfileName } from './common.js';
 import { adminUrl, createBenchDatabase, statStatementsLoaded } from './db.js';
+import { runRepeated } from './repeat.js';
 import { burstChart, markdownTable, table, type Figure } from './report.js';
 import { runBurst } from './scenarios/burst.js';
 import { runPolling } from './scenarios/polling.js';
@@ -24,9 +25,18 @@ const program = new Command()
   .option('--full', 'the issue sizes (100,000 burst and polling)')
   .option('--smoke', 'tiny sizes (the test suite runs this)')
   .option('--out <dir>', 'where results.json and burst.svg go', join(dirname(fileURLToPath(import.meta.url)), 'results'))
-  .option('--only <names>', 'comma-separated scenarios: burst,polling,idle,memory,ingest,lifecycle');
+  .option('--only <names>', 'comma-separated scenarios: burst,polling,idle,memory,ingest,lifecycle')
+  .option('--repeat <n>', 'run the whole benchmark n times, one after the other, and summarise each figure (min, median, max)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 20) throw new InvalidArgumentError('must be a whole number from 1 to 20');
+    return n;
+  });
 program.parse();
-const opts = program.opts<{ full?: boolean; smoke?: boolean; out: string; only?: string }>();
+const opts = program.opts<{ full?: boolean; smoke?: boolean; out: string; only?: string; repeat?: number }>();
+if (opts.repeat !== undefined && opts.repeat > 1) {
+  const passthrough = [...(opts.full ? ['--full'] : []), ...(opts.smoke ? ['--smoke'] : []), ...(opts.only ? ['--only', opts.only] : [])];
+  process.exit((await runRepeated(passthrough, opts.repeat, opts.out)) ? 0 : 1);
+}
 const profileName: ProfileName = opts.smoke ? 'smoke' : opts.full ? 'full' : 'quick';
 const profile = PROFILES[profileName];
 const only = opts.only ? new Set(opts.only.split(',')) : null;
