@@ -34,11 +34,24 @@ function toLocal(d: DateTime): LocalDate {
 
 /** The calendar date an instant falls on in a zone. */
 export function localDateOf(at: Date, timeZone: string): LocalDate {
-  if (Number.isNaN(at.getTime())) throw new RangeError('not a valid instant');
+  const t = at.getTime();
+  if (Number.isNaN(t)) throw new RangeError('not a valid instant');
+  // Since the 1970s every zone's offset from UTC is a whole number of quarter hours (and so is every change of
+  // it), so all the instants of one UTC quarter hour fall on the same local day: the last quarter hour asked for
+  // is remembered. (Older local mean times, such as Amsterdam's +00:19:32, are not cached.)
+  const quarter = t >= QUARTERS_FROM ? Math.floor(t / QUARTER_HOUR_MS) : NaN;
+  const last = lastDay.get(timeZone);
+  if (last && last.quarter === quarter) return last.date;
   const parts = dateFormat(timeZone).formatToParts(at);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
+  const date = `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
+  lastDay.set(timeZone, { quarter, date });
+  return date;
 }
+
+const QUARTER_HOUR_MS = 15 * 60_000;
+const QUARTERS_FROM = Date.UTC(1980, 0, 1);
+const lastDay = new Map<string, { quarter: number; date: LocalDate }>();
 
 /**
  * One formatter per zone (building one costs far more than using it; the ingest asks for the day of every

@@ -91,3 +91,24 @@ describe('legalTime', () => {
     assert.equal(isLocalDate('2026-2-1'), false);
   });
 });
+
+describe('localDateOf at local midnights off the hour', () => {
+  it('changes day exactly at local midnight in quarter- and half-hour zones, asked in any order', () => {
+    const cases: Array<[string, string, string, string]> = [
+      // zone, last instant of a day, its local date, the next local date
+      ['Asia/Kathmandu', '2026-11-29T18:14:59.999Z', '2026-11-29', '2026-11-30'],
+      ['Pacific/Chatham', '2026-11-29T10:14:59.999Z', '2026-11-29', '2026-11-30'],
+      ['Asia/Kolkata', '2026-11-29T18:29:59.999Z', '2026-11-29', '2026-11-30'],
+      ['America/St_Johns', '2026-11-30T03:29:59.999Z', '2026-11-29', '2026-11-30'],
+    ];
+    for (const [zone, last, day, next] of cases) {
+      const before = new Date(last);
+      const after = new Date(before.getTime() + 1);
+      assert.equal(localDateOf(after, zone), next, `${zone} at ${after.toISOString()}`);
+      assert.equal(localDateOf(before, zone), day, `${zone} at ${before.toISOString()}`);
+      assert.equal(localDateOf(after, zone), next, `${zone} at ${after.toISOString()}, again`);
+      assert.equal(localDateOf(new Date(before.getTime() - 60_000), zone), day);
+    }
+  });
+
+});
