@@ -4,6 +4,7 @@
 // settle and counts against the source (Firestore writes) and the record (alerts raised). Memory (RSS of each
 // process) and open connections (pg_stat_activity) are measured at the start and the end. It writes its result
 // as markdown (default test/faults/SOAK.md) and exits 1 if anything was lost or duplicated or the chain broke.
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../functions/log.js';
@@ -31,6 +32,17 @@ interface Counters {
   functionKills: number;
   databaseCrashes: number;
   failedActions: number;
+}
+
+/** A table cell: the lines of a command's output joined. */
+const oneLine = (text: string) => text.trim().split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join('; ').replace(/\|/g, '\\|');
+
+/** The commit the run is on, as `git rev-parse --short HEAD` gives it (with `+changes` when the tree differs). */
+function commit(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? '+changes' : ''}`;
 }
 
 const kb = (n: number) => `${(n / 1024).toFixed(0)} MiB`;
@@ -215,7 +227,7 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       '# Soak run',
       '',
       `\`npm run test:faults -- --soak --minutes ${options.minutes}\`, started ${started.toISOString()}, actions for ${minutes} min ` +
-        `(${rate} per second), settled and counted at ${new Date().toISOString()}. Result: **${passed ? 'PASS' : 'FAIL'}**.`,
+        `(${rate} per second), settled and counted at ${new Date().toISOString()}, on commit ${commit()}. Result: **${passed ? 'PASS' : 'FAIL'}**.`,
       '',
       'Path: revocations and regrants written to the Firestore emulator → trigger → relay (redelivering refused events) → ' +
         'onCustomerWritten in a Functions Framework process; the scheduler, forced polls and alerts through Pub/Sub emulator push → ' +
@@ -235,14 +247,16 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       `| **lost** (requests missing against Firestore revocations, deletions not completed, raised alerts not emailed) | **${count(lost + unsent)}** |`,
       `| **duplicated** (requests or vendor jobs beyond one per revocation, emails beyond one per alert) | **${count(duplicated + twice)}** |`,
       `| deletions completed | ${count(completed)} |`,
-      `| event log hash chain | ${chain.code === 0 ? chain.stdout.trim() : `BROKEN: ${chain.stdout.trim()} ${chain.stderr.trim()}`} |`,
+      `| event log hash chain (\`verify-log\`) | ${oneLine(chain.code === 0 ? chain.stdout : `BROKEN: ${chain.stdout} ${chain.stderr}`)} |`,
       '',
       '| process | RSS at start | RSS at end |',
       '|---|---|---|',
       ...Object.keys(memoryStart).map((k) => `| ${k} | ${kb(memoryStart[k]!)} | ${kb(memoryEnd[k] ?? 0)} |`),
       `| open database connections (pg_stat_activity, client backends) | ${connectionsStart} | ${connectionsEnd} |`,
       '',
-      'A function process started again after a SIGKILL is a new process: its RSS at the end is that of the new one.',
+      'A function process started again after a SIGKILL is a new process: its RSS at the end is that of the new one. ' +
+        "The stack's own process holds the vendor sandbox, which keeps a record of every request it answered (the " +
+        'counts above are read from it), so its RSS grows with the requests; the functions hold no such record.',
       ...(problems.length ? ['', 'Problems (first 20):', '', ...problems.slice(0, 20).map((p) => `- ${p}`)] : []),
       '',
     ].join('\n');
