@@ -128,7 +128,7 @@ try {
     details['lifecycle'] = l;
     for (const v of l.vendors) {
       const batch = v.kind === 'batch';
-      figures.push({ figure: `lifecycle: vendor calls per deleted customer, ${v.kind} (${v.customers}, ${l.days} d)`, value: v.oursCallsPerDeleted, unit: '', target: batch ? '≤ 0.05' : 'reference', ideal: null, ratio: null, pass: batch ? v.oursCallsPerDeleted <= 0.05 : null, note: `${v.oursCalls} calls for ${v.oursDeleted} deleted` });
+      figures.push({ figure: `lifecycle: vendor calls per deleted customer, ${v.kind} (${v.customers}, ${l.days} d)`, value: v.oursCallsPerDeleted, unit: '', target: batch ? '≤ 0.025' : 'reference', ideal: null, ratio: null, pass: batch ? v.oursCallsPerDeleted <= 0.025 : null, note: `${v.oursCalls} calls for ${v.oursDeleted} deleted` });
       figures.push({ figure: `lifecycle: seed's hourly polling / ours, ${v.kind}`, value: v.seedCallsPerDeleted / v.oursCallsPerDeleted, unit: '×', target: 'reference', ideal: null, ratio: v.seedCallsPerDeleted / v.oursCallsPerDeleted, pass: null, note: `seed ${v.seedCallsPerDeleted.toFixed(0)} calls per deleted customer` });
     }
   });
