@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { SESSION_OPTIONS } from '../functions/store/pool.js';
 import { migrate } from '../functions/store/migrate.js';
 
 /** The server the benchmark makes its database on (the same variable the tests read). */
@@ -88,7 +89,8 @@ export interface CountingPool {
  */
 export function countingPool(url: string, max = 10): CountingPool {
   let n = 0;
-  const pool = new pg.Pool({ connectionString: url, max });
+  // The functions' own session settings (store/pool.ts), so the handlers run here as they do deployed.
+  const pool = new pg.Pool({ connectionString: url, max, options: SESSION_OPTIONS });
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;

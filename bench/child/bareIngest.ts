@@ -11,6 +11,7 @@ import * as functions from '@google-cloud/functions-framework';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import pg from 'pg';
 import { recordRequest } from '../../functions/store/recordRequest.js';
+import { SESSION_OPTIONS } from '../../functions/store/pool.js';
 
 const TABLES = ['record_request', 'deletion_event', 'bench_bare_event'] as const;
 const table = process.env['BENCH_BARE_TABLE'];
@@ -18,7 +19,7 @@ const url = process.env['BENCH_DATABASE_URL'];
 if (!url || !TABLES.includes(table as (typeof TABLES)[number])) {
   throw new Error(`bareIngest: BENCH_DATABASE_URL and BENCH_BARE_TABLE (${TABLES.join(' | ')}) are required`);
 }
-const pool = new pg.Pool({ connectionString: url, max: Number(process.env['BENCH_POOL_MAX'] ?? '10') });
+const pool = new pg.Pool({ connectionString: url, max: Number(process.env['BENCH_POOL_MAX'] ?? '10'), options: SESSION_OPTIONS });
 pool.on('error', () => {});
 // The table name comes from the closed list above, never from a request.
 const sql = `insert into ${table} (customer_id, kind, detail, occurred_at) values ($1::text, 'revoked', $2::jsonb, $3::timestamptz)`;

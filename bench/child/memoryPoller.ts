@@ -7,6 +7,7 @@ import pg from 'pg';
 import { systemClock } from '../../functions/clock.js';
 import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, pollerHandler } from '../common.js';
+import { SESSION_OPTIONS } from '../../functions/store/pool.js';
 
 const url = process.env['BENCH_DATABASE_URL'];
 const sandboxUrl = process.env['BENCH_SANDBOX_URL'];
@@ -20,7 +21,7 @@ const config = benchConfig(url, {
   VENDOR_HTTP_CONCURRENCY: '25',
   VENDOR_HTTP_RATE_PER_SECOND: '100000',
 });
-const pool = new pg.Pool({ connectionString: url, max: config.database.poolMax });
+const pool = new pg.Pool({ connectionString: url, max: config.database.poolMax, options: SESSION_OPTIONS });
 pool.on('error', () => {});
 const mb = (bytes: number) => bytes / 1e6;
 try {

@@ -6,6 +6,7 @@ import { createVendors } from '../../functions/vendors/registry.js';
 import { benchConfig, loadDeletions, pollerHandler, type Profile } from '../common.js';
 import type { BenchDatabase } from '../db.js';
 import { createSeedSchema, seedPollTick, seedSubmit } from '../seed/seed.js';
+import { SESSION_OPTIONS } from '../../functions/store/pool.js';
 
 /** One vendor's 30 days: vendor calls (every request the sandbox received) per deleted customer. */
 export interface LifecycleVendorResult {
@@ -70,7 +71,7 @@ export async function runLifecycle(db: BenchDatabase, profile: Profile, say: (s:
   } finally {
     await admin.end();
   }
-  const pool = new pg.Pool({ connectionString: fresh.url, max: 5 });
+  const pool = new pg.Pool({ connectionString: fresh.url, max: 5, options: SESSION_OPTIONS });
   pool.on('error', () => {});
   const env = (batch: string) => ({
     VENDORS: 'segment,http',
