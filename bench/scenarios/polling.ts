@@ -50,7 +50,9 @@ export async function runPolling(url: string, profile: Profile, say: (s: string)
       for (const op of await setupVendor!.submit(subjects)) operationIds.push(op.operationId);
     }
     const now = systemClock.now();
-    await loadDeletions(ours.pool, { n, vendor: 'http', state: 'submitted', prefix: 'poll-', now, operationIds, nextCheckAt: now });
+    // Each latency's run has rows of its own (both runs share the database): only this run's are counted.
+    const prefix = `poll${latencyMs}-`;
+    await loadDeletions(ours.pool, { n, vendor: 'http', state: 'submitted', prefix, now, operationIds, nextCheckAt: now });
     await createSeedSchema(seedPool.pool);
     await loadSeedPending(seedPool.pool, operationIds.map((o, i) => ({ userId: `poll-${i + 1}`, vendor: 'http', operationId: o })), now);
     await ours.pool.query('vacuum analyze vendor_deletion');
@@ -68,7 +70,9 @@ export async function runPolling(url: string, profile: Profile, say: (s: string)
     const oursSeconds = (performance.now() - t0) / 1000;
     const oursStatements = ours.count();
     const after = sandbox.control.stats('http');
-    const oursChecked = Number((await ours.pool.query<{ n: string }>("select count(*) as n from vendor_deletion where vendor = 'http' and check_count >= 1")).rows[0]!.n);
+    const oursChecked = Number(
+      (await ours.pool.query<{ n: string }>("select count(*) as n from vendor_deletion where vendor = 'http' and check_count >= 1 and customer_id like $1::text", [`${prefix}%`])).rows[0]!.n,
+    );
 
     // ---- the seed, on the same operations ----
     seedPool.reset();
