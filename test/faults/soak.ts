@@ -13,6 +13,7 @@ import { FUNCTION_NAMES, type FunctionName } from '../../local/stack.js';
 import { cli } from '../integration/cli/helpers.js';
 import { eventually, seededRandom, sleep } from './harness.js';
 import { count } from './table.js';
+import { alertFigures, alertsEmailed } from './stackHarness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -164,16 +165,7 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       15 * 60_000,
       1_000,
     ).catch((err: unknown) => say(`did not settle: ${(err as Error).message}`));
-    const raised = (await fs.pool.query<{ id: string }>("select distinct detail->>'alertId' as id from deletion_event where kind = 'alert_raised'")).rows.map((r) => r.id);
-    await eventually(
-      'every raised alert emailed',
-      async () => {
-        const sent = new Set((await fs.emails()).map((m) => m.customArgs['alertId']));
-        return raised.every((id) => sent.has(id)) ? true : undefined;
-      },
-      5 * 60_000,
-      1_000,
-    ).catch((err: unknown) => say(`alerts not all emailed: ${(err as Error).message}`));
+    await alertsEmailed(fs, 5 * 60_000).catch((err: unknown) => say(`alerts not all emailed: ${(err as Error).message}`));
     await fs.stack.relay.idle();
     await sleep(10_000);
 
@@ -211,11 +203,9 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
         problems.push(`${id}: ${j} vendor jobs for ${requests} requests`);
       }
     }
-    const emails = await fs.emails();
-    const perAlert = new Map<string, number>();
-    for (const m of emails) perAlert.set(m.customArgs['alertId']!, (perAlert.get(m.customArgs['alertId']!) ?? 0) + 1);
-    const unsent = raised.filter((id) => !perAlert.has(id)).length;
-    const twice = [...perAlert.values()].reduce((s, n) => s + Math.max(0, n - 1), 0);
+    const alerts = await alertFigures(fs);
+    const unsent = alerts.unsent.length;
+    const { twice } = alerts;
     const chain = await cli(['verify-log'], {}, fs.dir);
     const memoryEnd = fs.memory();
     const connectionsEnd = await fs.connections();
@@ -243,7 +233,7 @@ export async function runSoak(options: SoakOptions): Promise<boolean> {
       `| PostgreSQL crashes (SIGKILL of postmaster and backends, WAL recovery) | ${count(c.databaseCrashes)} |`,
       `| actions that failed at the source (not counted as expected) | ${count(c.failedActions)} |`,
       `| trigger events received / redelivered by the relay / given up | ${count(relay.received)} / ${count(relay.retries)} / ${count(relay.abandoned)} |`,
-      `| alerts raised in the database / emails received | ${count(raised.length)} / ${count(emails.length)} |`,
+      `| alerts raised in the database / emails received | ${count(alerts.raised.length)} / ${count(alerts.emails)} |`,
       `| **lost** (requests missing against Firestore revocations, deletions not completed, raised alerts not emailed) | **${count(lost + unsent)}** |`,
       `| **duplicated** (requests or vendor jobs beyond one per revocation, emails beyond one per alert) | **${count(duplicated + twice)}** |`,
       `| deletions completed | ${count(completed)} |`,
